@@ -1,0 +1,71 @@
+//! Embedded minijinja templates. Files under `templates/` ending in `.j2` are templates;
+//! those under `templates/helm/` use `[[ ]]`/`[% %]` delimiters so Helm's own `{{ }}`
+//! passes through untouched. Undefined variables are errors, never empty strings.
+
+use std::sync::OnceLock;
+
+use include_dir::{include_dir, Dir};
+use minijinja::syntax::SyntaxConfig;
+use minijinja::{Environment, UndefinedBehavior};
+use serde::Serialize;
+
+static TEMPLATES: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/templates");
+
+fn add_all(env: &mut Environment<'static>, dir: &'static Dir<'static>, helm: bool) {
+    for file in dir.files() {
+        let path = file.path().to_string_lossy().replace('\\', "/");
+        if path.ends_with(".j2") && path.starts_with("helm/") == helm {
+            if let Some(text) = file.contents_utf8() {
+                env.add_template(Box::leak(path.into_boxed_str()), text)
+                    .expect("embedded template parses");
+            }
+        }
+    }
+    for sub in dir.dirs() {
+        add_all(env, sub, helm);
+    }
+}
+
+fn env(helm: bool) -> &'static Environment<'static> {
+    static PLAIN: OnceLock<Environment<'static>> = OnceLock::new();
+    static HELM: OnceLock<Environment<'static>> = OnceLock::new();
+    let cell = if helm { &HELM } else { &PLAIN };
+    cell.get_or_init(|| {
+        let mut env = Environment::new();
+        env.set_undefined_behavior(UndefinedBehavior::Strict);
+        // Output formats differ (YAML, TOML, shell, JSON): templates quote explicitly.
+        env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
+        let mut syntax = SyntaxConfig::builder();
+        syntax
+            .keep_trailing_newline(true)
+            .trim_blocks(true)
+            .lstrip_blocks(true);
+        if helm {
+            syntax
+                .block_delimiters("[%", "%]")
+                .variable_delimiters("[[", "]]")
+                .comment_delimiters("[#", "#]");
+        }
+        env.set_syntax(syntax.build().expect("valid delimiters"));
+        add_all(&mut env, &TEMPLATES, helm);
+        env
+    })
+}
+
+/// Render the template at `path` (relative to `templates/`, ending in `.j2`).
+pub fn render(path: &str, ctx: impl Serialize) -> anyhow::Result<String> {
+    let env = env(path.starts_with("helm/"));
+    let tmpl = env
+        .get_template(path)
+        .map_err(|e| anyhow::anyhow!("template `{path}`: {e:#}"))?;
+    tmpl.render(minijinja::value::Serde(ctx))
+        .map_err(|e| anyhow::anyhow!("rendering `{path}`: {e:#}"))
+}
+
+/// A file copied verbatim from `templates/` (not a template).
+pub fn raw(path: &str) -> anyhow::Result<&'static str> {
+    TEMPLATES
+        .get_file(path)
+        .and_then(|f| f.contents_utf8())
+        .ok_or_else(|| anyhow::anyhow!("embedded file `{path}` is missing"))
+}

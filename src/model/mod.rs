@@ -1,0 +1,338 @@
+//! The resolved network that emitters read: every node expanded and named, placed in a
+//! region, given ports, host ports, addresses and its peers. No `Option` defaults are
+//! left to interpret downstream, and every collection is in a deterministic order.
+
+pub mod ports;
+pub mod resolve;
+
+use std::collections::BTreeMap;
+use std::net::Ipv4Addr;
+
+use serde::Serialize;
+
+pub use crate::spec::{Exposure, Family, LaunchType, Role, SdkVersion, ServiceType};
+pub use ports::Protocol;
+
+/// A whole network, resolved.
+#[derive(Debug, Clone, Serialize)]
+pub struct Network {
+    /// DNS-safe network name.
+    pub name: String,
+    /// The chain every node runs.
+    pub chain: Chain,
+    /// Regions in declaration order (at least one).
+    pub regions: Vec<String>,
+    /// Groups in spec order.
+    pub groups: Vec<Group>,
+    /// Nodes in spec order: groups in order, ordinals ascending.
+    pub nodes: Vec<Node>,
+    /// Monitoring, with defaults filled in.
+    pub monitoring: Monitoring,
+    /// Targets to generate, with defaults filled in.
+    pub targets: Targets,
+}
+
+/// A coin amount such as `100000000stake`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct Coin {
+    /// Amount in base units.
+    pub amount: u128,
+    /// Denomination.
+    pub denom: String,
+}
+
+impl std::fmt::Display for Coin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}{}", self.amount, self.denom)
+    }
+}
+
+/// The chain, resolved.
+#[derive(Debug, Clone, Serialize)]
+pub struct Chain {
+    /// Chain family.
+    pub family: Family,
+    /// Chain ID.
+    pub chain_id: String,
+    /// Node binary name.
+    pub binary: String,
+    /// Pinned base image.
+    pub image: String,
+    /// Node home directory inside the image.
+    pub home: String,
+    /// Cosmos SDK line (Cosmos family only).
+    pub sdk: Option<SdkVersion>,
+    /// A custom default app state read from the spec's `app_state_template`.
+    pub app_state_template: Option<serde_json::Value>,
+    /// Staking/fee denomination.
+    pub denom: String,
+    /// Bech32 account prefix.
+    pub bech32_prefix: String,
+    /// Genesis time, RFC 3339 as written.
+    pub genesis_time: String,
+    /// Genesis edits, in order.
+    pub genesis_patches: Vec<(String, serde_json::Value)>,
+    /// Extra genesis accounts.
+    pub accounts: Vec<Account>,
+    /// Minimum gas prices (Cosmos).
+    pub minimum_gas_prices: String,
+    /// Komodo assetchains.
+    pub assetchains: Vec<Assetchain>,
+}
+
+/// A non-validator genesis account.
+#[derive(Debug, Clone, Serialize)]
+pub struct Account {
+    /// Name; its key derives from the seed and this name.
+    pub name: String,
+    /// Balance.
+    pub coins: Vec<Coin>,
+}
+
+/// A Komodo assetchain.
+#[derive(Debug, Clone, Serialize)]
+pub struct Assetchain {
+    /// `-ac_name`.
+    pub name: String,
+    /// `-ac_supply`.
+    pub supply: u64,
+    /// P2P port.
+    pub p2p_port: u16,
+    /// RPC port.
+    pub rpc_port: u16,
+    /// Extra `-ac_*` parameters.
+    pub params: BTreeMap<String, String>,
+}
+
+/// Resources per node, in units every target understands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Resources {
+    /// CPU in thousandths of a vCPU.
+    pub cpu_millis: u32,
+    /// Memory in MiB.
+    pub memory_mib: u64,
+    /// Data volume in GiB.
+    pub storage_gib: u64,
+}
+
+/// A node group, resolved.
+#[derive(Debug, Clone, Serialize)]
+pub struct Group {
+    /// Group name.
+    pub name: String,
+    /// Role of its nodes.
+    pub role: Role,
+    /// Number of nodes.
+    pub count: u32,
+    /// Names of its nodes, by ordinal.
+    pub nodes: Vec<String>,
+    /// Validator stake per node.
+    pub stake: Option<Coin>,
+    /// Regions its nodes are spread over.
+    pub regions: Vec<String>,
+    /// Resources per node.
+    pub resources: Resources,
+    /// Sentry group shielding this validator group.
+    pub behind: Option<String>,
+    /// Coordinator group of this SNARK worker pool.
+    pub coordinator: Option<String>,
+    /// SNARK fee.
+    pub snark_fee: Option<String>,
+    /// Komodo assetchains this group runs.
+    pub assetchains: Vec<String>,
+    /// `config.toml` overrides by dotted key.
+    pub config: BTreeMap<String, serde_json::Value>,
+    /// `app.toml` overrides by dotted key.
+    pub app_config: BTreeMap<String, serde_json::Value>,
+    /// Extra environment.
+    pub env: BTreeMap<String, String>,
+    /// Custom command.
+    pub command: Vec<String>,
+}
+
+/// One node port.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Port {
+    /// Port name (`p2p`, `rpc`, ...).
+    pub name: String,
+    /// Port inside the container / the node's own listen port.
+    pub container: u16,
+    /// Transport.
+    pub protocol: Protocol,
+    /// Public or internal.
+    pub exposure: Exposure,
+    /// Port on 127.0.0.1 for the local target (every port gets one).
+    pub local: u16,
+    /// Published host port for the compose target (public ports only).
+    pub compose_host: Option<u16>,
+}
+
+/// Who a node talks to, by node name. Emitters turn names into addresses per target.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct PeerPlan {
+    /// Always-connected peers.
+    pub persistent: Vec<String>,
+    /// Seed nodes to bootstrap from.
+    pub seeds: Vec<String>,
+    /// Peers whose IDs must not be gossiped (validators behind this sentry).
+    pub private: Vec<String>,
+    /// Peers exempt from peer limits.
+    pub unconditional: Vec<String>,
+    /// Peer exchange on.
+    pub pex: bool,
+    /// Runs as a seed (crawls and hands out addresses).
+    pub seed_mode: bool,
+}
+
+/// One node, resolved.
+#[derive(Debug, Clone, Serialize)]
+pub struct Node {
+    /// Unique node name `<group>-<ordinal>`.
+    pub name: String,
+    /// Its group's name.
+    pub group: String,
+    /// Its role.
+    pub role: Role,
+    /// Position in `Network::nodes`.
+    pub index: usize,
+    /// Position in its group.
+    pub ordinal: u32,
+    /// Region it runs in.
+    pub region: String,
+    /// Its ports, in the family's order.
+    pub ports: Vec<Port>,
+    /// Its peers.
+    pub peers: PeerPlan,
+    /// Static address on the compose network.
+    pub compose_ip: Ipv4Addr,
+    /// Validator stake (validators only).
+    pub stake: Option<Coin>,
+}
+
+impl Node {
+    /// The port named `name`, if the node has it.
+    pub fn port(&self, name: &str) -> Option<&Port> {
+        self.ports.iter().find(|p| p.name == name)
+    }
+
+    /// True when it signs blocks (has a consensus key in genesis).
+    pub fn is_validator(&self) -> bool {
+        matches!(self.role, Role::Validator | Role::BlockProducer)
+    }
+}
+
+impl Network {
+    /// The node named `name`.
+    pub fn node(&self, name: &str) -> Option<&Node> {
+        self.nodes.iter().find(|n| n.name == name)
+    }
+
+    /// The group named `name`.
+    pub fn group(&self, name: &str) -> Option<&Group> {
+        self.groups.iter().find(|g| g.name == name)
+    }
+
+    /// Nodes placed in `region`.
+    pub fn nodes_in<'a>(&'a self, region: &'a str) -> impl Iterator<Item = &'a Node> + 'a {
+        self.nodes.iter().filter(move |n| n.region == region)
+    }
+
+    /// Validators (and block producers), in node order.
+    pub fn validators(&self) -> impl Iterator<Item = &Node> {
+        self.nodes.iter().filter(|n| n.is_validator())
+    }
+}
+
+/// Monitoring, resolved.
+#[derive(Debug, Clone, Serialize)]
+pub struct Monitoring {
+    /// Prometheus on.
+    pub prometheus: bool,
+    /// Grafana on.
+    pub grafana: bool,
+    /// Log retention in days.
+    pub log_retention_days: u32,
+    /// Memory alarm threshold, percent.
+    pub memory_percent: u8,
+    /// CPU alarm threshold, percent.
+    pub cpu_percent: u8,
+    /// No-new-block alarm, minutes.
+    pub no_block_minutes: u32,
+    /// Peer-count alarm floor.
+    pub min_peers: u32,
+    /// Alert e-mail addresses.
+    pub email: Vec<String>,
+    /// Alert webhooks.
+    pub webhooks: Vec<String>,
+    /// Existing SNS topics.
+    pub sns_topics: Vec<String>,
+    /// Alert routing labels.
+    pub labels: BTreeMap<String, String>,
+}
+
+/// Targets, resolved; `None` means not generated.
+#[derive(Debug, Clone, Serialize)]
+pub struct Targets {
+    /// AWS CloudFormation.
+    pub aws: Option<Aws>,
+    /// Helm chart.
+    pub kubernetes: Option<Kubernetes>,
+    /// docker-compose.
+    pub compose: Option<Compose>,
+    /// Local processes.
+    pub local: Option<Local>,
+}
+
+/// AWS settings.
+#[derive(Debug, Clone, Serialize)]
+pub struct Aws {
+    /// ECS launch type.
+    pub launch_type: LaunchType,
+    /// CIDR of the VPC to create; `None` when an existing VPC is passed as parameters.
+    pub vpc_cidr: Option<String>,
+    /// Route 53 zone `(name, hosted zone id)`.
+    pub dns_zone: Option<(String, String)>,
+    /// ACM certificate for HTTPS.
+    pub certificate_arn: Option<String>,
+    /// Instance type for EC2 launch type.
+    pub instance_type: String,
+}
+
+/// Kubernetes settings.
+#[derive(Debug, Clone, Serialize)]
+pub struct Kubernetes {
+    /// Namespace.
+    pub namespace: String,
+    /// Storage class (`None`: cluster default).
+    pub storage_class: Option<String>,
+    /// Service type of public ports.
+    pub service_type: ServiceType,
+    /// Cluster DNS domain.
+    pub cluster_domain: String,
+}
+
+/// Compose settings.
+#[derive(Debug, Clone, Serialize)]
+pub struct Compose {
+    /// Project subnet.
+    pub subnet: String,
+    /// Gateway address of the subnet.
+    pub gateway: Ipv4Addr,
+    /// Prometheus' static address.
+    pub prometheus_ip: Ipv4Addr,
+    /// Grafana's static address.
+    pub grafana_ip: Ipv4Addr,
+    /// First published host port.
+    pub base_port: u16,
+}
+
+/// Local settings.
+#[derive(Debug, Clone, Serialize)]
+pub struct Local {
+    /// First port.
+    pub base_port: u16,
+}
+
+/// Host ports each node reserves in the local target: its ports sit at
+/// `base_port + index * LOCAL_PORT_STRIDE + slot`.
+pub const LOCAL_PORT_STRIDE: u16 = 10;

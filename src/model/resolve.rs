@@ -1,0 +1,449 @@
+//! Spec → Network: fill defaults, expand groups into named nodes, place them in regions,
+//! allocate ports and addresses, and wire peers (a second pass, so any graph works).
+//!
+//! Resolution assumes `spec::check` passed; what it still cannot compute it reports as a
+//! diagnostic rather than panicking.
+
+use std::collections::BTreeMap;
+use std::net::Ipv4Addr;
+
+use super::ports::family_ports;
+use super::*;
+use crate::spec::{self, Spec};
+
+/// Default genesis time: in the past, so a fresh network starts at once. Pinned, so the
+/// output never depends on the clock.
+pub const DEFAULT_GENESIS_TIME: &str = "2024-01-01T00:00:00Z";
+
+/// Peer lists beyond this many nodes switch from "everyone" to a ring of neighbours, so
+/// config files stay small on large networks while the graph stays connected.
+const FULL_MESH_LIMIT: usize = 16;
+/// Neighbours on each side in the ring.
+const RING_NEIGHBOURS: usize = 4;
+
+/// Parse `1000stake` into a coin. `None` when the text is not a coin.
+pub fn parse_coin(text: &str) -> Option<Coin> {
+    let split = text.find(|c: char| !c.is_ascii_digit())?;
+    let (amount, denom) = text.split_at(split);
+    if amount.is_empty() || !valid_denom(denom) {
+        return None;
+    }
+    Some(Coin {
+        amount: amount.parse().ok()?,
+        denom: denom.to_string(),
+    })
+}
+
+/// Cosmos SDK denom syntax: a letter, then 2–127 of letters, digits, `/:._-`.
+pub fn valid_denom(d: &str) -> bool {
+    let mut chars = d.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic())
+        && (3..=128).contains(&d.len())
+        && chars.all(|c| c.is_ascii_alphanumeric() || "/:._-".contains(c))
+}
+
+/// Parse `512Mi` / `4Gi` / `1Ti` into MiB.
+pub fn parse_mebibytes(text: &str) -> Option<u64> {
+    let split = text.find(|c: char| !c.is_ascii_digit())?;
+    let (n, unit) = text.split_at(split);
+    let n: u64 = n.parse().ok()?;
+    let factor = match unit {
+        "Mi" => 1,
+        "Gi" => 1024,
+        "Ti" => 1024 * 1024,
+        _ => return None,
+    };
+    n.checked_mul(factor).filter(|v| *v > 0)
+}
+
+/// Parse an IPv4 CIDR `a.b.c.d/n` into its network address and prefix length.
+pub fn parse_cidr(text: &str) -> Option<(Ipv4Addr, u8)> {
+    let (addr, len) = text.split_once('/')?;
+    let addr: Ipv4Addr = addr.parse().ok()?;
+    let len: u8 = len.parse().ok().filter(|l| *l <= 32)?;
+    let mask = if len == 0 { 0 } else { u32::MAX << (32 - len) };
+    Some((Ipv4Addr::from(u32::from(addr) & mask), len))
+}
+
+/// First compose address handed to a node; `.1` is the gateway, `.2`/`.3` monitoring.
+pub const COMPOSE_FIRST_NODE_OFFSET: u32 = 10;
+
+/// Resolve a checked spec. `app_state_template` is the parsed template file, if the spec
+/// names one (reading files is the caller's job: this function does no I/O).
+pub fn resolve(spec: &Spec, app_state_template: Option<serde_json::Value>) -> Network {
+    let family = spec.chain.family;
+    let denom = spec.chain.denom.clone().unwrap_or_else(|| "stake".into());
+    let regions = if spec.regions.is_empty() {
+        vec!["local".to_string()]
+    } else {
+        spec.regions.clone()
+    };
+    let chain = Chain {
+        family,
+        chain_id: spec.chain.chain_id.clone(),
+        binary: spec.chain.binary.clone(),
+        image: spec.chain.image.clone(),
+        home: spec
+            .chain
+            .home
+            .clone()
+            .unwrap_or_else(|| "/var/lib/chainfleet".into()),
+        sdk: match family {
+            Family::Cosmos => Some(spec.chain.sdk.unwrap_or(SdkVersion::V050)),
+            _ => None,
+        },
+        app_state_template,
+        denom: denom.clone(),
+        bech32_prefix: spec
+            .chain
+            .bech32_prefix
+            .clone()
+            .unwrap_or_else(|| "cosmos".into()),
+        genesis_time: spec
+            .chain
+            .genesis_time
+            .clone()
+            .unwrap_or_else(|| DEFAULT_GENESIS_TIME.into()),
+        genesis_patches: spec
+            .chain
+            .genesis_patches
+            .iter()
+            .map(|p| (p.path.clone(), p.value.clone()))
+            .collect(),
+        accounts: spec
+            .chain
+            .accounts
+            .iter()
+            .map(|a| Account {
+                name: a.name.clone(),
+                coins: a.coins.iter().filter_map(|c| parse_coin(c)).collect(),
+            })
+            .collect(),
+        minimum_gas_prices: spec
+            .chain
+            .minimum_gas_prices
+            .clone()
+            .unwrap_or_else(|| format!("0{denom}")),
+        assetchains: spec
+            .chain
+            .assetchains
+            .iter()
+            .map(|a| Assetchain {
+                name: a.name.clone(),
+                supply: a.supply,
+                p2p_port: a.p2p_port,
+                rpc_port: a.rpc_port,
+                params: a.params.clone(),
+            })
+            .collect(),
+    };
+
+    let compose = spec.targets.compose.as_ref().map(|c| {
+        let (net, _) = parse_cidr(&c.subnet).unwrap_or((Ipv4Addr::new(172, 28, 0, 0), 24));
+        let at = |k: u32| Ipv4Addr::from(u32::from(net) + k);
+        Compose {
+            subnet: c.subnet.clone(),
+            gateway: at(1),
+            prometheus_ip: at(2),
+            grafana_ip: at(3),
+            base_port: c.base_port,
+        }
+    });
+    let compose_net = spec
+        .targets
+        .compose
+        .as_ref()
+        .and_then(|c| parse_cidr(&c.subnet))
+        .map_or(Ipv4Addr::new(172, 28, 0, 0), |(n, _)| n);
+    let local_base = spec.targets.local.as_ref().map_or(26600, |l| l.base_port);
+    let compose_base = spec.targets.compose.as_ref().map_or(26600, |c| c.base_port);
+
+    let mut groups = Vec::new();
+    let mut nodes = Vec::new();
+    for g in &spec.groups {
+        let group_regions = if g.regions.is_empty() {
+            vec![regions[0].clone()]
+        } else {
+            g.regions.clone()
+        };
+        let res = g.resources.clone().unwrap_or(spec::ResourcesSpec {
+            cpu: None,
+            memory: None,
+            storage: None,
+        });
+        let resources = Resources {
+            cpu_millis: res.cpu.map_or(1000, |c| {
+                (c * 1000.0).round().clamp(1.0, 1_000_000.0) as u32
+            }),
+            memory_mib: res
+                .memory
+                .as_deref()
+                .and_then(parse_mebibytes)
+                .unwrap_or(2048),
+            storage_gib: res
+                .storage
+                .as_deref()
+                .and_then(parse_mebibytes)
+                .map_or(50, |m| m.div_ceil(1024)),
+        };
+        let stake = match g.role {
+            Role::Validator if matches!(family, Family::Cosmos | Family::Cometbft) => {
+                Some(g.stake.as_deref().and_then(parse_coin).unwrap_or(Coin {
+                    amount: 100_000_000,
+                    denom: denom.clone(),
+                }))
+            }
+            _ => g.stake.as_deref().and_then(parse_coin),
+        };
+        let mut names = Vec::new();
+        for ordinal in 0..g.count {
+            let index = nodes.len();
+            let name = format!("{}-{ordinal}", g.name);
+            let defs = family_ports(family, g.role);
+            let ports =
+                defs.iter()
+                    .enumerate()
+                    .map(|(slot, def)| {
+                        let exposure = g
+                            .expose
+                            .get(def.name)
+                            .copied()
+                            .unwrap_or(Exposure::Internal);
+                        let offset = (index as u32) * u32::from(LOCAL_PORT_STRIDE) + slot as u32;
+                        let local =
+                            g.host_ports.get(def.name).copied().unwrap_or_else(|| {
+                                (u32::from(local_base) + offset).min(65535) as u16
+                            });
+                        let compose_host = (exposure == Exposure::Public).then(|| {
+                            g.host_ports.get(def.name).copied().unwrap_or_else(|| {
+                                (u32::from(compose_base) + offset).min(65535) as u16
+                            })
+                        });
+                        Port {
+                            name: def.name.to_string(),
+                            container: g.ports.get(def.name).copied().unwrap_or(def.default),
+                            protocol: def.protocol,
+                            exposure,
+                            local,
+                            compose_host,
+                        }
+                    })
+                    .collect();
+            nodes.push(Node {
+                name: name.clone(),
+                group: g.name.clone(),
+                role: g.role,
+                index,
+                ordinal,
+                region: group_regions[ordinal as usize % group_regions.len()].clone(),
+                ports,
+                peers: PeerPlan::default(),
+                compose_ip: Ipv4Addr::from(
+                    u32::from(compose_net) + COMPOSE_FIRST_NODE_OFFSET + index as u32,
+                ),
+                stake: stake.clone(),
+            });
+            names.push(name);
+        }
+        groups.push(Group {
+            name: g.name.clone(),
+            role: g.role,
+            count: g.count,
+            nodes: names,
+            stake,
+            regions: group_regions,
+            resources,
+            behind: g.behind.clone(),
+            coordinator: g.coordinator.clone(),
+            snark_fee: g.snark_fee.clone(),
+            assetchains: match &g.assetchains {
+                Some(list) => list.clone(),
+                None if family == Family::Komodo => spec
+                    .chain
+                    .assetchains
+                    .iter()
+                    .map(|a| a.name.clone())
+                    .collect(),
+                None => Vec::new(),
+            },
+            config: g.config.clone(),
+            app_config: g.app_config.clone(),
+            env: g.env.clone(),
+            command: g.command.clone(),
+        });
+    }
+    wire_peers(&groups, &mut nodes);
+
+    let m = spec.monitoring.clone().unwrap_or_default();
+    let a = m.alerts.clone().unwrap_or_default();
+    let monitoring = Monitoring {
+        prometheus: m.prometheus || m.grafana,
+        grafana: m.grafana,
+        log_retention_days: m.log_retention_days.unwrap_or(14),
+        memory_percent: a.memory_percent.unwrap_or(85),
+        cpu_percent: a.cpu_percent.unwrap_or(90),
+        no_block_minutes: a.no_block_minutes.unwrap_or(5),
+        min_peers: a.min_peers.unwrap_or(1),
+        email: a.email,
+        webhooks: a.webhooks,
+        sns_topics: a.sns_topics,
+        labels: a.labels,
+    };
+    let targets = Targets {
+        aws: spec.targets.aws.as_ref().map(|t| Aws {
+            launch_type: t.launch_type,
+            vpc_cidr: match &t.vpc {
+                Some(v) if v.existing => None,
+                Some(v) => Some(v.cidr.clone().unwrap_or_else(|| "10.42.0.0/16".into())),
+                None => Some("10.42.0.0/16".into()),
+            },
+            dns_zone: t
+                .dns_zone
+                .as_ref()
+                .map(|z| (z.name.clone(), z.hosted_zone_id.clone())),
+            certificate_arn: t.certificate_arn.clone(),
+            instance_type: t
+                .instance_type
+                .clone()
+                .unwrap_or_else(|| "m6i.large".into()),
+        }),
+        kubernetes: spec.targets.kubernetes.as_ref().map(|k| Kubernetes {
+            namespace: k.namespace.clone(),
+            storage_class: k.storage_class.clone(),
+            service_type: k.service_type,
+            cluster_domain: k.cluster_domain.clone(),
+        }),
+        compose,
+        local: spec.targets.local.as_ref().map(|l| Local {
+            base_port: l.base_port,
+        }),
+    };
+    Network {
+        name: spec.name.clone(),
+        chain,
+        regions,
+        groups,
+        nodes,
+        monitoring,
+        targets,
+    }
+}
+
+/// Second pass: peers by name.
+///
+/// - Validators behind a sentry group peer only with those sentries, PEX off; the sentries
+///   keep them private and unconditional (CometBFT's documented sentry layout).
+/// - Seeds peer with each other and run in seed mode; everyone else bootstraps from seeds.
+/// - Without seeds, nodes keep persistent links to every other reachable node on small
+///   networks, or to a ring of neighbours on large ones.
+/// - SNARK workers talk to their coordinator only.
+fn wire_peers(groups: &[Group], nodes: &mut [Node]) {
+    let by_group: BTreeMap<&str, &Group> = groups.iter().map(|g| (g.name.as_str(), g)).collect();
+    let hidden: Vec<String> = groups
+        .iter()
+        .filter(|g| g.behind.is_some())
+        .flat_map(|g| g.nodes.iter().cloned())
+        .collect();
+    let seeds: Vec<String> = nodes
+        .iter()
+        .filter(|n| n.role == Role::Seed)
+        .map(|n| n.name.clone())
+        .collect();
+    let workers_and_hidden = |n: &Node| hidden.contains(&n.name) || n.role == Role::SnarkWorker;
+    let open: Vec<String> = nodes
+        .iter()
+        .filter(|n| !workers_and_hidden(n))
+        .map(|n| n.name.clone())
+        .collect();
+
+    let plans: Vec<PeerPlan> = nodes
+        .iter()
+        .map(|n| {
+            let group = by_group[n.group.as_str()];
+            let mut plan = PeerPlan {
+                pex: true,
+                ..PeerPlan::default()
+            };
+            if let Some(sentry_group) = group.behind.as_deref().and_then(|s| by_group.get(s)) {
+                plan.persistent = sentry_group.nodes.clone();
+                plan.unconditional = sentry_group.nodes.clone();
+                plan.pex = false;
+                return plan;
+            }
+            if n.role == Role::SnarkWorker {
+                plan.persistent = group
+                    .coordinator
+                    .as_deref()
+                    .and_then(|c| by_group.get(c))
+                    .map(|c| c.nodes.clone())
+                    .unwrap_or_default();
+                plan.pex = false;
+                return plan;
+            }
+            if n.role == Role::Sentry {
+                let shielded: Vec<String> = groups
+                    .iter()
+                    .filter(|g| g.behind.as_deref() == Some(n.group.as_str()))
+                    .flat_map(|g| g.nodes.iter().cloned())
+                    .collect();
+                plan.private = shielded.clone();
+                plan.unconditional = shielded.clone();
+                plan.persistent.extend(shielded);
+            }
+            if n.role == Role::Seed {
+                plan.seed_mode = true;
+                plan.persistent
+                    .extend(seeds.iter().filter(|s| **s != n.name).cloned());
+            } else if !seeds.is_empty() {
+                plan.seeds = seeds.clone();
+                if n.role == Role::Sentry {
+                    // Sentries also hold each other, so validators' blocks cross groups.
+                    plan.persistent
+                        .extend(group.nodes.iter().filter(|s| **s != n.name).cloned());
+                }
+            } else {
+                let others: Vec<&String> = open.iter().filter(|o| **o != n.name).collect();
+                if open.len() <= FULL_MESH_LIMIT {
+                    plan.persistent.extend(others.into_iter().cloned());
+                } else if let Some(me) = open.iter().position(|o| *o == n.name) {
+                    for k in 1..=RING_NEIGHBOURS {
+                        plan.persistent.push(open[(me + k) % open.len()].clone());
+                        plan.persistent
+                            .push(open[(me + open.len() - k) % open.len()].clone());
+                    }
+                }
+            }
+            plan.persistent.sort();
+            plan.persistent.dedup();
+            plan
+        })
+        .collect();
+    for (n, plan) in nodes.iter_mut().zip(plans) {
+        n.peers = plan;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_units() {
+        assert_eq!(
+            parse_coin("100stake"),
+            Some(Coin {
+                amount: 100,
+                denom: "stake".into()
+            })
+        );
+        assert_eq!(parse_coin("stake"), None);
+        assert_eq!(parse_coin("10st"), None);
+        assert_eq!(parse_mebibytes("4Gi"), Some(4096));
+        assert_eq!(parse_mebibytes("4GB"), None);
+        assert_eq!(
+            parse_cidr("172.28.0.7/24"),
+            Some((Ipv4Addr::new(172, 28, 0, 0), 24))
+        );
+        assert_eq!(parse_cidr("300.1.1.1/24"), None);
+    }
+}

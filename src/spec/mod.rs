@@ -1,0 +1,490 @@
+//! The network spec: what the user wrote, as typed, schema-bearing Rust types.
+//!
+//! Doc comments on these types are the user reference: `chainfleet schema` copies them into
+//! `schema/network.schema.json`, which editors use for completion and hover help. Every
+//! type denies unknown fields and no enum is untagged, so a typo gets a precise diagnostic.
+
+pub mod check;
+pub mod load;
+pub mod schema;
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// A blockchain network: its chain, its node groups, where they run and how they are watched.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(title = "chainfleet network spec")]
+pub struct Spec {
+    /// Network name: DNS-safe (lowercase letters, digits, `-`; starts with a letter; at most
+    /// 40 characters). It names the output folder, stacks, the Helm chart and services.
+    #[schemars(example = &"duality-testnet")]
+    pub name: String,
+    /// The chain every node runs.
+    pub chain: ChainSpec,
+    /// Where the network seed comes from. Every key is derived from it, so it is the one
+    /// thing to back up. Defaults to `{file: .chainfleet/seed}` beside the spec.
+    #[serde(default)]
+    pub keys: Option<KeysSpec>,
+    /// Regions the network spans (for example AWS regions). Groups place their nodes in
+    /// these; the AWS target deploys one stack per region and the Helm target writes one
+    /// values file per region. Defaults to a single region named `local`.
+    #[serde(default)]
+    #[schemars(example = &["us-east-1", "eu-west-1", "ap-southeast-1"])]
+    pub regions: Vec<String>,
+    /// Node groups. Each expands to `count` nodes named `<group>-<ordinal>`.
+    pub groups: Vec<GroupSpec>,
+    /// Metrics, dashboards, logs and alerts.
+    #[serde(default)]
+    pub monitoring: Option<MonitoringSpec>,
+    /// The deployment targets to generate and their settings. A target left out is not
+    /// generated.
+    pub targets: TargetsSpec,
+}
+
+/// Chain families chainfleet knows how to prepare.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Family {
+    /// A Cosmos SDK application chain on CometBFT: genesis with app state, signed gentxs.
+    Cosmos,
+    /// Bare CometBFT (for example with its built-in kvstore app): genesis validator list.
+    Cometbft,
+    /// Mina (formerly Coda): seeds, block producers, SNARK coordinators and workers.
+    Mina,
+    /// Komodo: komodod with assetchains, notary nodes running iguana.
+    Komodo,
+    /// Any other containerised chain: chainfleet places nodes, ports and peers only.
+    Generic,
+}
+
+/// The chain: identity, binary, image and genesis.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChainSpec {
+    /// Chain family: decides key types, genesis format, node config files and roles.
+    pub family: Family,
+    /// Chain ID (at most 50 characters, as CometBFT requires).
+    #[schemars(example = &"duality-1")]
+    pub chain_id: String,
+    /// The node binary inside the image, e.g. `dualityd`, `simd`, `cometbft`, `mina`,
+    /// `komodod`. For Cosmos SDK apps its upper-cased basename is the environment prefix.
+    pub binary: String,
+    /// The chain's container image, pinned by tag or digest (`:latest` is refused). The
+    /// generated Dockerfile builds `FROM` it, adding the public genesis and node configs.
+    #[schemars(example = &"ghcr.io/example/duality:v0.5.0")]
+    pub image: String,
+    /// The node's home directory inside the image.
+    #[serde(default)]
+    #[schemars(example = &"/root/.duality")]
+    pub home: Option<String>,
+    /// Cosmos SDK version whose genesis dialect and default app state to use.
+    #[serde(default)]
+    pub sdk: Option<SdkVersion>,
+    /// For custom Cosmos chains: a JSON file (relative to the spec) holding the chain's
+    /// default `app_state`, as its own `init` writes it. Replaces the built-in template.
+    #[serde(default)]
+    pub app_state_template: Option<String>,
+    /// Staking and fee denomination.
+    #[serde(default)]
+    #[schemars(example = &"stake")]
+    pub denom: Option<String>,
+    /// Bech32 account prefix (Cosmos): `cosmos`, `osmo`, `dual`, ...
+    #[serde(default)]
+    pub bech32_prefix: Option<String>,
+    /// Genesis time, RFC 3339, pinned so regenerated genesis files are byte-identical.
+    #[serde(default)]
+    #[schemars(example = &"2026-12-01T00:00:00Z")]
+    pub genesis_time: Option<String>,
+    /// Edits applied to the generated genesis, in order: a JSON pointer and a JSON value.
+    #[serde(default)]
+    pub genesis_patches: Vec<GenesisPatch>,
+    /// Extra genesis accounts (faucets, relayers, test users) with their balances. Their
+    /// keys are derived from the seed like validators' keys.
+    #[serde(default)]
+    pub accounts: Vec<AccountSpec>,
+    /// Minimum gas prices every node accepts (Cosmos `app.toml`); defaults to `0<denom>`.
+    #[serde(default)]
+    pub minimum_gas_prices: Option<String>,
+    /// Komodo assetchains run by every `full` and `seed` node of a Komodo network.
+    #[serde(default)]
+    pub assetchains: Vec<AssetchainSpec>,
+}
+
+/// Cosmos SDK release lines with a built-in genesis template.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum SdkVersion {
+    /// Cosmos SDK v0.50 (CometBFT v0.38).
+    #[serde(rename = "0.50")]
+    V050,
+}
+
+/// One edit to the generated genesis document.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GenesisPatch {
+    /// JSON pointer into genesis, e.g. `/app_state/gov/params/voting_period`.
+    pub path: String,
+    /// The value to set there (any JSON value).
+    pub value: serde_json::Value,
+}
+
+/// A genesis account that is not a validator.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AccountSpec {
+    /// Account name (DNS-safe); its key is derived from the seed and this name.
+    pub name: String,
+    /// Initial balance: a list of coins such as `1000000stake`.
+    pub coins: Vec<String>,
+}
+
+/// A Komodo assetchain: a chain launched by komodod with `-ac_*` parameters.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AssetchainSpec {
+    /// Assetchain name (`-ac_name`), upper case by convention, e.g. `BEER`.
+    pub name: String,
+    /// Initial supply (`-ac_supply`).
+    pub supply: u64,
+    /// P2P port of this assetchain.
+    pub p2p_port: u16,
+    /// RPC port of this assetchain.
+    pub rpc_port: u16,
+    /// Extra `-ac_*` launch parameters, without the `-ac_` prefix, e.g. `{reward: "10000"}`.
+    #[serde(default)]
+    pub params: BTreeMap<String, String>,
+}
+
+/// Where the network seed comes from: exactly one of `env` or `file`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct KeysSpec {
+    /// The seed source.
+    pub seed: SeedSource,
+}
+
+/// A seed source. The seed is 32 bytes written as 64 hex characters.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum SeedSource {
+    /// Read the seed from this environment variable.
+    Env(String),
+    /// Read the seed from this file, relative to the spec (keep it git-ignored).
+    File(String),
+}
+
+/// What a node does in the network. Which roles a family accepts is checked.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Signs blocks (Cosmos, CometBFT): has a consensus key and genesis stake.
+    Validator,
+    /// Public-facing full node shielding validators (sentry topology).
+    Sentry,
+    /// Peer-discovery node (seed mode / Mina seed).
+    Seed,
+    /// Full node serving RPC/API.
+    Full,
+    /// Full node keeping all history.
+    Archive,
+    /// Mina block producer (staking key from a secret manager).
+    BlockProducer,
+    /// Mina SNARK coordinator: hands SNARK jobs to a worker pool.
+    SnarkCoordinator,
+    /// Mina SNARK worker pool attached to one coordinator group.
+    SnarkWorker,
+    /// Komodo notary node (komodod plus iguana).
+    Notary,
+    /// Anything else: runs the chain image with the group's `command`.
+    Custom,
+}
+
+/// A group of identical nodes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GroupSpec {
+    /// Group name (DNS-safe). Nodes are named `<group>-0`, `<group>-1`, ...
+    pub name: String,
+    /// The nodes' role.
+    pub role: Role,
+    /// How many nodes (at least 1).
+    #[serde(default = "one")]
+    #[schemars(range(min = 1, max = 1000))]
+    pub count: u32,
+    /// Self-delegated stake of each validator, one coin, e.g. `100000000stake`.
+    #[serde(default)]
+    pub stake: Option<String>,
+    /// Regions to spread the nodes over, round-robin in order. Each must be listed in the
+    /// top-level `regions`. Defaults to the first region.
+    #[serde(default)]
+    pub regions: Vec<String>,
+    /// CPU, memory and storage per node.
+    #[serde(default)]
+    pub resources: Option<ResourcesSpec>,
+    /// Container port overrides by port name (`p2p`, `rpc`, `api`, `grpc`, `metrics`, ...).
+    #[serde(default)]
+    pub ports: BTreeMap<String, u16>,
+    /// Which ports are reachable from outside, by port name: `public` or `internal`.
+    /// Unlisted ports are internal.
+    #[serde(default)]
+    pub expose: BTreeMap<String, Exposure>,
+    /// Fixed host ports (compose and local targets) by port name. Only for groups of one
+    /// node; other host ports are allocated from the target's base port.
+    #[serde(default)]
+    pub host_ports: BTreeMap<String, u16>,
+    /// Validators only: the sentry group that shields them. Validators then peer only
+    /// with those sentries, with PEX off; sentries keep the validators' IDs private.
+    #[serde(default)]
+    pub behind: Option<String>,
+    /// SNARK workers only: the coordinator group whose jobs this pool works on.
+    #[serde(default)]
+    pub coordinator: Option<String>,
+    /// SNARK workers and coordinators: fee per SNARK job, e.g. `0.01`.
+    #[serde(default)]
+    pub snark_fee: Option<String>,
+    /// Komodo: the assetchains this group runs (defaults to all).
+    #[serde(default)]
+    pub assetchains: Option<Vec<String>>,
+    /// Node config overrides: TOML keys by dotted path into `config.toml`
+    /// (e.g. `consensus.timeout_commit: 2s`).
+    #[serde(default)]
+    pub config: BTreeMap<String, serde_json::Value>,
+    /// App config overrides by dotted path into `app.toml` (Cosmos).
+    #[serde(default)]
+    pub app_config: BTreeMap<String, serde_json::Value>,
+    /// Extra environment variables for the node process.
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+    /// Custom role: the arguments passed to the chain binary.
+    #[serde(default)]
+    pub command: Vec<String>,
+}
+
+fn one() -> u32 {
+    1
+}
+
+/// Reachability of a port.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Exposure {
+    /// Reachable from the internet: Elastic IP / load balancer / LoadBalancer service /
+    /// published host port.
+    Public,
+    /// Reachable inside the network only.
+    Internal,
+}
+
+/// Resources per node.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ResourcesSpec {
+    /// vCPUs, e.g. `1`, `0.5`, `2`.
+    #[serde(default)]
+    pub cpu: Option<f64>,
+    /// Memory with a binary unit: `512Mi`, `4Gi`.
+    #[serde(default)]
+    #[schemars(example = &"4Gi")]
+    pub memory: Option<String>,
+    /// Chain data volume size: `100Gi`.
+    #[serde(default)]
+    pub storage: Option<String>,
+}
+
+/// Monitoring settings.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MonitoringSpec {
+    /// Expose node metrics and run/scrape Prometheus.
+    #[serde(default)]
+    pub prometheus: bool,
+    /// Run Grafana with a provisioned chain dashboard.
+    #[serde(default)]
+    pub grafana: bool,
+    /// Days to keep logs (CloudWatch log retention).
+    #[serde(default)]
+    pub log_retention_days: Option<u32>,
+    /// Alert thresholds and where alerts go.
+    #[serde(default)]
+    pub alerts: Option<AlertsSpec>,
+}
+
+/// Alert thresholds and targets.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AlertsSpec {
+    /// Alert when a node's memory use passes this percentage of its limit.
+    #[serde(default)]
+    #[schemars(range(min = 1, max = 100))]
+    pub memory_percent: Option<u8>,
+    /// Alert when a node's CPU use passes this percentage.
+    #[serde(default)]
+    #[schemars(range(min = 1, max = 100))]
+    pub cpu_percent: Option<u8>,
+    /// Alert when no new block was made for this many minutes.
+    #[serde(default)]
+    pub no_block_minutes: Option<u32>,
+    /// Alert when a node has fewer peers than this.
+    #[serde(default)]
+    pub min_peers: Option<u32>,
+    /// Email addresses to notify.
+    #[serde(default)]
+    pub email: Vec<String>,
+    /// HTTPS webhook URLs to notify.
+    #[serde(default)]
+    pub webhooks: Vec<String>,
+    /// Existing SNS topic ARNs to notify (AWS).
+    #[serde(default)]
+    pub sns_topics: Vec<String>,
+    /// Extra labels on every alert (routing in Alertmanager), e.g. `{team: chain-ops}`.
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+}
+
+/// Deployment targets. Each present key is generated.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TargetsSpec {
+    /// AWS CloudFormation: one stack per region on ECS.
+    #[serde(default)]
+    pub aws: Option<AwsTarget>,
+    /// A Helm chart for Kubernetes.
+    #[serde(default)]
+    pub kubernetes: Option<KubernetesTarget>,
+    /// A docker-compose project for one host.
+    #[serde(default)]
+    pub compose: Option<ComposeTarget>,
+    /// Plain processes on this machine (`run.sh` / `stop.sh`).
+    #[serde(default)]
+    pub local: Option<LocalTarget>,
+}
+
+/// ECS launch types.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum LaunchType {
+    /// Serverless tasks; public p2p through a Network Load Balancer on an Elastic IP.
+    Fargate,
+    /// EC2 container instances; Elastic IPs associated with the instances.
+    Ec2,
+}
+
+/// AWS target settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AwsTarget {
+    /// ECS launch type.
+    #[serde(default = "fargate")]
+    pub launch_type: LaunchType,
+    /// The VPC: a new one with this CIDR, or an existing one.
+    #[serde(default)]
+    pub vpc: Option<VpcSpec>,
+    /// Route 53 hosted zone for public node names (cross-region peers).
+    #[serde(default)]
+    pub dns_zone: Option<DnsZoneSpec>,
+    /// ACM certificate ARN for an HTTPS listener on the RPC/API load balancer.
+    #[serde(default)]
+    pub certificate_arn: Option<String>,
+    /// EC2 instance type for the `ec2` launch type.
+    #[serde(default)]
+    pub instance_type: Option<String>,
+}
+
+fn fargate() -> LaunchType {
+    LaunchType::Fargate
+}
+
+/// A VPC: exactly one of `cidr` (create) or `existing`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VpcSpec {
+    /// CIDR of a new VPC per region, e.g. `10.20.0.0/16`.
+    #[serde(default)]
+    pub cidr: Option<String>,
+    /// Use an existing VPC (its ID and subnets become stack parameters).
+    #[serde(default)]
+    pub existing: bool,
+}
+
+/// A Route 53 hosted zone.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DnsZoneSpec {
+    /// Zone name, e.g. `testnet.example.com`.
+    pub name: String,
+    /// Hosted zone ID, e.g. `Z0123456789ABCDEFGHIJ`.
+    pub hosted_zone_id: String,
+}
+
+/// Kubernetes Service types for public ports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum ServiceType {
+    /// A cloud load balancer per public node port.
+    LoadBalancer,
+    /// A port on every cluster node.
+    NodePort,
+}
+
+/// Kubernetes target settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct KubernetesTarget {
+    /// Namespace to install into.
+    pub namespace: String,
+    /// Storage class of the chain data volumes (cluster default when absent).
+    #[serde(default)]
+    pub storage_class: Option<String>,
+    /// Service type for public ports.
+    #[serde(default = "load_balancer")]
+    pub service_type: ServiceType,
+    /// Cluster DNS domain.
+    #[serde(default = "cluster_local")]
+    pub cluster_domain: String,
+}
+
+fn load_balancer() -> ServiceType {
+    ServiceType::LoadBalancer
+}
+
+fn cluster_local() -> String {
+    "cluster.local".into()
+}
+
+/// docker-compose target settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ComposeTarget {
+    /// IPv4 subnet of the project network; every node gets a static address in it.
+    #[serde(default = "compose_subnet")]
+    #[schemars(example = &"172.28.0.0/24")]
+    pub subnet: String,
+    /// First host port for published ports.
+    #[serde(default = "base_port")]
+    pub base_port: u16,
+}
+
+fn compose_subnet() -> String {
+    "172.28.0.0/24".into()
+}
+
+/// Local (plain process) target settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LocalTarget {
+    /// First port; every node gets a block of consecutive ports from here on 127.0.0.1.
+    #[serde(default = "base_port")]
+    pub base_port: u16,
+}
+
+fn base_port() -> u16 {
+    26600
+}

@@ -1,0 +1,402 @@
+//! The spec's JSON Schema (generated from the spec types by schemars) and validation of a
+//! loaded document against it, every violation turned into a positioned diagnostic.
+
+use jsonschema::error::{TypeKind, ValidationErrorKind};
+use serde_json::Value;
+
+use super::load::{pointer_segment, Document};
+use super::Spec;
+use crate::diag::{did_you_mean, truncate, Diagnostic, Diagnostics};
+
+/// The JSON Schema of the network spec, as committed in `schema/network.schema.json`.
+pub fn json_schema() -> Value {
+    let mut schema = serde_json::to_value(schemars::schema_for!(Spec)).expect("schema serialises");
+    if let Value::Object(map) = &mut schema {
+        map.insert(
+            "$id".into(),
+            Value::String("https://chainfleet.dev/schema/network.schema.json".into()),
+        );
+    }
+    schema
+}
+
+/// The schema as pretty JSON with a trailing newline (the committed file's bytes).
+pub fn json_schema_text() -> String {
+    let mut s = serde_json::to_string_pretty(&json_schema()).expect("schema serialises");
+    s.push('\n');
+    s
+}
+
+/// Validate `doc` against the schema; every violation becomes a diagnostic.
+pub fn validate(file: &str, doc: &Document) -> Diagnostics {
+    let schema = json_schema();
+    let validator = jsonschema::validator_for(&schema).expect("the generated schema is valid");
+    let mut diags = Diagnostics::default();
+    for error in validator.iter_errors(&doc.value) {
+        let ptr = error.instance_path().as_str().to_string();
+        let instance = error.instance();
+        let at = describe(&doc.value, &ptr);
+        match error.kind() {
+            ValidationErrorKind::AdditionalProperties { unexpected } => {
+                let allowed = properties_at(&schema, &ptr);
+                for key in unexpected {
+                    let child = format!("{ptr}/{}", pointer_segment(key));
+                    let mut d = Diagnostic::error(
+                        file,
+                        doc.spans.key(&child),
+                        format!("unknown field `{key}` {at}"),
+                    )
+                    .with_value(key.clone());
+                    d.hint = Some(
+                        match did_you_mean(key, allowed.iter().map(String::as_str)) {
+                            Some(s) => format!("did you mean `{s}`?"),
+                            None => format!("known fields here: {}", allowed.join(", ")),
+                        },
+                    );
+                    diags.push(d);
+                }
+            }
+            ValidationErrorKind::Required { property } => {
+                let name = property.as_str().unwrap_or_default();
+                diags.push(
+                    Diagnostic::error(
+                        file,
+                        doc.spans.value(&ptr),
+                        format!("missing required field `{name}` {at}"),
+                    )
+                    .with_hint(format!(
+                        "add `{name}:`; see schema/network.schema.json for its meaning"
+                    )),
+                );
+            }
+            ValidationErrorKind::Type { kind } => {
+                let expected = match kind {
+                    TypeKind::Single(t) => t.to_string(),
+                    TypeKind::Multiple(ts) => ts
+                        .iter()
+                        .map(|t| t.to_string())
+                        .filter(|t| t != "null")
+                        .collect::<Vec<_>>()
+                        .join(" or "),
+                };
+                diags.push(
+                    Diagnostic::error(
+                        file,
+                        doc.spans.value(&ptr).or(Some(doc.spans.nearest(&ptr))),
+                        format!(
+                            "expected {} {at}, found {}",
+                            article(&expected),
+                            json_kind(instance)
+                        ),
+                    )
+                    .with_value(show(instance)),
+                );
+            }
+            ValidationErrorKind::Enum { options } => {
+                diags.push(choice(
+                    file,
+                    doc,
+                    &ptr,
+                    &at,
+                    instance,
+                    options_list(options),
+                ));
+            }
+            ValidationErrorKind::OneOfNotValid { .. } | ValidationErrorKind::AnyOf { .. } => {
+                let consts = consts_at(&schema, &ptr);
+                if !consts.is_empty() {
+                    diags.push(choice(file, doc, &ptr, &at, instance, consts));
+                } else {
+                    diags.push(
+                        Diagnostic::error(
+                            file,
+                            doc.spans.value(&ptr),
+                            format!("value {at} has the wrong shape"),
+                        )
+                        .with_value(show(instance))
+                        .with_hint(shape_hint(&schema, &ptr)),
+                    );
+                }
+            }
+            _ => {
+                diags.push(
+                    Diagnostic::error(
+                        file,
+                        doc.spans.value(&ptr),
+                        format!("invalid value {at}: {error}"),
+                    )
+                    .with_value(show(instance)),
+                );
+            }
+        }
+    }
+    diags
+}
+
+fn choice(
+    file: &str,
+    doc: &Document,
+    ptr: &str,
+    at: &str,
+    instance: &Value,
+    options: Vec<String>,
+) -> Diagnostic {
+    let got = instance
+        .as_str()
+        .map(str::to_string)
+        .unwrap_or_else(|| show(instance));
+    let hint = match did_you_mean(&got, options.iter().map(String::as_str)) {
+        Some(s) => format!(
+            "did you mean `{s}`? expected one of: {}",
+            options.join(", ")
+        ),
+        None => format!("expected one of: {}", options.join(", ")),
+    };
+    Diagnostic::error(
+        file,
+        doc.spans.value(ptr),
+        format!("`{got}` is not a valid choice {at}"),
+    )
+    .with_value(got)
+    .with_hint(hint)
+}
+
+fn options_list(options: &Value) -> Vec<String> {
+    options
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|v| {
+                    v.as_str()
+                        .map(str::to_string)
+                        .unwrap_or_else(|| v.to_string())
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn article(word: &str) -> String {
+    let an = matches!(word.chars().next(), Some('a' | 'e' | 'i' | 'o' | 'u'));
+    format!("{} {word}", if an { "an" } else { "a" })
+}
+
+fn json_kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "nothing (null)",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "a mapping",
+    }
+}
+
+fn show(v: &Value) -> String {
+    match v {
+        Value::String(s) => truncate(s, 80),
+        other => truncate(&other.to_string(), 80),
+    }
+}
+
+/// Human description of where `ptr` is: "in group `sentry`", "in `targets.aws`", "at the top level".
+pub fn describe(root: &Value, ptr: &str) -> String {
+    if ptr.is_empty() {
+        return "at the top level".into();
+    }
+    let segs: Vec<String> = ptr
+        .split('/')
+        .skip(1)
+        .map(|s| s.replace("~1", "/").replace("~0", "~"))
+        .collect();
+    if segs.len() >= 2 && segs[0] == "groups" {
+        if let Some(name) = root
+            .pointer(&format!("/groups/{}/name", segs[1]))
+            .and_then(Value::as_str)
+        {
+            let rest: Vec<&str> = segs[2..].iter().map(String::as_str).collect();
+            return if rest.is_empty() {
+                format!("in group `{name}`")
+            } else {
+                format!("in `{}` of group `{name}`", dotted(&rest))
+            };
+        }
+    }
+    format!(
+        "in `{}`",
+        dotted(&segs.iter().map(String::as_str).collect::<Vec<_>>())
+    )
+}
+
+fn dotted(segs: &[&str]) -> String {
+    let mut out = String::new();
+    for s in segs {
+        if s.bytes().all(|b| b.is_ascii_digit()) && !s.is_empty() {
+            out.push_str(&format!("[{s}]"));
+        } else {
+            if !out.is_empty() {
+                out.push('.');
+            }
+            out.push_str(s);
+        }
+    }
+    out
+}
+
+/// The schema node describing the instance at `ptr`, following `$ref`, `properties`,
+/// `items`, `additionalProperties` and the non-null branch of `anyOf`/`oneOf`.
+fn schema_at<'s>(schema: &'s Value, ptr: &str) -> Option<&'s Value> {
+    let mut node = resolve(schema, schema);
+    for seg in ptr.split('/').skip(1) {
+        let seg = seg.replace("~1", "/").replace("~0", "~");
+        node = object_branch(schema, node);
+        let next = node
+            .get("properties")
+            .and_then(|p| p.get(&seg))
+            .or_else(|| node.get("items"))
+            .or_else(|| node.get("additionalProperties").filter(|v| v.is_object()))?;
+        node = resolve(schema, next);
+    }
+    Some(object_branch(schema, node))
+}
+
+fn resolve<'s>(root: &'s Value, mut node: &'s Value) -> &'s Value {
+    for _ in 0..16 {
+        match node.get("$ref").and_then(Value::as_str) {
+            Some(r) => match root.pointer(r.trim_start_matches('#')) {
+                Some(n) => node = n,
+                None => break,
+            },
+            None => break,
+        }
+    }
+    node
+}
+
+/// For `anyOf`/`oneOf` of something and null, the something.
+fn object_branch<'s>(root: &'s Value, node: &'s Value) -> &'s Value {
+    for key in ["anyOf", "oneOf"] {
+        if let Some(branches) = node.get(key).and_then(Value::as_array) {
+            let real: Vec<&Value> = branches
+                .iter()
+                .map(|b| resolve(root, b))
+                .filter(|b| b.get("type").and_then(Value::as_str) != Some("null"))
+                .collect();
+            if real.len() == 1 {
+                return real[0];
+            }
+        }
+    }
+    node
+}
+
+fn properties_at(schema: &Value, ptr: &str) -> Vec<String> {
+    schema_at(schema, ptr)
+        .and_then(|n| n.get("properties"))
+        .and_then(Value::as_object)
+        .map(|m| m.keys().cloned().collect())
+        .unwrap_or_default()
+}
+
+/// The allowed constants when the schema at `ptr` is a documented enum (`oneOf` of `const`).
+fn consts_at(schema: &Value, ptr: &str) -> Vec<String> {
+    let Some(node) = schema_at(schema, ptr) else {
+        return Vec::new();
+    };
+    if let Some(e) = node.get("enum") {
+        return options_list(e);
+    }
+    let mut out = Vec::new();
+    for key in ["oneOf", "anyOf"] {
+        for b in node
+            .get(key)
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let b = resolve(schema, b);
+            if let Some(c) = b.get("const").and_then(Value::as_str) {
+                out.push(c.to_string());
+            } else if let Some(e) = b.get("enum") {
+                out.extend(options_list(e));
+            }
+        }
+    }
+    out
+}
+
+fn shape_hint(schema: &Value, ptr: &str) -> String {
+    let props = properties_at(schema, ptr);
+    if !props.is_empty() {
+        return format!("expected a mapping with: {}", props.join(", "));
+    }
+    let Some(node) = schema_at(schema, ptr) else {
+        return "see schema/network.schema.json".into();
+    };
+    let mut shapes = Vec::new();
+    for key in ["oneOf", "anyOf"] {
+        for b in node
+            .get(key)
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let b = resolve(schema, b);
+            if let Some(req) = b.get("required").and_then(Value::as_array) {
+                let names: Vec<String> = req
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .map(|s| format!("`{s}: ...`"))
+                    .collect();
+                shapes.push(names.join(" + "));
+            } else if let Some(t) = b.get("type").and_then(Value::as_str) {
+                shapes.push(t.to_string());
+            }
+        }
+    }
+    if shapes.is_empty() {
+        "see schema/network.schema.json".into()
+    } else {
+        format!("expected one of: {}", shapes.join(", "))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spec::load::load;
+
+    #[test]
+    fn schema_is_valid_and_documented() {
+        let s = json_schema();
+        jsonschema::validator_for(&s).unwrap();
+        assert!(s.pointer("/properties/name/description").is_some());
+    }
+
+    #[test]
+    fn unknown_field_points_at_key_with_suggestion() {
+        let src = "name: x\nchain: {family: cosmos, chain_id: c, binary: b, image: i:1}\ngroups:\n  - name: v\n    role: validator\n    cuont: 3\ntargets: {}\n";
+        let doc = load("n.yaml", src.as_bytes()).unwrap();
+        let d = validate("n.yaml", &doc);
+        assert_eq!(d.0.len(), 1, "{d:?}");
+        assert_eq!(d.0[0].message, "unknown field `cuont` in group `v`");
+        assert_eq!(d.0[0].pos.unwrap().line, 6);
+        assert_eq!(d.0[0].hint.as_deref(), Some("did you mean `count`?"));
+    }
+
+    #[test]
+    fn bad_enum_lists_choices() {
+        let src = "name: x\nchain: {family: cosmoss, chain_id: c, binary: b, image: i:1}\ngroups: []\ntargets: {}\n";
+        let doc = load("n.yaml", src.as_bytes()).unwrap();
+        let d = validate("n.yaml", &doc);
+        assert_eq!(d.0.len(), 1, "{d:?}");
+        assert!(
+            d.0[0]
+                .hint
+                .as_deref()
+                .unwrap()
+                .starts_with("did you mean `cosmos`?"),
+            "{d:?}"
+        );
+    }
+}
