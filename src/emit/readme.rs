@@ -41,6 +41,10 @@ struct View<'a> {
     nodes: Vec<NodeRow>,
     links: Vec<Link>,
     targets: Vec<&'static str>,
+    secrets_rel: &'a str,
+    image_name: String,
+    namespace: String,
+    binary: &'a str,
 }
 
 fn mermaid_id(s: &str) -> String {
@@ -117,6 +121,15 @@ pub fn emit(cx: &Context<'_>) -> anyhow::Result<FileSet> {
         nodes: net.nodes.iter().map(row).collect(),
         links,
         targets: cx.targets.iter().map(|t: &Target| t.name()).collect(),
+        secrets_rel: cx.secrets_rel,
+        image_name: super::image_ref(net),
+        namespace: net
+            .targets
+            .kubernetes
+            .as_ref()
+            .map(|k| k.namespace.clone())
+            .unwrap_or_default(),
+        binary: &net.chain.binary,
     };
     let text = templates::render("readme/README.md.j2", &view)?;
     Ok(FileSet::from([(

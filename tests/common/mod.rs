@@ -9,9 +9,16 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-/// The seed every example in `examples/` is generated with. It is public: the keys of the
-/// examples are for demonstration only. Never use it for a network that holds value.
-pub const EXAMPLE_SEED: &str = "c4a1f1ee7e5a0d1b2c3d4e5f60718293a4b5c6d7e8f90112233445566778899a";
+/// The phrase whose SHA-256 is the seed of every example in `examples/`. It is public on
+/// purpose, so anyone can regenerate `generated/` and CI can check it: the examples' keys are
+/// demonstration keys. Never use this seed for a network that holds value.
+pub const EXAMPLE_SEED_PHRASE: &str = "chainfleet public example seed: demonstration keys only";
+
+/// The example seed as 64 hex characters (what `CHAINFLEET_SEED` takes).
+pub fn example_seed() -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(EXAMPLE_SEED_PHRASE.as_bytes()))
+}
 
 /// Repository root.
 pub fn root() -> PathBuf {
@@ -21,12 +28,14 @@ pub fn root() -> PathBuf {
 /// The chainfleet binary, with the example seed in `CHAINFLEET_SEED`.
 pub fn chainfleet() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_chainfleet"));
-    c.env("CHAINFLEET_SEED", EXAMPLE_SEED).env("NO_COLOR", "1");
+    c.env("CHAINFLEET_SEED", example_seed())
+        .env("NO_COLOR", "1");
     c
 }
 
 fn strict() -> bool {
-    std::env::var_os("CHAINFLEET_REQUIRE_TOOLS").is_some() || std::env::var("CI").is_ok_and(|v| v == "true")
+    std::env::var_os("CHAINFLEET_REQUIRE_TOOLS").is_some()
+        || std::env::var("CI").is_ok_and(|v| v == "true")
 }
 
 /// The path of tool `var` (e.g. `HELM`), or `None` (with a loud note) outside CI.
@@ -49,7 +58,8 @@ pub fn tool(var: &str) -> Option<PathBuf> {
 
 /// Run a command, returning its output; panics with its output when it cannot start.
 pub fn run(cmd: &mut Command) -> Output {
-    cmd.output().unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"))
+    cmd.output()
+        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"))
 }
 
 /// Assert a command succeeded, showing its output when it did not.
@@ -70,7 +80,13 @@ pub fn generate_example(example: &str) -> (tempfile::TempDir, PathBuf, PathBuf) 
     let out = dir.path().join("out");
     let secrets = dir.path().join("secrets");
     let spec = root().join("examples").join(example);
-    let o = run(chainfleet().arg("generate").arg(&spec).arg("--out").arg(&out).arg("--secrets").arg(&secrets));
+    let o = run(chainfleet()
+        .arg("generate")
+        .arg(&spec)
+        .arg("--out")
+        .arg(&out)
+        .arg("--secrets")
+        .arg(&secrets));
     assert_ok(&o, &format!("chainfleet generate {example}"));
     (dir, out, secrets)
 }
@@ -94,7 +110,9 @@ pub fn examples_with_target(target: &str) -> Vec<String> {
         .filter(|e| {
             let text = std::fs::read_to_string(root().join("examples").join(e)).unwrap();
             let after = text.split("\ntargets:").nth(1).unwrap_or("");
-            after.lines().any(|l| l.trim_start().starts_with(&format!("{target}:")))
+            after
+                .lines()
+                .any(|l| l.trim_start().starts_with(&format!("{target}:")))
         })
         .collect()
 }
