@@ -14,7 +14,8 @@
 //!   With one assetchain that is the node's process; with several, the generated launcher
 //!   `chainfleet/komodo-run.sh` (bash) starts one komodod per assetchain and exits when any
 //!   of them does, so the orchestrator restarts the node. A group without assetchains runs
-//!   the KMD chain itself on the node's own ports.
+//!   the KMD chain itself on the node's own ports, with its own `komodo.conf` secret
+//!   (`kmd/komodo.conf`, key `kmd_conf`).
 //! - A notary runs iguana through `chainfleet/iguana-run.sh`: it renders the public
 //!   assetchain list `iguana/assetchains.json` with the RPC address of every assetchain (the
 //!   notary's first peer, as the target reaches it), checks that every credentials file was
@@ -158,6 +159,26 @@ pub fn build(net: &Network, seed: &Seed) -> Result<Artifacts, Diagnostics> {
             node_assetchains(net, node)
         };
         let mut na = NodeArtifacts::default();
+        if acs.is_empty() && !matches!(node.role, Role::Custom | Role::Notary) {
+            // A node of the KMD chain itself: its own credentials, same shape.
+            let source = "kmd/komodo.conf".to_string();
+            if !a.secrets.contains_key(&source) {
+                let kmd = Assetchain {
+                    name: "KMD".into(),
+                    supply: 0,
+                    p2p_port: node.port("p2p").map_or(7770, |p| p.container),
+                    rpc_port: node.port("rpc").map_or(7771, |p| p.container),
+                    params: Default::default(),
+                };
+                a.secrets
+                    .insert(source.clone(), FileEntry::text(conf_file(net, seed, &kmd)));
+            }
+            na.secret_files.push(SecretFile {
+                key: "kmd_conf".into(),
+                home_path: "komodo.conf".into(),
+                source,
+            });
+        }
         for ac in &acs {
             na.secret_files.push(SecretFile {
                 key: secret_key(&ac.name),
@@ -312,7 +333,10 @@ pub fn launch(net: &Network, node: &Node, s: &RuntimeSettings) -> Launch {
     match acs.as_slice() {
         [] => {
             // The KMD chain itself, on the node's own ports.
-            let mut args = vec![format!("-datadir={}", s.home)];
+            let mut args = vec![
+                format!("-datadir={}", s.home),
+                format!("-conf={}/komodo.conf", s.home),
+            ];
             if let Some(p) = port("p2p") {
                 args.push(format!("-port={p}"));
             }
@@ -367,6 +391,77 @@ pub fn program(net: &Network, node: &Node) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn network() -> Network {
+        let yaml = r#"
+name: kmd-mix
+chain:
+  family: komodo
+  chain_id: kmd
+  binary: komodod
+  image: "example/komodo:1"
+  home: /data
+  assetchains:
+    - { name: BEER, supply: 100, p2p_port: 8922, rpc_port: 8923 }
+    - { name: PIZZA, supply: 100, p2p_port: 11607, rpc_port: 11608 }
+groups:
+  - { name: kmd, role: full, assetchains: [] }
+  - { name: beer, role: full, count: 2, assetchains: [BEER] }
+  - { name: notary, role: notary }
+targets:
+  local: { base_port: 41000 }
+"#;
+        crate::validate("kmd.yaml", yaml.as_bytes(), std::path::Path::new("."))
+            .expect("valid spec")
+            .network
+    }
+
+    fn settings(node: &Node) -> RuntimeSettings {
+        RuntimeSettings {
+            home: "/data".into(),
+            bind_host: "0.0.0.0".into(),
+            ports: node
+                .ports
+                .iter()
+                .map(|p| (p.name.clone(), p.container))
+                .collect(),
+            peers: Default::default(),
+            external_address: None,
+        }
+    }
+
+    #[test]
+    fn single_assetchain_and_kmd_nodes_run_komodod_directly() {
+        let net = network();
+        let a = build(&net, &Seed::from_bytes([3; 32])).unwrap();
+        let kmd = net.node("kmd-0").unwrap();
+        assert_eq!(program(&net, kmd), "komodod");
+        let args = launch(&net, kmd, &settings(kmd)).args;
+        assert!(
+            args.contains(&"-conf=/data/komodo.conf".to_string()),
+            "{args:?}"
+        );
+        assert!(args.contains(&"-rpcport=7771".to_string()));
+        let files = &a.nodes["kmd-0"].secret_files;
+        assert_eq!(files.len(), 1);
+        assert_eq!(
+            (files[0].key.as_str(), files[0].home_path.as_str()),
+            ("kmd_conf", "komodo.conf")
+        );
+        assert!(a.secrets.contains_key("kmd/komodo.conf"));
+
+        let beer = net.node("beer-1").unwrap();
+        assert_eq!(program(&net, beer), "komodod");
+        let args = launch(&net, beer, &settings(beer)).args;
+        assert_eq!(args[0], "-ac_name=BEER");
+        assert!(!args.iter().any(|x| x.contains("PIZZA")));
+        assert_eq!(a.nodes["beer-1"].secret_files.len(), 1);
+        assert!(!a.public.keys().any(|k| k.starts_with("nodes/beer-1/")));
+
+        // The notary still gets every assetchain's credentials.
+        assert_eq!(a.nodes["notary-0"].secret_files.len(), 2);
+        assert_eq!(program(&net, net.node("notary-0").unwrap()), "bash");
+    }
 
     #[test]
     fn secret_keys_are_safe_names() {
