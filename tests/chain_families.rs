@@ -282,6 +282,23 @@ fn mina_launch_args_carry_every_seed_and_role_flags() {
 }
 
 #[test]
+fn mina_seed_peer_list_has_one_multiaddr_per_seed() {
+    let net = load("mina-testnet.yaml");
+    let a = chain::build(&net, &seed()).unwrap();
+    let endpoint = |n: &Node| Endpoint {
+        host: format!("{}.example.net", n.name),
+        port: 8302,
+    };
+    let list = chainfleet::chain::mina::seed_peer_list(&net, &a, &endpoint);
+    let lines: Vec<&str> = list.lines().collect();
+    assert_eq!(lines.len(), 3);
+    for (line, name) in lines.iter().zip(["seed-0", "seed-1", "seed-2"]) {
+        let id = a.nodes[name].node_id.as_deref().unwrap();
+        assert_eq!(*line, format!("/dns4/{name}.example.net/tcp/8302/p2p/{id}"));
+    }
+}
+
+#[test]
 fn mina_coordinator_shell_is_clean_and_refuses_without_the_key() {
     let Some(shellcheck) = common::tool("SHELLCHECK") else {
         return;

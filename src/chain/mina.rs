@@ -18,13 +18,16 @@
 //! - the network's genesis ledger/runtime config (it names the producers' public keys), via
 //!   the image or `MINA_CONFIG_FILE`.
 //!
-//! Daemon flags follow `mina daemon` (MinaProtocol/mina `src/app/cli/src/init/mina_run.ml`
-//! and `cli_entrypoint/mina_cli_entrypoint.ml`: `--external-port`, `--client-port`,
-//! `--rest-port`, `--metrics-port`, `--libp2p-keypair`, `--peer`, `--seed`,
-//! `--block-producer-key`, `--run-snark-coordinator`, `--snark-worker-fee`,
-//! `--insecure-rest-server`) and the standalone worker `mina internal snark-worker
-//! --daemon-address HOST:PORT --proof-level full|check|none --shutdown-on-disconnect BOOL`
-//! (`src/lib/snark_worker/functor.ml`, `command_from_rpcs`).
+//! Daemon flags are those `mina daemon` defines (MinaProtocol/mina
+//! `src/app/cli/src/cli_entrypoint/mina_cli_entrypoint.ml`, `setup_daemon`: `--external-port`,
+//! `--client-port`, `--rest-port`, `--metrics-port`, `--peer`, `--seed`,
+//! `--block-producer-key`, `--run-snark-coordinator PUBLICKEY`, `--snark-worker-fee`,
+//! `--insecure-rest-server`, `--external-ip`; `--libp2p-keypair` per docs.minaprotocol.com
+//! "Generating a libp2p Key Pair"). Workers run `mina internal snark-worker --daemon-address
+//! HOST:PORT --proof-level full --shutdown-on-disconnect false` (`internal_commands` there,
+//! flags in `src/lib/snark_worker/functor.ml` `command_from_rpcs`); the daemon spawns its own
+//! workers the same way against its client port, which is why workers dial the
+//! coordinator's `client` port.
 
 use argon2::{Algorithm, Argon2, Params, Version};
 use base64::Engine;
@@ -215,6 +218,26 @@ pub fn build(net: &Network, seed: &Seed) -> Result<Artifacts, Diagnostics> {
     a.public
         .insert("mina/operator-keys.md".into(), FileEntry::text(doc));
     Ok(a)
+}
+
+/// `peers.txt` for one target: every seed's multiaddr, one a line (the format of
+/// `mina daemon --peer-list-file` and of Mina's published seed lists). Targets pass the
+/// same `endpoint` they give `peer_lists`.
+pub fn seed_peer_list(
+    net: &Network,
+    artifacts: &Artifacts,
+    endpoint: &dyn Fn(&Node) -> super::Endpoint,
+) -> String {
+    let mut out = String::new();
+    for seed in net.nodes.iter().filter(|n| n.role == Role::Seed) {
+        let id = artifacts
+            .nodes
+            .get(&seed.name)
+            .and_then(|a| a.node_id.as_deref());
+        out.push_str(&super::peer_address(net.chain.family, id, &endpoint(seed)));
+        out.push('\n');
+    }
+    out
 }
 
 /// `host` and `port` of a rendered multiaddr `/dns4|ip4/<host>/tcp/<port>/p2p/<id>`.
