@@ -30,3 +30,43 @@ pub fn launch(
         env: Default::default(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::chain::{PeerLists, RuntimeSettings};
+
+    fn network() -> Network {
+        let yaml = r#"
+name: gen-net
+chain: { family: generic, chain_id: gen-1, binary: gethd, image: "example/gethd:1.0" }
+groups:
+  - { name: node, role: full, count: 2 }
+  - { name: tool, role: custom, command: [run, --fast] }
+targets:
+  local: { base_port: 40000 }
+"#;
+        crate::validate("gen.yaml", yaml.as_bytes(), std::path::Path::new("."))
+            .expect("valid spec")
+            .network
+    }
+
+    #[test]
+    fn every_node_gets_an_entry_and_custom_nodes_their_command() {
+        let net = network();
+        let a = build(&net, &Seed::from_bytes([1; 32])).unwrap();
+        assert_eq!(a.nodes.len(), net.nodes.len());
+        assert!(a.public.is_empty() && a.secrets.is_empty());
+        let s = RuntimeSettings {
+            home: "/data".into(),
+            bind_host: "0.0.0.0".into(),
+            ports: Default::default(),
+            peers: PeerLists::default(),
+            external_address: None,
+        };
+        let tool = net.nodes.iter().find(|n| n.group == "tool").unwrap();
+        assert_eq!(launch(&net, tool, &s).args, ["run", "--fast"]);
+        let full = net.nodes.iter().find(|n| n.group == "node").unwrap();
+        assert!(launch(&net, full, &s).args.is_empty());
+    }
+}

@@ -1,28 +1,439 @@
 //! Mina networks: libp2p keys and peer IDs, seed peer lists, block producer and SNARK
-//! coordinator/worker settings.
+//! coordinator/worker launch commands.
+//!
+//! What chainfleet generates per node (from the network seed):
+//! - a libp2p Ed25519 key, its peer ID (the node ID, `12D3KooW…`) and the key file
+//!   `keys/libp2p-key` in the format `mina libp2p generate-keypair` writes: a libsodium
+//!   secret box JSON (argon2i + xsalsa20poly1305) around `b64(private),b64(public),peer_id`.
+//!   The box is sealed with the empty password and the daemon gets `MINA_LIBP2P_PASS=""`:
+//!   the file itself only ever travels through the target's secret mechanism, where a
+//!   password would travel too, so a password would add nothing but a second secret.
+//!
+//! What the operator provides (chainfleet never sees it):
+//! - each block producer's Pallas staking key file, at `nodes/<node>/keys/block-producer.key`
+//!   in the secrets tree (the file `mina advanced generate-keypair` writes), and its password
+//!   as the environment secret `MINA_PRIVKEY_PASS`;
+//! - the SNARK coordinator's reward public key as the environment variable
+//!   `MINA_SNARK_COORDINATOR_PUBKEY` (`B62…`);
+//! - the network's genesis ledger/runtime config (it names the producers' public keys), via
+//!   the image or `MINA_CONFIG_FILE`.
+//!
+//! Daemon flags are those `mina daemon` defines (MinaProtocol/mina
+//! `src/app/cli/src/cli_entrypoint/mina_cli_entrypoint.ml`, `setup_daemon`: `--external-port`,
+//! `--client-port`, `--rest-port`, `--metrics-port`, `--peer`, `--seed`,
+//! `--block-producer-key`, `--run-snark-coordinator PUBLICKEY`, `--snark-worker-fee`,
+//! `--insecure-rest-server`, `--external-ip`; `--libp2p-keypair` per docs.minaprotocol.com
+//! "Generating a libp2p Key Pair"). Workers run `mina internal snark-worker --daemon-address
+//! HOST:PORT --proof-level full --shutdown-on-disconnect false` (`internal_commands` there,
+//! flags in `src/lib/snark_worker/functor.ml` `command_from_rpcs`); the daemon spawns its own
+//! workers the same way against its client port, which is why workers dial the
+//! coordinator's `client` port.
 
-use super::Artifacts;
-use crate::diag::Diagnostics;
-use crate::keys::Seed;
-use crate::model::Network;
+use argon2::{Algorithm, Argon2, Params, Version};
+use base64::Engine;
+use sha2::{Digest, Sha256};
+use xsalsa20poly1305::aead::{Aead, KeyInit};
+use xsalsa20poly1305::XSalsa20Poly1305;
+
+use super::{Artifacts, Launch, NodeArtifacts, RuntimeSettings, SecretFile};
+use crate::diag::{Diagnostic, Diagnostics};
+use crate::emit::FileEntry;
+use crate::keys::{Ed25519, Seed};
+use crate::model::{Network, Node, Role};
+
+/// Where the libp2p key file sits in a node's home.
+pub const LIBP2P_KEY_PATH: &str = "keys/libp2p-key";
+/// Where a block producer's staking key sits in its home (the operator provides it).
+pub const BLOCK_PRODUCER_KEY_PATH: &str = "keys/block-producer.key";
+/// Environment variable carrying the SNARK coordinator's reward public key.
+pub const COORDINATOR_PUBKEY_ENV: &str = "MINA_SNARK_COORDINATOR_PUBKEY";
+
+/// libsodium's argon2i "interactive" limits (`crypto_pwhash_argon2i_*_INTERACTIVE`). The
+/// file records them (`pwdiff`) and the daemon derives the key with what the file says.
+const PW_MEM_LIMIT_BYTES: u32 = 33_554_432;
+const PW_OPS_LIMIT: u32 = 4;
+/// Base58Check version byte of Mina's secret box fields (`secret_box_byteswr`).
+const SECRET_BOX_VERSION: u8 = 0x02;
+
+/// libp2p protobuf `PublicKey { Type = Ed25519, Data = pubkey }`.
+pub fn libp2p_public_protobuf(key: &Ed25519) -> Vec<u8> {
+    [&[0x08, 0x01, 0x12, 0x20][..], &key.public()].concat()
+}
+
+/// libp2p protobuf `PrivateKey { Type = Ed25519, Data = seed ‖ pubkey }` (go-libp2p's
+/// `MarshalPrivateKey`, what Mina's libp2p helper stores).
+pub fn libp2p_private_protobuf(key: &Ed25519) -> Vec<u8> {
+    [&[0x08, 0x01, 0x12, 0x40][..], &key.keypair_bytes()].concat()
+}
+
+/// The peer ID: base58btc of the identity multihash (0x00, length 0x24) of the protobuf
+/// public key. Ed25519 keys always give `12D3KooW…`.
+pub fn peer_id(key: &Ed25519) -> String {
+    let pb = libp2p_public_protobuf(key);
+    let mh = [&[0x00, pb.len() as u8][..], &pb].concat();
+    bs58::encode(mh).into_string()
+}
+
+/// The libp2p key of `node`.
+pub fn libp2p_key(net: &Network, seed: &Seed, node: &Node) -> Ed25519 {
+    Ed25519::from_seed(seed.derive(&net.name, "mina/libp2p", &node.name))
+}
+
+fn base58check(payload: &[u8]) -> String {
+    let body = [&[SECRET_BOX_VERSION][..], payload].concat();
+    let sum = Sha256::digest(Sha256::digest(&body));
+    bs58::encode([&body[..], &sum[..4]].concat()).into_string()
+}
+
+fn un_base58check(s: &str) -> Result<Vec<u8>, String> {
+    let raw = bs58::decode(s).into_vec().map_err(|e| e.to_string())?;
+    if raw.len() < 5 {
+        return Err("too short".into());
+    }
+    let (body, sum) = raw.split_at(raw.len() - 4);
+    if Sha256::digest(Sha256::digest(body))[..4] != *sum {
+        return Err("bad checksum".into());
+    }
+    if body[0] != SECRET_BOX_VERSION {
+        return Err(format!("version byte {:#04x}", body[0]));
+    }
+    Ok(body[1..].to_vec())
+}
+
+fn box_key(password: &[u8], salt: &[u8], mem_bytes: u32, ops: u32) -> Result<[u8; 32], String> {
+    // libsodium's crypto_pwhash (argon2i v1.3, one lane, 32-byte output); memory in KiB.
+    let params = Params::new(mem_bytes / 1024, ops, 1, Some(32)).map_err(|e| e.to_string())?;
+    let mut key = [0u8; 32];
+    Argon2::new(Algorithm::Argon2i, Version::V0x13, params)
+        .hash_password_into(password, salt, &mut key)
+        .map_err(|e| e.to_string())?;
+    Ok(key)
+}
+
+/// Seal `plaintext` in Mina's secret box JSON with `password`; `nonce` and `salt` come from
+/// the seed so the output is deterministic.
+pub fn secret_box(plaintext: &[u8], password: &[u8], nonce: &[u8; 24], salt: &[u8; 16]) -> String {
+    let key = box_key(password, salt, PW_MEM_LIMIT_BYTES, PW_OPS_LIMIT)
+        .expect("fixed argon2 parameters are valid");
+    // RustCrypto's xsalsa20poly1305 lays out tag ‖ ciphertext, like crypto_secretbox_easy.
+    let ct = XSalsa20Poly1305::new((&key).into())
+        .encrypt(nonce.into(), plaintext)
+        .expect("xsalsa20poly1305 encryption of a short buffer cannot fail");
+    serde_json::json!({
+        "box_primitive": "xsalsa20poly1305",
+        "pw_primitive": "argon2i",
+        "nonce": base58check(nonce),
+        "pwsalt": base58check(salt),
+        "pwdiff": [PW_MEM_LIMIT_BYTES, PW_OPS_LIMIT],
+        "ciphertext": base58check(&ct),
+    })
+    .to_string()
+}
+
+/// Open a Mina secret box JSON (used by tests against real Mina key files).
+pub fn open_secret_box(json: &str, password: &[u8]) -> Result<Vec<u8>, String> {
+    let v: serde_json::Value = serde_json::from_str(json).map_err(|e| e.to_string())?;
+    let field = |k: &str| {
+        v[k].as_str()
+            .ok_or_else(|| format!("`{k}` missing"))
+            .and_then(un_base58check)
+    };
+    let nonce = field("nonce")?;
+    let salt = field("pwsalt")?;
+    let ct = field("ciphertext")?;
+    let mem = v["pwdiff"][0].as_u64().ok_or("pwdiff")? as u32;
+    let ops = v["pwdiff"][1].as_u64().ok_or("pwdiff")? as u32;
+    if nonce.len() != 24 {
+        return Err("nonce is not 24 bytes".into());
+    }
+    let key = box_key(password, &salt, mem, ops)?;
+    XSalsa20Poly1305::new((&key).into())
+        .decrypt(nonce.as_slice().into(), ct.as_slice())
+        .map_err(|_| "wrong password or corrupted box".to_string())
+}
+
+/// The libp2p key file of `node`: Mina's `Keypair.to_string` (`b64(private),b64(public),
+/// peer_id`, both keys as libp2p protobufs) in a secret box sealed with the empty password.
+pub fn libp2p_key_file(net: &Network, seed: &Seed, node: &Node) -> String {
+    let key = libp2p_key(net, seed, node);
+    let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
+    let plain = format!(
+        "{},{},{}",
+        b64(&libp2p_private_protobuf(&key)),
+        b64(&libp2p_public_protobuf(&key)),
+        peer_id(&key)
+    );
+    let n = seed.derive(&net.name, "mina/libp2p-box-nonce", &node.name);
+    let s = seed.derive(&net.name, "mina/libp2p-box-salt", &node.name);
+    let nonce: [u8; 24] = n[..24].try_into().expect("24 of 32 bytes");
+    let salt: [u8; 16] = s[..16].try_into().expect("16 of 32 bytes");
+    secret_box(plain.as_bytes(), b"", &nonce, &salt)
+}
 
 /// Build the artifacts of a Mina network.
 pub fn build(net: &Network, seed: &Seed) -> Result<Artifacts, Diagnostics> {
-    super::generic::build(net, seed)
+    let mut a = Artifacts::default();
+    let mut producers = Vec::new();
+    for node in &net.nodes {
+        let mut na = NodeArtifacts::default();
+        if node.role != Role::SnarkWorker {
+            // Workers do not join the gossip network; everyone else gets a stable identity.
+            let key = libp2p_key(net, seed, node);
+            let source = format!("nodes/{}/{LIBP2P_KEY_PATH}", node.name);
+            a.secrets.insert(
+                source.clone(),
+                FileEntry::text(libp2p_key_file(net, seed, node)),
+            );
+            na.node_id = Some(peer_id(&key));
+            na.addresses
+                .insert("libp2p_pubkey".into(), hex::encode(key.public()));
+            na.secret_files.push(SecretFile {
+                key: "libp2p_key".into(),
+                home_path: LIBP2P_KEY_PATH.into(),
+                source,
+            });
+        }
+        if node.role == Role::BlockProducer {
+            // Operator-provided: referenced, never generated.
+            let source = format!("nodes/{}/{BLOCK_PRODUCER_KEY_PATH}", node.name);
+            na.secret_files.push(SecretFile {
+                key: "block_producer_key".into(),
+                home_path: BLOCK_PRODUCER_KEY_PATH.into(),
+                source: source.clone(),
+            });
+            producers.push((node.name.clone(), source));
+        }
+        a.nodes.insert(node.name.clone(), na);
+    }
+    let doc = crate::emit::templates::render(
+        "mina/operator-keys.md.j2",
+        serde_json::json!({
+            "name": net.name,
+            "producers": producers,
+            "coordinator_env": COORDINATOR_PUBKEY_ENV,
+            "block_producer_key_path": BLOCK_PRODUCER_KEY_PATH,
+        }),
+    )
+    .map_err(|e| Diagnostics(vec![Diagnostic::error(&net.name, None, e.to_string())]))?;
+    a.public
+        .insert("mina/operator-keys.md".into(), FileEntry::text(doc));
+    Ok(a)
 }
 
-/// Launch command: the group's `command` for custom nodes, else none beyond the binary.
-pub fn launch(
+/// `peers.txt` for one target: every seed's multiaddr, one a line (the format of
+/// `mina daemon --peer-list-file` and of Mina's published seed lists). Targets pass the
+/// same `endpoint` they give `peer_lists`.
+pub fn seed_peer_list(
     net: &Network,
-    node: &crate::model::Node,
-    _s: &super::RuntimeSettings,
-) -> super::Launch {
-    let args = net
-        .group(&node.group)
-        .map(|g| g.command.clone())
-        .unwrap_or_default();
-    super::Launch {
-        args,
-        env: Default::default(),
+    artifacts: &Artifacts,
+    endpoint: &dyn Fn(&Node) -> super::Endpoint,
+) -> String {
+    let mut out = String::new();
+    for seed in net.nodes.iter().filter(|n| n.role == Role::Seed) {
+        let id = artifacts
+            .nodes
+            .get(&seed.name)
+            .and_then(|a| a.node_id.as_deref());
+        out.push_str(&super::peer_address(net.chain.family, id, &endpoint(seed)));
+        out.push('\n');
+    }
+    out
+}
+
+/// `host` and `port` of a rendered multiaddr `/dns4|ip4/<host>/tcp/<port>/p2p/<id>`.
+fn multiaddr_host_port(addr: &str) -> Option<(String, u16)> {
+    let parts: Vec<&str> = addr.split('/').collect();
+    match parts.as_slice() {
+        ["", _, host, "tcp", port, ..] => Some(((*host).to_string(), port.parse().ok()?)),
+        _ => None,
+    }
+}
+
+/// The port `name` of `peer` in the same numbering as `rendered_p2p` (the p2p port a target
+/// rendered for it): local ports when the target used local ports, container ports else.
+fn sibling_port(peer: &Node, rendered_p2p: u16, name: &str) -> Option<u16> {
+    let p2p = peer.port("p2p")?;
+    let other = peer.port(name)?;
+    if rendered_p2p == p2p.local && p2p.local != p2p.container {
+        Some(other.local)
+    } else {
+        Some(other.container)
+    }
+}
+
+/// Launch command of a Mina node. Daemons: `daemon` with ports, key, peers and role flags.
+/// SNARK workers: `internal snark-worker` against their coordinator's client port.
+pub fn launch(net: &Network, node: &Node, s: &RuntimeSettings) -> Launch {
+    let port = |name: &str| {
+        s.ports
+            .get(name)
+            .copied()
+            .or_else(|| node.port(name).map(|p| p.container))
+    };
+    let group = net.group(&node.group);
+    if node.role == Role::Custom {
+        return Launch {
+            args: group.map(|g| g.command.clone()).unwrap_or_default(),
+            env: Default::default(),
+        };
+    }
+    if node.role == Role::SnarkWorker {
+        let coordinator = s.peers.persistent.first().and_then(|addr| {
+            let (host, p2p) = multiaddr_host_port(addr)?;
+            let coord = node.peers.persistent.first().and_then(|n| net.node(n))?;
+            Some(format!("{host}:{}", sibling_port(coord, p2p, "client")?))
+        });
+        let mut args = vec!["internal".to_string(), "snark-worker".into()];
+        if let Some(c) = coordinator {
+            args.extend(["--daemon-address".into(), c]);
+        }
+        args.extend([
+            "--proof-level".into(),
+            "full".into(),
+            // Keep retrying while the coordinator restarts instead of exiting.
+            "--shutdown-on-disconnect".into(),
+            "false".into(),
+        ]);
+        return Launch {
+            args,
+            env: Default::default(),
+        };
+    }
+    let mut args = vec![
+        "daemon".to_string(),
+        "--config-directory".into(),
+        s.home.clone(),
+        "--libp2p-keypair".into(),
+        format!("{}/{LIBP2P_KEY_PATH}", s.home),
+    ];
+    for (flag, name) in [
+        ("--external-port", "p2p"),
+        ("--client-port", "client"),
+        ("--rest-port", "graphql"),
+        ("--metrics-port", "metrics"),
+    ] {
+        if let Some(p) = port(name) {
+            args.extend([flag.to_string(), p.to_string()]);
+        }
+    }
+    if s.bind_host != "127.0.0.1" {
+        // GraphQL listens on localhost only unless told otherwise; in a container it must
+        // answer on the pod/task address (exposure is decided by the target).
+        args.push("--insecure-rest-server".into());
+    }
+    if let Some(ip) = s
+        .external_address
+        .as_deref()
+        .and_then(|a| a.rsplit_once(':').map(|(h, _)| h))
+        .filter(|h| h.parse::<std::net::Ipv4Addr>().is_ok())
+    {
+        args.extend(["--external-ip".into(), ip.to_string()]);
+    }
+    if node.peers.seed_mode {
+        args.push("--seed".into());
+    }
+    for p in s.peers.seeds.iter().chain(&s.peers.persistent) {
+        args.extend(["--peer".into(), p.clone()]);
+    }
+    if node.role == Role::BlockProducer {
+        args.extend([
+            "--block-producer-key".into(),
+            format!("{}/{BLOCK_PRODUCER_KEY_PATH}", s.home),
+        ]);
+    }
+    let mut env = std::collections::BTreeMap::new();
+    env.insert("MINA_LIBP2P_PASS".to_string(), String::new());
+    if node.role == Role::SnarkCoordinator {
+        if let Some(fee) = group.and_then(|g| g.snark_fee.clone()) {
+            args.extend(["--snark-worker-fee".into(), fee]);
+        }
+        // The reward key is the operator's: the daemon cannot read it from the environment
+        // itself, so a shell appends it at start (and fails loudly when it is unset).
+        let mut wrapped = vec![
+            "-c".to_string(),
+            coordinator_shell().to_string(),
+            net.chain.binary.clone(),
+        ];
+        wrapped.extend(args);
+        return Launch { args: wrapped, env };
+    }
+    Launch { args, env }
+}
+
+/// The `sh -c` script that starts a SNARK coordinator: `$0` is the Mina binary, `"$@"` the
+/// daemon arguments.
+pub fn coordinator_shell() -> &'static str {
+    "exec \"$0\" \"$@\" --run-snark-coordinator \"${MINA_SNARK_COORDINATOR_PUBKEY:?set MINA_SNARK_COORDINATOR_PUBKEY to the coordinator reward public key (B62...)}\""
+}
+
+/// The program a target runs for `node`: `sh` for the SNARK coordinator (see
+/// `coordinator_shell`), else the chain binary.
+pub fn program(net: &Network, node: &Node) -> String {
+    if node.role == Role::SnarkCoordinator {
+        "sh".into()
+    } else {
+        net.chain.binary.clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn from_hex(s: &str) -> Vec<u8> {
+        hex::decode(s).unwrap()
+    }
+
+    #[test]
+    fn protobuf_encoding_matches_libp2p_spec_vector() {
+        // libp2p/specs peer-ids/peer-ids.md, "Test vectors": Ed25519 private and public key.
+        let private = from_hex("080112407e0830617c4a7de83925dfb2694556b12936c477a0e1feb2e148ec9da60fee7d1ed1e8fae2c4a144b8be8fd4b47bf3d3b34b871c3cacf6010f0e42d474fce27e");
+        let public =
+            from_hex("080112201ed1e8fae2c4a144b8be8fd4b47bf3d3b34b871c3cacf6010f0e42d474fce27e");
+        let key = Ed25519::from_seed(private[4..36].try_into().unwrap());
+        assert_eq!(libp2p_private_protobuf(&key), private);
+        assert_eq!(libp2p_public_protobuf(&key), public);
+    }
+
+    #[test]
+    fn peer_id_matches_go_libp2p_generated_key() {
+        // data-preservation-programs/filsigner-relayed README.md, "Create test server peer":
+        // a go-libp2p key (protobuf, base64) and the peer ID go-libp2p printed for it.
+        let pk = base64::engine::general_purpose::STANDARD
+            .decode("CAESQKh6mFqQytA2KPTQTs7nHf+AI5b8qYT7slPc0OLqU6etL16KRu1eu18u4JqiyU2RnNvhqTtdg3Pkcz0GV2go5y4=")
+            .unwrap();
+        let key = Ed25519::from_seed(pk[4..36].try_into().unwrap());
+        assert_eq!(libp2p_private_protobuf(&key), pk);
+        let id = peer_id(&key);
+        assert!(id.starts_with("12D3KooW"), "{id}");
+        assert_eq!(id, "12D3KooWD1GwcSwpN9ErEm3TETTUbzveXaMMy1TNEC7XR6vvFQEZ");
+    }
+
+    #[test]
+    fn opens_a_real_mina_key_file() {
+        // ChainSafe/mina-rs secrets/tests/data/test-wallet (written by the Mina daemon) and
+        // its password `mina`: proves the KDF mapping, Base58Check version and box layout.
+        let file = r#"{"box_primitive":"xsalsa20poly1305","pw_primitive":"argon2i","nonce":"6gqjM2uNavEkeV6DRpc7jtR7H84b5LLY36sJEoX","pwsalt":"BADzTUe8oh125ccdgxafGzfuyCdE","pwdiff":[134217728,6],"ciphertext":"C6akiMy3NarEYxkQ2ta4AweAz67Cq1Qn81VxdX5SQKUXebAEcrY97DRb5AdWxQdG9msbXWUqr"}"#;
+        let plain = open_secret_box(file, b"mina").unwrap();
+        // A version byte and a 32-byte Pallas scalar.
+        assert_eq!(plain.len(), 33);
+        assert!(open_secret_box(file, b"wrong").is_err());
+    }
+
+    #[test]
+    fn secret_box_round_trips_and_is_deterministic() {
+        let a = secret_box(b"hello", b"", &[1; 24], &[2; 16]);
+        assert_eq!(a, secret_box(b"hello", b"", &[1; 24], &[2; 16]));
+        assert_eq!(open_secret_box(&a, b"").unwrap(), b"hello");
+        assert!(!a.contains("hello"));
+    }
+
+    #[test]
+    fn multiaddr_parsing() {
+        assert_eq!(
+            multiaddr_host_port("/dns4/seed-0.example/tcp/8302/p2p/12D3KooWx"),
+            Some(("seed-0.example".into(), 8302))
+        );
+        assert_eq!(multiaddr_host_port("garbage"), None);
     }
 }

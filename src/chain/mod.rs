@@ -228,3 +228,15 @@ pub fn launch(net: &Network, node: &Node, settings: &RuntimeSettings) -> Launch 
         Family::Generic => generic::launch(net, node, settings),
     }
 }
+
+/// The executable a target starts for `node`: the chain binary, unless the family needs a
+/// shell or a generated launcher for this node (Mina's SNARK coordinator reads its reward
+/// key from the environment; Komodo nodes run one komodod per assetchain, notaries iguana).
+/// Targets run `program <launch.args>` with `launch.env`.
+pub fn program(net: &Network, node: &Node) -> String {
+    match net.chain.family {
+        Family::Mina => mina::program(net, node),
+        Family::Komodo => komodo::program(net, node),
+        _ => net.chain.binary.clone(),
+    }
+}

@@ -1,0 +1,692 @@
+//! Mina, Komodo and generic chain artifacts: stable libp2p peer IDs, seed peers in launch
+//! arguments, Komodo credentials only in the secrets tree, and the emitted launch scripts
+//! checked by shellcheck and run for real.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use base64::Engine;
+use chainfleet::chain::{self, Artifacts, Endpoint, RuntimeSettings};
+use chainfleet::keys::Seed;
+use chainfleet::model::{Network, Node, Role};
+
+fn load(example: &str) -> Network {
+    let path = common::root().join("examples").join(example);
+    let bytes = std::fs::read(&path).unwrap();
+    chainfleet::validate(example, &bytes, path.parent().unwrap())
+        .unwrap_or_else(|d| panic!("{example} does not validate: {d:?}"))
+        .network
+}
+
+/// The seed `common::chainfleet()` generates the examples with, read from the command it
+/// builds (so this file does not depend on how the helpers spell the example seed).
+fn seed_hex() -> String {
+    common::chainfleet()
+        .get_envs()
+        .find(|(k, _)| *k == "CHAINFLEET_SEED")
+        .and_then(|(_, v)| v)
+        .expect("common::chainfleet() sets CHAINFLEET_SEED")
+        .to_string_lossy()
+        .into_owned()
+}
+
+fn seed() -> Seed {
+    Seed::from_hex(&seed_hex()).unwrap()
+}
+
+/// Settings as a container target would pass them: DNS names, container ports.
+fn container_settings(net: &Network, a: &Artifacts, node: &Node) -> RuntimeSettings {
+    let endpoint = |n: &Node| Endpoint {
+        host: format!("{}.{}.svc", n.name, net.name),
+        port: n.port("p2p").map_or(0, |p| p.container),
+    };
+    RuntimeSettings {
+        home: net.chain.home.clone(),
+        bind_host: "0.0.0.0".into(),
+        ports: node
+            .ports
+            .iter()
+            .map(|p| (p.name.clone(), p.container))
+            .collect(),
+        peers: chain::peer_lists(net, a, node, &endpoint),
+        external_address: None,
+    }
+}
+
+/// Settings as the local target would pass them: 127.0.0.1 and local ports.
+fn local_settings(net: &Network, a: &Artifacts, node: &Node) -> RuntimeSettings {
+    let endpoint = |n: &Node| Endpoint {
+        host: "127.0.0.1".into(),
+        port: n.port("p2p").map_or(0, |p| p.local),
+    };
+    RuntimeSettings {
+        home: format!("/tmp/net/{}", node.name),
+        bind_host: "127.0.0.1".into(),
+        ports: node
+            .ports
+            .iter()
+            .map(|p| (p.name.clone(), p.local))
+            .collect(),
+        peers: chain::peer_lists(net, a, node, &endpoint),
+        external_address: None,
+    }
+}
+
+fn read_tree(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    common::files_under(dir)
+        .into_iter()
+        .map(|p| {
+            let bytes = std::fs::read(dir.join(&p)).unwrap();
+            (p.to_string_lossy().into_owned(), bytes)
+        })
+        .collect()
+}
+
+/// Fail if any needle occurs in any file of `public`.
+fn assert_absent(public: &BTreeMap<String, Vec<u8>>, needles: &[String]) {
+    assert!(!needles.is_empty());
+    for (path, bytes) in public {
+        let text = String::from_utf8_lossy(bytes);
+        for n in needles {
+            assert!(n.len() >= 8, "needle too short to mean anything: {n}");
+            assert!(
+                !text.contains(n.as_str()),
+                "secret material `{}…` found in public file {path}",
+                &n[..8]
+            );
+        }
+    }
+}
+
+fn launch_line(net: &Network, node: &Node, s: &RuntimeSettings) -> String {
+    let l = chain::launch(net, node, s);
+    let env: Vec<String> = l.env.iter().map(|(k, v)| format!("{k}={v:?}")).collect();
+    format!(
+        "{}: {}{} {}",
+        node.name,
+        if env.is_empty() {
+            String::new()
+        } else {
+            format!("{} ", env.join(" "))
+        },
+        chain::program(net, node),
+        l.args.join(" ")
+    )
+}
+
+// ---------------------------------------------------------------- Mina
+
+#[test]
+fn mina_peer_ids_are_libp2p_ed25519_and_stable() {
+    let net = load("mina-testnet.yaml");
+    let a = chain::build(&net, &seed()).unwrap();
+    let b = chain::build(&net, &seed()).unwrap();
+    let mut daemons = 0;
+    for node in &net.nodes {
+        let id = a.nodes[&node.name].node_id.clone();
+        assert_eq!(id, b.nodes[&node.name].node_id, "{} changed", node.name);
+        if node.role == Role::SnarkWorker {
+            assert_eq!(id, None, "workers do not join the gossip network");
+            continue;
+        }
+        let id = id.unwrap();
+        assert!(id.starts_with("12D3KooW"), "{}: {id}", node.name);
+        assert_eq!(id.len(), 52, "{id}");
+        daemons += 1;
+    }
+    assert_eq!(daemons, 7);
+    // Secrets are byte-identical too (deterministic nonce and salt).
+    assert_eq!(a.secrets, b.secrets);
+
+    // And through the CLI: two runs, same README node IDs and same secret files.
+    let (_d1, out1, sec1) = common::generate_example("mina-testnet.yaml");
+    let (_d2, out2, sec2) = common::generate_example("mina-testnet.yaml");
+    assert_eq!(read_tree(&out1), read_tree(&out2));
+    assert_eq!(read_tree(&sec1), read_tree(&sec2));
+    let readme = std::fs::read_to_string(out1.join("README.md")).unwrap();
+    for na in a.nodes.values() {
+        if let Some(id) = &na.node_id {
+            assert!(readme.contains(id.as_str()), "README lacks {id}");
+        }
+    }
+}
+
+#[test]
+fn mina_key_files_open_to_the_peer_id_they_announce() {
+    let net = load("mina-testnet.yaml");
+    let a = chain::build(&net, &seed()).unwrap();
+    for node in net.nodes.iter().filter(|n| n.role != Role::SnarkWorker) {
+        let na = &a.nodes[&node.name];
+        let sf = na
+            .secret_files
+            .iter()
+            .find(|f| f.key == "libp2p_key")
+            .unwrap();
+        assert_eq!(sf.home_path, "keys/libp2p-key");
+        let file = String::from_utf8(a.secrets[&sf.source].bytes.clone()).unwrap();
+        let v: serde_json::Value = serde_json::from_str(&file).unwrap();
+        assert_eq!(v["box_primitive"], "xsalsa20poly1305");
+        assert_eq!(v["pw_primitive"], "argon2i");
+        let plain = chainfleet::chain::mina::open_secret_box(&file, b"").unwrap();
+        let plain = String::from_utf8(plain).unwrap();
+        let parts: Vec<&str> = plain.split(',').collect();
+        assert_eq!(parts.len(), 3, "Keypair.to_string has three fields");
+        assert_eq!(Some(parts[2]), na.node_id.as_deref());
+        let b64 = base64::engine::general_purpose::STANDARD;
+        let private = b64.decode(parts[0]).unwrap();
+        let public = b64.decode(parts[1]).unwrap();
+        assert_eq!(&private[..4], &[0x08, 0x01, 0x12, 0x40]);
+        assert_eq!(&public[..4], &[0x08, 0x01, 0x12, 0x20]);
+        assert_eq!(
+            &private[36..],
+            &public[4..],
+            "private key embeds its public key"
+        );
+    }
+}
+
+#[test]
+fn mina_launch_args_carry_every_seed_and_role_flags() {
+    let net = load("mina-testnet.yaml");
+    let a = chain::build(&net, &seed()).unwrap();
+    let seeds: Vec<&Node> = net.nodes.iter().filter(|n| n.role == Role::Seed).collect();
+    assert_eq!(seeds.len(), 3);
+    for settings in [container_settings, local_settings] {
+        for node in &net.nodes {
+            let s = settings(&net, &a, node);
+            let l = chain::launch(&net, node, &s);
+            let args = l.args.join(" ");
+            match node.role {
+                Role::SnarkWorker => {
+                    assert!(
+                        args.starts_with("internal snark-worker --daemon-address "),
+                        "{args}"
+                    );
+                    assert!(args.contains("--proof-level full"));
+                    let coord = net.node("snark-coordinator-0").unwrap();
+                    let client = if s.bind_host == "127.0.0.1" {
+                        coord.port("client").unwrap().local
+                    } else {
+                        coord.port("client").unwrap().container
+                    };
+                    assert!(args.contains(&format!(":{client} ")), "{args}");
+                    continue;
+                }
+                _ => {
+                    assert!(l.args.iter().any(|x| x == "daemon"), "{args}");
+                    assert!(args.contains(&format!("--libp2p-keypair {}/keys/libp2p-key", s.home)));
+                    assert_eq!(l.env.get("MINA_LIBP2P_PASS").map(String::as_str), Some(""));
+                    for (flag, port) in [
+                        ("--external-port", "p2p"),
+                        ("--client-port", "client"),
+                        ("--rest-port", "graphql"),
+                        ("--metrics-port", "metrics"),
+                    ] {
+                        assert!(
+                            args.contains(&format!("{flag} {}", s.ports[port])),
+                            "{args}"
+                        );
+                    }
+                }
+            }
+            let peer_args: Vec<&str> = l
+                .args
+                .windows(2)
+                .filter(|w| w[0] == "--peer")
+                .map(|w| w[1].as_str())
+                .collect();
+            for seed_node in &seeds {
+                if seed_node.name == node.name {
+                    continue;
+                }
+                let id = a.nodes[&seed_node.name].node_id.as_deref().unwrap();
+                let host = if s.bind_host == "127.0.0.1" {
+                    format!(
+                        "/ip4/127.0.0.1/tcp/{}",
+                        seed_node.port("p2p").unwrap().local
+                    )
+                } else {
+                    format!("/dns4/{}.{}.svc/tcp/8302", seed_node.name, net.name)
+                };
+                let want = format!("{host}/p2p/{id}");
+                assert!(
+                    peer_args.contains(&want.as_str()),
+                    "{}: no --peer {want} in {args}",
+                    node.name
+                );
+            }
+            assert_eq!(
+                node.role == Role::Seed,
+                l.args.iter().any(|x| x == "--seed")
+            );
+            assert_eq!(
+                node.role == Role::BlockProducer,
+                args.contains(&format!(
+                    "--block-producer-key {}/keys/block-producer.key",
+                    s.home
+                ))
+            );
+            if node.role == Role::SnarkCoordinator {
+                assert_eq!(chain::program(&net, node), "sh");
+                assert_eq!(l.args[0], "-c");
+                assert!(l.args[1].contains("MINA_SNARK_COORDINATOR_PUBKEY"));
+                assert_eq!(l.args[2], "mina");
+                assert!(args.contains("--snark-worker-fee 0.01"));
+            } else {
+                assert_eq!(chain::program(&net, node), "mina");
+            }
+        }
+    }
+}
+
+#[test]
+fn mina_seed_peer_list_has_one_multiaddr_per_seed() {
+    let net = load("mina-testnet.yaml");
+    let a = chain::build(&net, &seed()).unwrap();
+    let endpoint = |n: &Node| Endpoint {
+        host: format!("{}.example.net", n.name),
+        port: 8302,
+    };
+    let list = chainfleet::chain::mina::seed_peer_list(&net, &a, &endpoint);
+    let lines: Vec<&str> = list.lines().collect();
+    assert_eq!(lines.len(), 3);
+    for (line, name) in lines.iter().zip(["seed-0", "seed-1", "seed-2"]) {
+        let id = a.nodes[name].node_id.as_deref().unwrap();
+        assert_eq!(*line, format!("/dns4/{name}.example.net/tcp/8302/p2p/{id}"));
+    }
+}
+
+#[test]
+fn mina_coordinator_shell_is_clean_and_refuses_without_the_key() {
+    let Some(shellcheck) = common::tool("SHELLCHECK") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("coordinator.sh");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\n{}\n",
+            chainfleet::chain::mina::coordinator_shell()
+        ),
+    )
+    .unwrap();
+    let o = common::run(std::process::Command::new(&shellcheck).arg(&script));
+    common::assert_ok(&o, "shellcheck of the coordinator start command");
+    // Unset key: refuses with the variable's name. Set: appends it after the daemon args.
+    let o = common::run(
+        std::process::Command::new("sh")
+            .args([
+                "-c",
+                chainfleet::chain::mina::coordinator_shell(),
+                "echo",
+                "daemon",
+                "--x",
+            ])
+            .env_remove("MINA_SNARK_COORDINATOR_PUBKEY"),
+    );
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("MINA_SNARK_COORDINATOR_PUBKEY"));
+    let o = common::run(
+        std::process::Command::new("sh")
+            .args([
+                "-c",
+                chainfleet::chain::mina::coordinator_shell(),
+                "echo",
+                "daemon",
+                "--x",
+            ])
+            .env("MINA_SNARK_COORDINATOR_PUBKEY", "B62qexample"),
+    );
+    common::assert_ok(&o, "coordinator start command");
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout).trim(),
+        "daemon --x --run-snark-coordinator B62qexample"
+    );
+}
+
+#[test]
+fn mina_public_output_holds_no_key_material() {
+    let (_d, out, secrets) = common::generate_example("mina-testnet.yaml");
+    let public = read_tree(&out);
+    let secret = read_tree(&secrets);
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let mut needles = Vec::new();
+    for (path, bytes) in &secret {
+        if !path.ends_with("libp2p-key") {
+            continue;
+        }
+        let file = String::from_utf8(bytes.clone()).unwrap();
+        let v: serde_json::Value = serde_json::from_str(&file).unwrap();
+        needles.push(v["ciphertext"].as_str().unwrap().to_string());
+        let plain = chainfleet::chain::mina::open_secret_box(&file, b"").unwrap();
+        let plain = String::from_utf8(plain).unwrap();
+        let private_b64 = plain.split(',').next().unwrap().to_string();
+        let private = b64.decode(&private_b64).unwrap();
+        let seed32 = &private[4..36];
+        needles.extend([
+            private_b64,
+            hex::encode(&private),
+            hex::encode(seed32),
+            hex::encode_upper(seed32),
+            b64.encode(seed32),
+            base64::engine::general_purpose::STANDARD_NO_PAD.encode(seed32),
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(seed32),
+            bs58::encode(seed32).into_string(),
+            bs58::encode(&private).into_string(),
+        ]);
+    }
+    assert_eq!(needles.len(), 7 * 10);
+    needles.push(seed_hex());
+    assert_absent(&public, &needles);
+    // Raw bytes too, for binary-safe certainty.
+    for (path, bytes) in &public {
+        for (_, s) in secret.iter().filter(|(p, _)| p.ends_with("libp2p-key")) {
+            let file = String::from_utf8(s.clone()).unwrap();
+            let plain = chainfleet::chain::mina::open_secret_box(&file, b"").unwrap();
+            let private = b64
+                .decode(String::from_utf8(plain).unwrap().split(',').next().unwrap())
+                .unwrap();
+            assert!(
+                !bytes.windows(32).any(|w| w == &private[4..36]),
+                "raw key bytes in {path}"
+            );
+        }
+    }
+}
+
+// ---------------------------------------------------------------- Komodo
+
+fn conf_values(text: &str) -> BTreeMap<String, Vec<String>> {
+    let mut m: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for line in text.lines() {
+        let (k, v) = line.split_once('=').unwrap();
+        m.entry(k.into()).or_default().push(v.into());
+    }
+    m
+}
+
+#[test]
+fn komodo_confs_are_secrets_with_the_right_ports_and_mode() {
+    let net = load("komodo-notary.yaml");
+    let (_d, _out, secrets) = common::generate_example("komodo-notary.yaml");
+    assert_eq!(net.chain.assetchains.len(), 3);
+    for ac in &net.chain.assetchains {
+        let path = secrets.join(format!("assetchains/{0}/{0}.conf", ac.name));
+        let text = std::fs::read_to_string(&path).unwrap();
+        let c = conf_values(&text);
+        assert_eq!(c["rpcport"], [ac.rpc_port.to_string()]);
+        assert_eq!(c["server"], ["1"]);
+        assert_eq!(c["txindex"], ["1"]);
+        assert_eq!(c["rpcworkqueue"], ["64"]);
+        assert_eq!(c["rpcallowip"], ["127.0.0.1", "172.29.0.0/24"]);
+        let user = &c["rpcuser"][0];
+        assert!(user.starts_with("user") && user.len() == 12, "{user}");
+        let pass = &c["rpcpassword"][0];
+        assert_eq!(pass.len(), 64);
+        assert!(pass.chars().all(|ch| ch.is_ascii_hexdigit()));
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{}", path.display());
+    }
+    // Distinct credentials per assetchain.
+    let a = chain::build(&net, &seed()).unwrap();
+    let passwords: std::collections::BTreeSet<String> = a
+        .secrets
+        .values()
+        .map(|f| conf_values(std::str::from_utf8(&f.bytes).unwrap())["rpcpassword"][0].clone())
+        .collect();
+    assert_eq!(passwords.len(), 3);
+}
+
+#[test]
+fn komodo_nodes_receive_the_confs_they_need() {
+    let net = load("komodo-notary.yaml");
+    let a = chain::build(&net, &seed()).unwrap();
+    for node in &net.nodes {
+        let keys: Vec<(&str, &str)> = a.nodes[&node.name]
+            .secret_files
+            .iter()
+            .map(|f| (f.key.as_str(), f.home_path.as_str()))
+            .collect();
+        // Every group runs every assetchain in this example; notaries get all of them anyway.
+        assert_eq!(
+            keys,
+            [
+                ("ac_beer_conf", "BEER/BEER.conf"),
+                ("ac_pizza_conf", "PIZZA/PIZZA.conf"),
+                ("ac_revs_conf", "REVS/REVS.conf"),
+            ],
+            "{}",
+            node.name
+        );
+        for f in &a.nodes[&node.name].secret_files {
+            assert!(
+                a.secrets.contains_key(&f.source),
+                "{} is not in the secrets tree",
+                f.source
+            );
+        }
+    }
+}
+
+#[test]
+fn komodo_launch_runs_every_assetchain_with_its_peers() {
+    let net = load("komodo-notary.yaml");
+    let a = chain::build(&net, &seed()).unwrap();
+    for settings in [container_settings, local_settings] {
+        for node in &net.nodes {
+            let s = settings(&net, &a, node);
+            let l = chain::launch(&net, node, &s);
+            assert_eq!(chain::program(&net, node), "bash");
+            if node.role == Role::Notary {
+                assert_eq!(l.args[0], format!("{}/chainfleet/iguana-run.sh", s.home));
+                for ac in &net.chain.assetchains {
+                    assert!(
+                        l.args
+                            .iter()
+                            .any(|x| x.starts_with(&format!("{}=", ac.name))),
+                        "{:?}",
+                        l.args
+                    );
+                }
+                assert_eq!(l.args.iter().filter(|x| *x == "iguana").count(), 1);
+                continue;
+            }
+            assert_eq!(l.args[0], format!("{}/chainfleet/komodo-run.sh", s.home));
+            assert!(a
+                .public
+                .contains_key(&format!("nodes/{}/chainfleet/komodo-run.sh", node.name)));
+            let offset = s.ports["p2p"] as i32 - node.port("p2p").unwrap().container as i32;
+            for ac in &net.chain.assetchains {
+                assert!(l.args.contains(&format!("-ac_name={}", ac.name)));
+                assert!(l.args.contains(&format!("-ac_supply={}", ac.supply)));
+                assert!(l
+                    .args
+                    .contains(&format!("-port={}", ac.p2p_port as i32 + offset)));
+                assert!(l
+                    .args
+                    .contains(&format!("-rpcport={}", ac.rpc_port as i32 + offset)));
+                assert!(l
+                    .args
+                    .contains(&format!("-conf={0}/{1}/{1}.conf", s.home, ac.name)));
+                for peer in node.peers.seeds.iter().chain(&node.peers.persistent) {
+                    let p = net.node(peer).unwrap();
+                    let (host, poff) = if s.bind_host == "127.0.0.1" {
+                        (
+                            "127.0.0.1".to_string(),
+                            p.port("p2p").unwrap().local as i32 - 7770,
+                        )
+                    } else {
+                        (format!("{}.{}.svc", p.name, net.name), 0)
+                    };
+                    let want = format!("-addnode={host}:{}", ac.p2p_port as i32 + poff);
+                    assert!(l.args.contains(&want), "{}: missing {want}", node.name);
+                }
+            }
+            assert!(l.args.contains(&"-ac_reward=10000".to_string()));
+            assert_eq!(l.args.iter().filter(|x| *x == "--").count(), 2);
+            assert_eq!(l.args.iter().filter(|x| *x == "komodod").count(), 3);
+        }
+    }
+    // Local ports of different nodes never collide.
+    let mut seen = std::collections::BTreeSet::new();
+    for node in net.nodes.iter().filter(|n| n.role != Role::Notary) {
+        let l = chain::launch(&net, node, &local_settings(&net, &a, node));
+        for arg in &l.args {
+            if let Some(p) = arg
+                .strip_prefix("-port=")
+                .or_else(|| arg.strip_prefix("-rpcport="))
+            {
+                assert!(seen.insert(p.to_string()), "port {p} used twice");
+            }
+        }
+    }
+}
+
+#[test]
+fn komodo_public_output_holds_no_rpc_password() {
+    let (_d, out, secrets) = common::generate_example("komodo-notary.yaml");
+    let public = read_tree(&out);
+    let mut needles = vec![seed_hex()];
+    for (path, bytes) in read_tree(&secrets) {
+        if path.ends_with(".conf") {
+            let c = conf_values(std::str::from_utf8(&bytes).unwrap());
+            needles.push(c["rpcpassword"][0].clone());
+            needles.push(c["rpcuser"][0].clone());
+        }
+    }
+    assert_eq!(needles.len(), 7);
+    assert_absent(&public, &needles);
+}
+
+#[test]
+fn komodo_scripts_pass_shellcheck_and_work() {
+    let (_d, out, _s) = common::generate_example("komodo-notary.yaml");
+    let scripts: Vec<_> = common::files_under(&out)
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "sh"))
+        .collect();
+    assert_eq!(scripts.len(), 4, "{scripts:?}");
+    if let Some(shellcheck) = common::tool("SHELLCHECK") {
+        let o = common::run(
+            std::process::Command::new(&shellcheck).args(scripts.iter().map(|p| out.join(p))),
+        );
+        common::assert_ok(&o, "shellcheck");
+    }
+    use std::os::unix::fs::PermissionsExt;
+    for p in &scripts {
+        let mode = std::fs::metadata(out.join(p)).unwrap().permissions().mode();
+        assert_eq!(mode & 0o111, 0o111, "{} is not executable", p.display());
+    }
+
+    // komodo-run.sh: starts every command, exits with the first one's failure.
+    let run = out.join("nodes/chain-0/chainfleet/komodo-run.sh");
+    let dir = tempfile::tempdir().unwrap();
+    let marker = dir.path().join("started");
+    let o = common::run(std::process::Command::new("bash").arg(&run).args([
+        "sh",
+        "-c",
+        &format!("echo a >> {}; sleep 30", marker.display()),
+        "--",
+        "sh",
+        "-c",
+        &format!("echo b >> {}; sleep 1; exit 7", marker.display()),
+    ]));
+    assert_eq!(o.status.code(), Some(7), "{o:?}");
+    let started = std::fs::read_to_string(&marker).unwrap();
+    assert!(started.contains('a') && started.contains('b'));
+
+    // iguana-run.sh: refuses without credentials, renders addresses when they are there.
+    let run = out.join("nodes/notary-0/chainfleet/iguana-run.sh");
+    let template = out.join("nodes/notary-0/iguana/assetchains.json");
+    let home = dir.path().join("home");
+    let rendered = home.join("iguana/assetchains.runtime.json");
+    let args = |cmd: &[&str]| {
+        let mut c = std::process::Command::new("bash");
+        c.arg(&run).arg(&home).arg(&template).arg(&rendered).args([
+            "BEER=10.0.0.5:8923",
+            "PIZZA=10.0.0.5:11608",
+            "REVS=10.0.0.5:10196",
+            "--",
+        ]);
+        c.args(cmd);
+        c
+    };
+    let o = common::run(&mut args(&["true"]));
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("BEER.conf is missing"));
+    for n in ["BEER", "PIZZA", "REVS"] {
+        std::fs::create_dir_all(home.join(n)).unwrap();
+        std::fs::write(home.join(n).join(format!("{n}.conf")), "rpcuser=x\n").unwrap();
+    }
+    let o = common::run(&mut args(&["cat", rendered.to_str().unwrap()]));
+    common::assert_ok(&o, "iguana-run.sh");
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["assetchains"][1]["rpc"], "10.0.0.5:11608");
+    assert!(!String::from_utf8_lossy(&o.stdout).contains("@RPC_"));
+}
+
+// ---------------------------------------------------------------- snapshots
+
+fn snapshot_text(example: &str) -> String {
+    let net = load(example);
+    let (_d, out, _s) = common::generate_example(example);
+    let a = chain::build(&net, &seed()).unwrap();
+    let mut s = String::new();
+    for (path, bytes) in read_tree(&out) {
+        // The README and lock file belong to other layers and have their own snapshots.
+        if path == "README.md" || path == "chainfleet.lock.json" {
+            continue;
+        }
+        s.push_str(&format!(
+            "==> {path}\n{}\n",
+            String::from_utf8_lossy(&bytes)
+        ));
+    }
+    s.push_str("==> secret files per node (key -> home path <- secrets tree)\n");
+    for (name, na) in &a.nodes {
+        for f in &na.secret_files {
+            s.push_str(&format!(
+                "{name}: {} -> {} <- {}\n",
+                f.key, f.home_path, f.source
+            ));
+        }
+    }
+    s.push_str("==> launch (container target)\n");
+    for node in &net.nodes {
+        s.push_str(&launch_line(
+            &net,
+            node,
+            &container_settings(&net, &a, node),
+        ));
+        s.push('\n');
+    }
+    s
+}
+
+#[test]
+fn mina_public_files_snapshot() {
+    insta::assert_snapshot!("mina_public", snapshot_text("mina-testnet.yaml"));
+}
+
+#[test]
+fn komodo_public_files_snapshot() {
+    insta::assert_snapshot!("komodo_public", snapshot_text("komodo-notary.yaml"));
+}
+
+#[test]
+fn the_secret_scan_catches_a_planted_secret() {
+    let mut public = BTreeMap::new();
+    public.insert(
+        "x.txt".to_string(),
+        b"rpcpassword=0123456789abcdef".to_vec(),
+    );
+    let caught = std::panic::catch_unwind(|| assert_absent(&public, &["0123456789abcdef".into()]));
+    assert!(
+        caught.is_err(),
+        "the scan must fail when a secret is present"
+    );
+}
