@@ -73,12 +73,21 @@ fn docker_compose_config_accepts_every_compose_example() {
             .arg("-f")
             .arg(&file)
             .args(["config", "--format", "json"]));
-        assert_ok(&o, &format!("docker compose config --format json ({example})"));
+        assert_ok(
+            &o,
+            &format!("docker compose config --format json ({example})"),
+        );
         let model: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
         for (name, s) in model["secrets"].as_object().into_iter().flatten() {
             let path = Path::new(s["file"].as_str().unwrap());
-            assert!(path.is_file(), "{example}: secret {name} points at missing {path:?}");
-            assert!(path.starts_with(&secrets), "{example}: secret {name} outside the secrets tree");
+            assert!(
+                path.is_file(),
+                "{example}: secret {name} points at missing {path:?}"
+            );
+            assert!(
+                path.starts_with(&secrets),
+                "{example}: secret {name} outside the secrets tree"
+            );
         }
         // Nodes get static addresses on the spec's subnet and a data volume each.
         for (name, svc) in model["services"].as_object().unwrap() {
@@ -89,7 +98,11 @@ fn docker_compose_config_accepts_every_compose_example() {
                 svc["networks"]["chain"]["ipv4_address"].is_string(),
                 "{example}: {name} has no static address"
             );
-            assert_eq!(svc["volumes"].as_array().unwrap().len(), 1, "{example}: {name}");
+            assert_eq!(
+                svc["volumes"].as_array().unwrap().len(),
+                1,
+                "{example}: {name}"
+            );
             assert_eq!(svc["environment"]["CHAINFLEET_NODE"], name.as_str());
         }
         assert_no_secret_leaks(&out, &secrets);
@@ -132,9 +145,10 @@ fn published_host_ports_are_unique_and_only_public() {
 #[test]
 fn monitoring_files_are_valid_when_on() {
     let (_guard, out, _secrets) = generate_example("cosmos-devnet.yaml");
-    let dash: serde_json::Value =
-        serde_json::from_str(&read(&out.join("compose/grafana/dashboards/chainfleet.json")))
-            .expect("dashboard is JSON");
+    let dash: serde_json::Value = serde_json::from_str(&read(
+        &out.join("compose/grafana/dashboards/chainfleet.json"),
+    ))
+    .expect("dashboard is JSON");
     let exprs: Vec<&str> = dash["panels"]
         .as_array()
         .unwrap()
@@ -151,7 +165,10 @@ fn monitoring_files_are_valid_when_on() {
     }
     let prom = read(&out.join("compose/prometheus/prometheus.yml"));
     for node in ["validator-0", "validator-3", "rpc-0"] {
-        assert!(prom.contains(&format!("\"{node}:26660\"")), "{node} not scraped:\n{prom}");
+        assert!(
+            prom.contains(&format!("\"{node}:26660\"")),
+            "{node} not scraped:\n{prom}"
+        );
     }
     assert!(out.join("compose/prometheus/alerts.yml").is_file());
     assert!(out
@@ -190,18 +207,15 @@ fn checkov_passes_on_every_dockerfile_with_justified_skips() {
                 );
             }
         }
-        let o = run(Command::new(&checkov)
-            .arg("-f")
-            .arg(&dockerfile)
-            .args([
-                "--framework",
-                "dockerfile",
-                "--compact",
-                "--quiet",
-                "--skip-download",
-                "-o",
-                "json",
-            ]));
+        let o = run(Command::new(&checkov).arg("-f").arg(&dockerfile).args([
+            "--framework",
+            "dockerfile",
+            "--compact",
+            "--quiet",
+            "--skip-download",
+            "-o",
+            "json",
+        ]));
         let report: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap_or_else(|e| {
             panic!(
                 "checkov ({example}) gave no JSON ({e}): {}\n{}",
@@ -233,7 +247,11 @@ fn shellcheck_is_silent_on_the_scripts() {
             .arg(out.join("docker/entrypoint.sh"))
             .arg(out.join("docker/healthcheck.sh")));
         assert_ok(&o, &format!("shellcheck ({example})"));
-        assert!(o.stdout.is_empty(), "{}", String::from_utf8_lossy(&o.stdout));
+        assert!(
+            o.stdout.is_empty(),
+            "{}",
+            String::from_utf8_lossy(&o.stdout)
+        );
     }
 }
 
@@ -260,10 +278,15 @@ fn assert_rejected(fixture: &str, want: &str, line_col: &str) {
     let stderr = String::from_utf8_lossy(&o.stderr);
     let stdout = String::from_utf8_lossy(&o.stdout);
     let all = format!("{stdout}{stderr}");
-    assert_eq!(o.status.code(), Some(1), "{fixture} should be rejected:\n{all}");
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "{fixture} should be rejected:\n{all}"
+    );
     let head = format!("{fixture}:{line_col}: error:");
     assert!(
-        all.lines().any(|l| l.starts_with(&head) && l.contains(want)),
+        all.lines()
+            .any(|l| l.starts_with(&head) && l.contains(want)),
         "expected `{head} ...{want}...` in:\n{all}"
     );
 }

@@ -72,7 +72,9 @@ fn cpus(millis: u32) -> String {
 
 /// The first port from `want` no node publishes (monitoring UIs on 127.0.0.1).
 fn free_port(used: &BTreeSet<u16>, want: u16) -> u16 {
-    (want..=u16::MAX).find(|p| !used.contains(p)).unwrap_or(want)
+    (want..=u16::MAX)
+        .find(|p| !used.contains(p))
+        .unwrap_or(want)
 }
 
 /// Emit the compose project.
@@ -120,15 +122,14 @@ pub fn emit(cx: &Context<'_>) -> anyhow::Result<FileSet> {
         env.extend(group.env.clone());
         env.extend(launch.env.clone());
         if cometbft && net.monitoring.prometheus {
+            // The launch already binds the metrics listener; make sure it is switched on.
             if let Some(m) = n.port("metrics") {
-                env.insert(
-                    format!("{env_prefix}_INSTRUMENTATION_PROMETHEUS"),
-                    "true".into(),
-                );
-                env.insert(
-                    format!("{env_prefix}_INSTRUMENTATION_PROMETHEUS_LISTEN_ADDR"),
-                    format!(":{}", m.container),
-                );
+                env.entry(format!("{env_prefix}_INSTRUMENTATION_PROMETHEUS"))
+                    .or_insert_with(|| "true".into());
+                env.entry(format!(
+                    "{env_prefix}_INSTRUMENTATION_PROMETHEUS_LISTEN_ADDR"
+                ))
+                .or_insert_with(|| format!("0.0.0.0:{}", m.container));
             }
         }
         env.insert("CHAINFLEET_NODE".into(), n.name.clone());
@@ -218,7 +219,11 @@ pub fn emit(cx: &Context<'_>) -> anyhow::Result<FileSet> {
         network: net.name.clone(),
         q_network: q(&net.name),
         image: q(&image),
-        built_by: net.nodes.first().map(|n| n.name.clone()).unwrap_or_default(),
+        built_by: net
+            .nodes
+            .first()
+            .map(|n| n.name.clone())
+            .unwrap_or_default(),
         services,
         prometheus,
         grafana,

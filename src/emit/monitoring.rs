@@ -93,7 +93,10 @@ pub fn alert_rules(net: &Network) -> String {
             "FewPeers",
             format!("cometbft_p2p_peers < {}", m.min_peers),
             "5m",
-            format!("{{{{ $labels.node }}}} has fewer than {} peers", m.min_peers),
+            format!(
+                "{{{{ $labels.node }}}} has fewer than {} peers",
+                m.min_peers
+            ),
         );
     }
     for g in &net.groups {
@@ -101,7 +104,10 @@ pub fn alert_rules(net: &Network) -> String {
         let max = limit / 100 * u64::from(m.memory_percent);
         rule(
             "MemoryHigh",
-            format!("process_resident_memory_bytes{{group=\"{}\"}} > {max}", g.name),
+            format!(
+                "process_resident_memory_bytes{{group=\"{}\"}} > {max}",
+                g.name
+            ),
             "5m",
             format!(
                 "{{{{ $labels.node }}}} uses over {}% of its {} MiB",
@@ -147,7 +153,11 @@ pub fn dashboard_json(net: &Network) -> String {
         ]);
     }
     panels.extend([
-        ("Memory (resident)", "process_resident_memory_bytes", "bytes"),
+        (
+            "Memory (resident)",
+            "process_resident_memory_bytes",
+            "bytes",
+        ),
         ("Up", "up{job=\"nodes\"}", "none"),
     ]);
     let panels: Vec<serde_json::Value> = panels
