@@ -271,6 +271,73 @@ fn snapshots_of_compose_file_and_dockerfile() {
     }
 }
 
+#[test]
+fn start_order_follows_the_topology() {
+    let Some(compose) = tool("COMPOSE") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let (out, secrets) = (dir.path().join("out"), dir.path().join("secrets"));
+    let o = run(chainfleet()
+        .arg("generate")
+        .arg(root().join("tests/fixtures/compose/sentry-topology.yaml"))
+        .arg("--out")
+        .arg(&out)
+        .arg("--secrets")
+        .arg(&secrets));
+    assert_ok(&o, "chainfleet generate sentry-topology");
+    let o = run(Command::new(&compose)
+        .arg("-f")
+        .arg(out.join("compose/docker-compose.yaml"))
+        .args(["config", "--format", "json"]));
+    assert_ok(&o, "docker compose config (sentry-topology)");
+    let model: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let deps = |svc: &str| -> Vec<(String, String)> {
+        model["services"][svc]["depends_on"]
+            .as_object()
+            .map(|m| {
+                m.iter()
+                    .map(|(k, v)| (k.clone(), v["condition"].as_str().unwrap().to_string()))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let healthy = |names: &[&str]| -> Vec<(String, String)> {
+        names
+            .iter()
+            .map(|n| (n.to_string(), "service_healthy".to_string()))
+            .collect()
+    };
+    assert_eq!(deps("seed-0"), vec![]);
+    assert_eq!(deps("sentry-1"), healthy(&["seed-0"]));
+    assert_eq!(
+        deps("validator-2"),
+        healthy(&["seed-0", "sentry-0", "sentry-1"])
+    );
+    // Validators publish nothing; sentries and the seed publish p2p only.
+    assert!(model["services"]["validator-0"]["ports"].is_null());
+    assert_eq!(
+        model["services"]["sentry-0"]["ports"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    // Limits from the group's resources; secrets mounted under their key names.
+    let v = &model["services"]["validator-0"];
+    assert_eq!(v["deploy"]["resources"]["limits"]["cpus"], 0.5);
+    assert_eq!(v["deploy"]["resources"]["limits"]["memory"], "1073741824");
+    let targets: Vec<&str> = v["secrets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["target"].as_str().unwrap())
+        .collect();
+    assert_eq!(targets, ["node_key", "priv_validator_key"]);
+    assert!(model["services"]["prometheus"].is_object());
+    assert_no_secret_leaks(&out, &secrets);
+}
+
 /// `chainfleet validate` on a fixture: exit 1 and a `FILE:LINE:COL: error:` naming `want`.
 fn assert_rejected(fixture: &str, want: &str, line_col: &str) {
     let dir = root().join("tests/fixtures/compose");
