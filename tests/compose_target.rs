@@ -177,6 +177,22 @@ fn monitoring_files_are_valid_when_on() {
 }
 
 #[test]
+fn yamllint_passes_on_the_compose_tree() {
+    let Some(yamllint) = tool("YAMLLINT") else {
+        return;
+    };
+    // yamllint's defaults, minus line length (peer lists are long) and `---`.
+    let config = "{extends: default, rules: {line-length: disable, document-start: disable}}";
+    for example in common::examples_with_target("compose") {
+        let (_guard, out, _secrets) = generate_example(&example);
+        let o = run(Command::new(&yamllint)
+            .args(["--strict", "-d", config])
+            .arg(out.join("compose")));
+        assert_ok(&o, &format!("yamllint compose/ ({example})"));
+    }
+}
+
+#[test]
 fn hadolint_passes_on_every_dockerfile() {
     let Some(hadolint) = tool("HADOLINT") else {
         return;

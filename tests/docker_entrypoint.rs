@@ -198,6 +198,19 @@ fn entrypoint_installs_keys_and_the_network_makes_blocks() {
             "{log}"
         );
     }
+    // The image's health probe against a live node: HTTP /health (curl or wget), the
+    // shell-only listening-socket check, and a port nothing listens on.
+    let probe = |args: &[&str]| {
+        run(Command::new("sh")
+            .arg(out.join("docker/healthcheck.sh"))
+            .args(args))
+        .status
+        .success()
+    };
+    let rpc = local(&net.nodes[0], "rpc").to_string();
+    assert!(probe(&[&rpc, "/health"]), "health probe over HTTP");
+    assert!(probe(&[&rpc]), "health probe by listening socket");
+    assert!(!probe(&["1"]), "nothing listens on port 1");
     drop(nodes);
 
     // A restart re-installs config and keys but keeps chain state: the validator's signing
@@ -255,6 +268,15 @@ fn entrypoint_fails_loudly_on_misconfiguration() {
         "{}",
         String::from_utf8_lossy(&o.stderr)
     );
+
+    // A target that learns the external address at run time passes it through.
+    let o = run(entrypoint(&out, &home, "full-0")
+        .env("CHAINFLEET_SECRETS_DIR", &empty)
+        .env("CHAINFLEET_SECRET_NODE_KEY", "{}")
+        .env("CHAINFLEET_EXTERNAL_ADDRESS", "203.0.113.7:26656")
+        .args(["sh", "-c", "printf '%s' \"$CMT_P2P_EXTERNAL_ADDRESS\""]));
+    assert_ok(&o, "entrypoint with CHAINFLEET_EXTERNAL_ADDRESS");
+    assert_eq!(String::from_utf8_lossy(&o.stdout), "203.0.113.7:26656");
 
     // The node is taken from the host name when CHAINFLEET_NODE is unset (a pod name).
     let o = run(entrypoint(&out, &home, "")

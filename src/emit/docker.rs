@@ -10,7 +10,10 @@
 //! - The entrypoint selects the node from `CHAINFLEET_NODE` (else the host/pod name), installs
 //!   its secret files from `$CHAINFLEET_SECRETS_DIR/<key>` (default `/run/secrets`) or
 //!   `CHAINFLEET_SECRET_<KEY>`, waits for `CHAINFLEET_WAIT_HOSTS` to resolve (timeout
-//!   `CHAINFLEET_WAIT_SECONDS`), then `exec`s its arguments.
+//!   `CHAINFLEET_WAIT_SECONDS`), then `exec`s its arguments. `CHAINFLEET_EXTERNAL_ADDRESS`
+//!   (CometBFT families) becomes `<PREFIX>_P2P_EXTERNAL_ADDRESS` for targets that learn
+//!   the address only at run time. `CHAINFLEET_ROOT` and `CHAINFLEET_HOME` move the baked
+//!   files and the node home, so the script also runs outside a container (tested so).
 //! - [`HEALTHCHECK`] `PORT [PATH]` is the health probe (see [`health`]).
 //!
 //! User: a numeric non-root UID (build ARG `CHAINFLEET_UID`, default 10001) owns the node
