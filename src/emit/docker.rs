@@ -19,6 +19,9 @@
 //! User: a numeric non-root UID (build ARG `CHAINFLEET_UID`, default 10001) owns the node
 //! home; numeric because a name must exist in the base image. A home under `/root` forces
 //! root (only root may enter `/root`), stated in the Dockerfile with a justified skip.
+//! The base image needs `/bin/sh`, `mkdir`, `chmod` and `chown` (every Alpine/Debian-based
+//! chain image has them); the health probe falls back from curl/wget to reading
+//! `/proc/net/tcp` with the shell alone, so it needs nothing more.
 
 use serde::Serialize;
 use sha2::{Digest, Sha256};
