@@ -2,6 +2,9 @@
 //! in-memory set of files. No I/O, no clock, no randomness: the same input gives the same
 //! bytes. Only `write` puts a `FileSet` on disk.
 
+pub mod compose;
+pub mod docker;
+pub mod monitoring;
 pub mod readme;
 pub mod templates;
 
@@ -136,6 +139,12 @@ pub fn emit_all(cx: &Context<'_>) -> anyhow::Result<Output> {
         secrets: cx.artifacts.secrets.clone(),
     };
     merge(&mut out.public, readme::emit(cx)?)?;
+    if cx.targets.iter().any(|t| t.uses_image()) {
+        merge(&mut out.public, docker::emit(cx)?)?;
+    }
+    if cx.targets.contains(&Target::Compose) {
+        merge(&mut out.public, compose::emit(cx)?)?;
+    }
     Ok(out)
 }
 

@@ -1,0 +1,287 @@
+//! The docker-compose target: `compose/docker-compose.yaml` (one service per node on a
+//! static-IP network, the image of `docker.rs` built once) and, with monitoring on,
+//! `compose/prometheus/` and `compose/grafana/`.
+//!
+//! Peers are static IPs, so nodes need no DNS wait. Start order: seeds before everyone
+//! else, sentries before the validators behind them, each waiting for the other's health.
+
+use std::collections::BTreeSet;
+
+use serde::Serialize;
+
+use super::{docker, monitoring, templates, Context, FileEntry, FileSet};
+use crate::chain::{self, Endpoint, RuntimeSettings};
+use crate::model::{Node, Protocol, Role};
+
+/// A YAML double-quoted scalar (JSON string syntax) with compose's `$` interpolation
+/// escaped, so values reach the container verbatim.
+fn q(s: &str) -> String {
+    serde_json::to_string(&s.replace('$', "$$")).expect("strings serialize")
+}
+
+#[derive(Serialize)]
+struct Service {
+    name: String,
+    q_name: String,
+    build: bool,
+    command: Vec<String>,
+    environment: Vec<(String, String)>,
+    ip: String,
+    ports: Vec<String>,
+    volume_name: String,
+    volume: String,
+    secrets: Vec<(String, String)>,
+    healthcheck: Option<String>,
+    depends_on: Vec<(String, &'static str)>,
+    cpus: String,
+    memory: String,
+}
+
+#[derive(Serialize)]
+struct Monitor {
+    image: &'static str,
+    ip: String,
+    host_port: u16,
+    retention_days: u32,
+}
+
+#[derive(Serialize)]
+struct View {
+    network: String,
+    q_network: String,
+    image: String,
+    built_by: String,
+    services: Vec<Service>,
+    prometheus: Option<Monitor>,
+    grafana: Option<Monitor>,
+    subnet: String,
+    gateway: String,
+    secrets: Vec<(String, String)>,
+}
+
+/// `1000` millis → `1`, `500` → `0.5`.
+fn cpus(millis: u32) -> String {
+    let whole = millis / 1000;
+    let frac = millis % 1000;
+    if frac == 0 {
+        whole.to_string()
+    } else {
+        format!("{whole}.{}", format!("{frac:03}").trim_end_matches('0'))
+    }
+}
+
+/// The first port from `want` no node publishes (monitoring UIs on 127.0.0.1).
+fn free_port(used: &BTreeSet<u16>, want: u16) -> u16 {
+    (want..=u16::MAX)
+        .find(|p| !used.contains(p))
+        .unwrap_or(want)
+}
+
+/// Emit the compose project.
+pub fn emit(cx: &Context<'_>) -> anyhow::Result<FileSet> {
+    let net = cx.net;
+    let Some(target) = &net.targets.compose else {
+        anyhow::bail!("internal error: compose emitter called without targets.compose");
+    };
+    let image = docker::image_ref(cx)?;
+    let data_dir = docker::data_dir(net);
+    let p2p = |n: &Node| n.port("p2p").map(|p| p.container);
+    let endpoint = |n: &Node| Endpoint {
+        host: n.compose_ip.to_string(),
+        port: p2p(n).unwrap_or(0),
+    };
+    let env_prefix = chain::cometbft::env_prefix(net);
+    let cometbft = matches!(
+        net.chain.family,
+        crate::model::Family::Cosmos | crate::model::Family::Cometbft
+    );
+    let secrets_root = format!("../{}", cx.secrets_rel.trim_end_matches('/'));
+    let mut all_secrets = Vec::new();
+    let mut used_ports = BTreeSet::new();
+    let mut services = Vec::new();
+    for (i, n) in net.nodes.iter().enumerate() {
+        let group = net
+            .group(&n.group)
+            .ok_or_else(|| anyhow::anyhow!("internal error: node {} has no group", n.name))?;
+        let settings = RuntimeSettings {
+            home: net.chain.home.clone(),
+            bind_host: "0.0.0.0".into(),
+            ports: n
+                .ports
+                .iter()
+                .map(|p| (p.name.clone(), p.container))
+                .collect(),
+            peers: chain::peer_lists(net, cx.artifacts, n, &endpoint),
+            external_address: p2p(n).map(|p| format!("{}:{p}", n.compose_ip)),
+        };
+        let launch = chain::launch(net, n, &settings);
+        let mut command = vec![q(&net.chain.binary)];
+        command.extend(launch.args.iter().map(|a| q(a)));
+
+        let mut env = std::collections::BTreeMap::new();
+        env.extend(group.env.clone());
+        env.extend(launch.env.clone());
+        if cometbft && net.monitoring.prometheus {
+            // The launch already binds the metrics listener; make sure it is switched on.
+            if let Some(m) = n.port("metrics") {
+                env.entry(format!("{env_prefix}_INSTRUMENTATION_PROMETHEUS"))
+                    .or_insert_with(|| "true".into());
+                env.entry(format!(
+                    "{env_prefix}_INSTRUMENTATION_PROMETHEUS_LISTEN_ADDR"
+                ))
+                .or_insert_with(|| format!("0.0.0.0:{}", m.container));
+            }
+        }
+        env.insert("CHAINFLEET_NODE".into(), n.name.clone());
+        let environment = env.iter().map(|(k, v)| (k.clone(), q(v))).collect();
+
+        let mut ports = Vec::new();
+        for p in &n.ports {
+            if let Some(host) = p.compose_host {
+                used_ports.insert(host);
+                ports.push(q(&format!("{host}:{}/tcp", p.container)));
+                if p.protocol == Protocol::TcpUdp {
+                    ports.push(q(&format!("{host}:{}/udp", p.container)));
+                }
+            }
+        }
+
+        let mut secrets = Vec::new();
+        if let Some(a) = cx.artifacts.nodes.get(&n.name) {
+            for s in &a.secret_files {
+                let name = format!("{}-{}-{}", net.name, n.name, s.key);
+                secrets.push((name.clone(), s.key.clone()));
+                all_secrets.push((name, q(&format!("{secrets_root}/{}", s.source))));
+            }
+        }
+
+        let mut deps: Vec<&Node> = Vec::new();
+        if n.role != Role::Seed {
+            deps.extend(net.nodes.iter().filter(|o| o.role == Role::Seed));
+        }
+        if let Some(sentries) = group.behind.as_deref().and_then(|s| net.group(s)) {
+            deps.extend(sentries.nodes.iter().filter_map(|s| net.node(s)));
+        }
+        deps.sort_by_key(|d| d.index);
+        deps.dedup_by_key(|d| d.index);
+        let depends_on = deps
+            .into_iter()
+            .filter(|d| d.name != n.name)
+            .map(|d| {
+                let cond = if docker::health(net, d).is_some() {
+                    "service_healthy"
+                } else {
+                    "service_started"
+                };
+                (d.name.clone(), cond)
+            })
+            .collect();
+
+        let volume_name = format!("{}-data", n.name);
+        services.push(Service {
+            name: n.name.clone(),
+            q_name: q(&n.name),
+            build: i == 0,
+            command,
+            environment,
+            ip: n.compose_ip.to_string(),
+            ports,
+            volume: q(&format!("{volume_name}:{data_dir}")),
+            volume_name,
+            secrets,
+            healthcheck: docker::health_command(net, n).map(|cmd| {
+                let mut all = vec![q("CMD")];
+                all.extend(cmd.iter().map(|c| q(c)));
+                format!("[{}]", all.join(", "))
+            }),
+            depends_on,
+            cpus: cpus(group.resources.cpu_millis),
+            memory: format!("{}M", group.resources.memory_mib),
+        });
+    }
+
+    let prom_port = free_port(&used_ports, 9090);
+    used_ports.insert(prom_port);
+    let prometheus = net.monitoring.prometheus.then(|| Monitor {
+        image: monitoring::PROMETHEUS_IMAGE,
+        ip: target.prometheus_ip.to_string(),
+        host_port: prom_port,
+        retention_days: net.monitoring.log_retention_days,
+    });
+    let grafana = net.monitoring.grafana.then(|| Monitor {
+        image: monitoring::GRAFANA_IMAGE,
+        ip: target.grafana_ip.to_string(),
+        host_port: free_port(&used_ports, 3000),
+        retention_days: net.monitoring.log_retention_days,
+    });
+
+    let view = View {
+        network: net.name.clone(),
+        q_network: q(&net.name),
+        image: q(&image),
+        built_by: net
+            .nodes
+            .first()
+            .map(|n| n.name.clone())
+            .unwrap_or_default(),
+        services,
+        prometheus,
+        grafana,
+        subnet: q(&target.subnet),
+        gateway: q(&target.gateway.to_string()),
+        secrets: all_secrets,
+    };
+    let mut out = FileSet::new();
+    out.insert(
+        "compose/docker-compose.yaml".into(),
+        FileEntry::text(templates::render("compose/docker-compose.yaml.j2", &view)?),
+    );
+    if net.monitoring.prometheus {
+        out.insert(
+            "compose/prometheus/prometheus.yml".into(),
+            FileEntry::text(monitoring::prometheus_config(net, &|n, port| {
+                format!("{}:{port}", n.name)
+            })),
+        );
+        out.insert(
+            "compose/prometheus/alerts.yml".into(),
+            FileEntry::text(monitoring::alert_rules(net)),
+        );
+    }
+    if net.monitoring.grafana {
+        out.insert(
+            "compose/grafana/provisioning/datasources/prometheus.yaml".into(),
+            FileEntry::text(monitoring::grafana_datasource("http://prometheus:9090")),
+        );
+        out.insert(
+            "compose/grafana/provisioning/dashboards/chainfleet.yaml".into(),
+            FileEntry::text(monitoring::grafana_dashboards_provider(
+                "/etc/grafana/dashboards",
+            )),
+        );
+        out.insert(
+            "compose/grafana/dashboards/chainfleet.json".into(),
+            FileEntry::text(monitoring::dashboard_json(net)),
+        );
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cpu_millis_to_compose_cpus() {
+        assert_eq!(cpus(1000), "1");
+        assert_eq!(cpus(500), "0.5");
+        assert_eq!(cpus(2250), "2.25");
+        assert_eq!(cpus(1), "0.001");
+    }
+
+    #[test]
+    fn quoting_escapes_interpolation() {
+        assert_eq!(q("a$b"), "\"a$$b\"");
+        assert_eq!(q("x\"y"), "\"x\\\"y\"");
+    }
+}
