@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use chainfleet::chain::{self, Endpoint, RuntimeSettings};
 use chainfleet::model::Node;
-use common::{assert_ok, chainfleet, root, run, tool, EXAMPLE_SEED};
+use common::{assert_ok, chainfleet, example_seed, root, run, tool};
 
 const SPEC: &str = "tests/fixtures/compose/cometbft-entrypoint.yaml";
 
@@ -63,7 +63,7 @@ fn generate(dir: &Path) -> (PathBuf, PathBuf) {
 fn network() -> (chainfleet::model::Network, chain::Artifacts) {
     let bytes = std::fs::read(root().join(SPEC)).unwrap();
     let v = chainfleet::validate(SPEC, &bytes, &root()).expect("fixture is valid");
-    let seed = chainfleet::keys::Seed::from_hex(EXAMPLE_SEED).unwrap();
+    let seed = chainfleet::keys::Seed::from_hex(&example_seed()).unwrap();
     let artifacts = chain::build(&v.network, &seed).expect("artifacts");
     (v.network, artifacts)
 }

@@ -115,7 +115,7 @@ pub fn emit(cx: &Context<'_>) -> anyhow::Result<FileSet> {
             external_address: p2p(n).map(|p| format!("{}:{p}", n.compose_ip)),
         };
         let launch = chain::launch(net, n, &settings);
-        let mut command = vec![q(&net.chain.binary)];
+        let mut command = vec![q(&chain::program(net, n))];
         command.extend(launch.args.iter().map(|a| q(a)));
 
         let mut env = std::collections::BTreeMap::new();

@@ -94,22 +94,6 @@ impl Target {
     }
 }
 
-/// The network image every target runs: `chainfleet/<network>:<chain image tag>` (a digest
-/// becomes `sha-<12 hex>`), so a chain upgrade shows up as a new image in review.
-pub fn image_ref(net: &Network) -> String {
-    let image = &net.chain.image;
-    let tag = if let Some((_, digest)) = image.split_once("@sha256:") {
-        format!("sha-{}", &digest[..digest.len().min(12)])
-    } else {
-        image
-            .rsplit('/')
-            .next()
-            .and_then(|last| last.split_once(':'))
-            .map_or("v0".into(), |(_, t)| t.to_string())
-    };
-    format!("chainfleet/{}:{tag}", net.name)
-}
-
 /// What every emitter reads.
 pub struct Context<'a> {
     /// The resolved network.

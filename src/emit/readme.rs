@@ -122,7 +122,7 @@ pub fn emit(cx: &Context<'_>) -> anyhow::Result<FileSet> {
         links,
         targets: cx.targets.iter().map(|t: &Target| t.name()).collect(),
         secrets_rel: cx.secrets_rel,
-        image_name: super::image_ref(net),
+        image_name: super::docker::image_ref(cx)?,
         namespace: net
             .targets
             .kubernetes
