@@ -12,7 +12,10 @@
 //!   its pod DNS name `<peer>-0.<group>.<namespace>.svc.<clusterDomain>`; a peer that another
 //!   cluster runs (multi-region: `values-<region>.yaml` disables it here) is dialed at its public
 //!   host: `nodes.<peer>.publicHost`, else `<peer>.<region>.<publicDomain>`. The Helm helpers
-//!   decide at install time, so one chart serves a single cluster and every region.
+//!   decide at install time, so one chart serves a single cluster and every region. Validators
+//!   behind sentries are never exposed: another cluster's hidden validator is left out of peer
+//!   lists (it dials its sentries itself), and their NetworkPolicy lets them reach remote
+//!   sentries' p2p port only in `networkPolicy.remoteSentryCIDRs`.
 //! - The node home is the data volume at `/var/lib/chainfleet`, so the pod runs as a non-root
 //!   user with a read-only root filesystem whatever home the base image assumes.
 
@@ -24,7 +27,7 @@ use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
 use super::{templates, Context, FileEntry, FileSet, Output};
-use crate::chain::{self, Endpoint, RuntimeSettings};
+use crate::chain::{self, Endpoint, PeerLists, RuntimeSettings};
 use crate::model::{Exposure, Family, Network, Node, Protocol, Role};
 
 /// Home of every node inside its pod: the mount point of its data volume.
@@ -60,22 +63,83 @@ fn q(s: &str) -> String {
     serde_json::to_string(s).expect("strings serialise")
 }
 
+/// A YAML double-quoted scalar for a value at `indent` columns; long lists are broken after
+/// each top-level comma (escaped line break: nothing inserted) and at each top-level space
+/// (folded line break: one space), outside Helm actions, so lines stay short for review.
+fn q_wrapped(s: &str, indent: usize) -> String {
+    let quoted = q(s);
+    if quoted.len() <= 100 {
+        return quoted;
+    }
+    let pad = " ".repeat(indent);
+    let mut out = String::new();
+    let mut depth = 0usize;
+    let chars: Vec<char> = quoted.chars().collect();
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        let next = chars.get(i + 1).copied();
+        if c == '{' && next == Some('{') {
+            depth += 1;
+            out.push_str("{{");
+            i += 2;
+            continue;
+        }
+        if c == '}' && next == Some('}') {
+            depth = depth.saturating_sub(1);
+            out.push_str("}}");
+            i += 2;
+            continue;
+        }
+        let last = i + 2 >= chars.len();
+        match c {
+            ',' if depth == 0 && !last => out.push_str(&format!(",\\\n{pad}")),
+            ' ' if depth == 0 && !last => out.push_str(&format!("\n{pad}")),
+            _ => out.push(c),
+        }
+        i += 1;
+    }
+    out
+}
+
 /// A Go-template raw string literal (backticks survive JSON/YAML quoting untouched).
 fn raw(s: &str) -> String {
     format!("`{s}`")
 }
 
-/// Nodes some node in another region dials: their p2p must be reachable from outside.
+/// True for validators behind sentries: never exposed, dialed only where the release runs them.
+fn is_hidden(net: &Network, node: &Node) -> bool {
+    net.group(&node.group).is_some_and(|g| g.behind.is_some())
+}
+
+/// Nodes some node in another region dials: their p2p must be reachable from outside. Hidden
+/// validators are not: they dial their remote sentries themselves (links are two-way).
 fn dialed_across_regions(net: &Network) -> BTreeSet<String> {
     let mut out = BTreeSet::new();
     for n in &net.nodes {
         for p in n.peers.persistent.iter().chain(&n.peers.seeds) {
-            if net.node(p).is_some_and(|peer| peer.region != n.region) {
+            if net
+                .node(p)
+                .is_some_and(|peer| peer.region != n.region && !is_hidden(net, peer))
+            {
                 out.insert(p.clone());
             }
         }
     }
     out
+}
+
+/// Wrap `text` so it renders only when this release runs `peer`, for hidden peers (another
+/// cluster's hidden validator has no public address; CometBFT skips empty list entries).
+fn only_if_local(net: &Network, peer: &Node, text: String) -> String {
+    if is_hidden(net, peer) {
+        format!(
+            "{{{{ if (index $.Values.nodes {}).enabled }}}}{text}{{{{ end }}}}",
+            raw(&peer.name)
+        )
+    } else {
+        text
+    }
 }
 
 #[derive(Serialize)]
@@ -117,7 +181,6 @@ struct NodeView {
     public_ports: Vec<PortView>,
     args: Vec<String>,
     env: Vec<(String, String)>,
-    wait_hosts: String,
     secret: Option<String>,
     secret_keys: Vec<String>,
     /// `cometbft` (exec: /health and not catching up), `tcp`, or `none`.
@@ -139,6 +202,8 @@ struct GroupView {
     max_unavailable: u32,
     /// Validators behind sentries: p2p only with this sentry group.
     behind: Option<String>,
+    /// The sentry group's nodes (Go raw strings), for remote-sentry egress.
+    sentries: Vec<String>,
     p2p: Option<PortView>,
     /// Ports other than p2p the group's pods listen on.
     other_ports: Vec<PortView>,
@@ -224,12 +289,35 @@ pub fn emit(cx: &Context<'_>) -> anyhow::Result<Output> {
 
     let mut nodes = Vec::new();
     for node in &net.nodes {
-        let arts = cx.artifacts.nodes.get(&node.name).cloned().unwrap_or_default();
-        let peers = chain::peer_lists(net, cx.artifacts, node, &endpoint);
+        let arts = cx
+            .artifacts
+            .nodes
+            .get(&node.name)
+            .cloned()
+            .unwrap_or_default();
+        // chain::peer_lists, with hidden peers made conditional (see `only_if_local`).
+        let render = |names: &[String]| -> Vec<String> {
+            names
+                .iter()
+                .filter_map(|n| net.node(n))
+                .map(|peer| {
+                    let id = cx
+                        .artifacts
+                        .nodes
+                        .get(&peer.name)
+                        .and_then(|a| a.node_id.as_deref());
+                    let addr = chain::peer_address(net.chain.family, id, &endpoint(peer));
+                    only_if_local(net, peer, addr)
+                })
+                .collect()
+        };
+        let peers = PeerLists {
+            persistent: render(&node.peers.persistent),
+            seeds: render(&node.peers.seeds),
+        };
         let p2p = node.port("p2p");
-        let public_p2p = p2p.is_some()
-            && (node.port("p2p").is_some_and(|p| p.exposure == Exposure::Public)
-                || across.contains(&node.name));
+        let public_p2p = p2p.is_some_and(|p| p.exposure == Exposure::Public)
+            || (p2p.is_some() && across.contains(&node.name));
         let external_address = p2p.map(|p| {
             format!(
                 "{{{{ include {} (list $ {} {} {} {}) }}}}:{}",
@@ -254,7 +342,7 @@ pub fn emit(cx: &Context<'_>) -> anyhow::Result<Output> {
         };
         let launch = chain::launch(net, node, &settings);
         let mut args = vec![q(&net.chain.binary)];
-        args.extend(launch.args.iter().map(|a| q(a)));
+        args.extend(launch.args.iter().map(|a| q_wrapped(a, 14)));
 
         let mut env: BTreeMap<String, String> = net
             .group(&node.group)
@@ -263,16 +351,20 @@ pub fn emit(cx: &Context<'_>) -> anyhow::Result<Output> {
         env.extend(launch.env.clone());
         env.insert("CHAINFLEET_NODE".into(), node.name.clone());
         env.insert("CHAINFLEET_HOME".into(), POD_HOME.into());
-        let mut wait: Vec<String> = Vec::new();
+        // Space-separated host names; a hidden peer's separator sits inside its condition so
+        // an absent peer leaves no blank entry (nor a blank line once wrapped).
+        let mut seen = BTreeSet::new();
+        let mut wait = String::new();
         for p in node.peers.persistent.iter().chain(&node.peers.seeds) {
             if let Some(peer) = net.node(p) {
-                let h = endpoint(peer).host;
-                if !wait.contains(&h) {
-                    wait.push(h);
+                if seen.insert(peer.name.clone()) {
+                    let sep = if wait.is_empty() { "" } else { " " };
+                    let host = endpoint(peer).host;
+                    wait.push_str(&only_if_local(net, peer, format!("{sep}{host}")));
                 }
             }
         }
-        env.insert("CHAINFLEET_WAIT_HOSTS".into(), wait.join(" "));
+        env.insert("CHAINFLEET_WAIT_HOSTS".into(), wait.clone());
         let secret = (!arts.secret_files.is_empty()).then(|| secret_name(net, &node.name));
         if secret.is_some() {
             env.insert("CHAINFLEET_SECRETS_DIR".into(), SECRETS_DIR.into());
@@ -331,8 +423,10 @@ pub fn emit(cx: &Context<'_>) -> anyhow::Result<Output> {
             ports: port_views(pod_ports.iter().copied()),
             public_ports: port_views(public.into_iter()),
             args,
-            env: env.into_iter().map(|(k, v)| (k, q(&v))).collect(),
-            wait_hosts: q(&wait.join(" ")),
+            env: env
+                .into_iter()
+                .map(|(k, v)| (k, q_wrapped(&v, 16)))
+                .collect(),
             secret,
             secret_keys: arts.secret_files.iter().map(|s| s.key.clone()).collect(),
             probe,
@@ -362,8 +456,18 @@ pub fn emit(cx: &Context<'_>) -> anyhow::Result<Output> {
                 memory: memory(g.resources.memory_mib),
                 storage: format!("{}Gi", g.resources.storage_gib),
                 // Validators: keep more than 2/3 of the group's voting power up.
-                max_unavailable: if validators { (g.count.saturating_sub(1)) / 3 } else { 1 },
+                max_unavailable: if validators {
+                    (g.count.saturating_sub(1)) / 3
+                } else {
+                    1
+                },
                 behind: g.behind.clone(),
+                sentries: g
+                    .behind
+                    .as_deref()
+                    .and_then(|b| net.group(b))
+                    .map(|b| b.nodes.iter().map(|n| raw(n)).collect())
+                    .unwrap_or_default(),
             }
         })
         .collect();
@@ -384,7 +488,10 @@ pub fn emit(cx: &Context<'_>) -> anyhow::Result<Output> {
     let rpc_node = net
         .nodes
         .iter()
-        .find(|n| n.port("rpc").is_some_and(|p| p.exposure == Exposure::Public))
+        .find(|n| {
+            n.port("rpc")
+                .is_some_and(|p| p.exposure == Exposure::Public)
+        })
         .or_else(|| net.nodes.iter().find(|n| n.port("rpc").is_some()));
 
     let view = View {
@@ -442,15 +549,13 @@ pub fn emit(cx: &Context<'_>) -> anyhow::Result<Output> {
         put(file.into(), templates::render(tmpl, &view)?);
     }
     for node in &view.nodes {
-        let text = templates::render(
-            "helm/node.yaml.j2",
-            json!({ "v": &view, "n": node }),
-        )?;
+        let text = templates::render("helm/node.yaml.j2", json!({ "v": &view, "n": node }))?;
         put(format!("templates/node-{}.yaml", node.name), text);
     }
     if view.multi_region {
         for r in &view.regions {
-            let text = templates::render("helm/values-region.yaml.j2", json!({ "v": &view, "r": r }))?;
+            let text =
+                templates::render("helm/values-region.yaml.j2", json!({ "v": &view, "r": r }))?;
             put(format!("values-{}.yaml", r.name), text);
         }
     }
@@ -475,7 +580,11 @@ pub fn emit(cx: &Context<'_>) -> anyhow::Result<Output> {
                 .get(&f.source)
                 .map(|e| e.bytes.as_slice())
                 .ok_or_else(|| {
-                    anyhow::anyhow!("internal error: secret `{}` of {} missing", f.source, node.name)
+                    anyhow::anyhow!(
+                        "internal error: secret `{}` of {} missing",
+                        f.source,
+                        node.name
+                    )
                 })?;
             data.push((
                 f.key.clone(),
@@ -579,7 +688,13 @@ fn values_schema(v: &View) -> Value {
             "timeoutSeconds": { "type": "integer", "minimum": 1 },
             "failureThreshold": { "type": "integer", "minimum": 1 },
         }),
-        &["enabled", "initialDelaySeconds", "periodSeconds", "timeoutSeconds", "failureThreshold"],
+        &[
+            "enabled",
+            "initialDelaySeconds",
+            "periodSeconds",
+            "timeoutSeconds",
+            "failureThreshold",
+        ],
     );
     let labels = json!({ "type": "object", "additionalProperties": { "type": "string" } });
     json!({
@@ -611,7 +726,14 @@ fn values_schema(v: &View) -> Value {
                 "readiness": probe.clone(),
                 "liveness": probe,
             }), &["readiness", "liveness"]),
-            "networkPolicy": obj(json!({ "enabled": boolean("restrict validators behind sentries to p2p with their sentries") }), &["enabled"]),
+            "networkPolicy": obj(json!({
+                "enabled": boolean("one NetworkPolicy per group; validators behind sentries talk p2p only to them"),
+                "remoteSentryCIDRs": {
+                    "type": "array",
+                    "description": "where sentries other clusters run may be (validators dial their p2p port there)",
+                    "items": { "type": "string", "pattern": "^[0-9a-fA-F.:]+/[0-9]{1,3}$" },
+                },
+            }), &["enabled", "remoteSentryCIDRs"]),
             "podDisruptionBudget": obj(json!({ "enabled": boolean("one PodDisruptionBudget per group") }), &["enabled"]),
             "monitoring": obj(json!({
                 "enabled": boolean("PodMonitor and PrometheusRule (when the Prometheus Operator CRDs exist)"),
