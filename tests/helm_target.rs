@@ -32,7 +32,7 @@ fn namespace_of(example: &str) -> String {
         .find("namespace:")
         .expect("kubernetes target names a namespace");
     text[at + "namespace:".len()..]
-        .split(|c: char| c == ',' || c == '}' || c == '\n')
+        .split([',', '}', '\n'])
         .next()
         .unwrap()
         .trim()
