@@ -539,6 +539,7 @@ pub fn emit(cx: &Context<'_>) -> anyhow::Result<Output> {
     };
     for (file, tmpl) in [
         ("Chart.yaml", "helm/Chart.yaml.j2"),
+        ("README.md", "helm/README.md.j2"),
         ("values.yaml", "helm/values.yaml.j2"),
         (".helmignore", "helm/helmignore.j2"),
         ("templates/_helpers.tpl", "helm/_helpers.tpl.j2"),
@@ -757,4 +758,43 @@ fn values_schema(v: &View) -> Value {
             },
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_strings_stay_on_one_line() {
+        assert_eq!(
+            q_wrapped("tcp://0.0.0.0:26656", 14),
+            "\"tcp://0.0.0.0:26656\""
+        );
+    }
+
+    #[test]
+    fn long_lists_break_outside_helm_actions_only() {
+        let peer = |n: u32| format!("id{n}@{{{{ include `h` (list $ `n{n}`) }}}}:26656");
+        let list = (0..4).map(peer).collect::<Vec<_>>().join(",");
+        let out = q_wrapped(&list, 4);
+        // Escaped line breaks after commas (YAML drops them and the indentation)...
+        assert_eq!(out.matches(",\\\n    ").count(), 3, "{out}");
+        // ...and nothing inside `{{ }}` moved.
+        assert!(out.contains("{{ include `h` (list $ `n2`) }}"), "{out}");
+        let hosts = (0..6)
+            .map(|n| format!("host-{n}.svc.cluster.local"))
+            .collect::<Vec<_>>()
+            .join(" ");
+        let out = q_wrapped(&hosts, 2);
+        assert_eq!(out.matches("\n  host-").count(), 5, "{out}");
+        assert!(!out.contains(" \n"), "no trailing spaces: {out}");
+    }
+
+    #[test]
+    fn quantities_use_kubernetes_units() {
+        assert_eq!(cpu(500), "500m");
+        assert_eq!(cpu(2000), "2");
+        assert_eq!(memory(1024), "1Gi");
+        assert_eq!(memory(1536), "1536Mi");
+    }
 }
