@@ -272,6 +272,13 @@ pub fn emit(cx: &Context<'_>) -> anyhow::Result<Output> {
     let Some(k8s) = &net.targets.kubernetes else {
         return Ok(Output::default());
     };
+    // Groups name headless Services and nodes name ClusterIP Services: they must not meet.
+    if let Some(g) = net.groups.iter().find(|g| net.node(&g.name).is_some()) {
+        anyhow::bail!(
+            "group `{}` has the name of a node; the Helm chart names a Service after each, so rename the group",
+            g.name
+        );
+    }
     let across = dialed_across_regions(net);
     let cometbft = matches!(net.chain.family, Family::Cosmos | Family::Cometbft);
 
@@ -610,6 +617,9 @@ pub fn emit(cx: &Context<'_>) -> anyhow::Result<Output> {
     Ok(Output { public, secrets })
 }
 
+/// A DNS name, or empty.
+const DNS_OR_EMPTY: &str = "^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*)?$";
+
 /// A closed object schema.
 fn obj(props: Value, required: &[&str]) -> Value {
     json!({
@@ -618,10 +628,6 @@ fn obj(props: Value, required: &[&str]) -> Value {
         "properties": props,
         "required": required,
     })
-}
-
-fn string(desc: &str) -> Value {
-    json!({ "type": "string", "description": desc })
 }
 
 fn boolean(desc: &str) -> Value {
@@ -671,7 +677,11 @@ fn values_schema(v: &View) -> Value {
     for n in &v.nodes {
         let mut props = json!({
             "enabled": boolean("run this node in this release (false: another cluster runs it)"),
-            "publicHost": string("DNS name other clusters reach this node's public ports at (empty: <node>.<region>.<publicDomain>)"),
+            "publicHost": {
+                "type": "string",
+                "description": "DNS name other clusters reach this node's public ports at (empty: <node>.<region>.<publicDomain>)",
+                "pattern": DNS_OR_EMPTY,
+            },
         });
         let mut req = vec!["enabled", "publicHost"];
         if n.secret.is_some() {
@@ -714,7 +724,7 @@ fn values_schema(v: &View) -> Value {
             "imagePullSecrets": { "type": "array", "items": obj(json!({ "name": { "type": "string", "minLength": 1 } }), &["name"]) },
             "clusterDomain": { "type": "string", "minLength": 1 },
             "region": { "type": "string", "description": "the region this cluster runs (empty: every node in one cluster)" },
-            "publicDomain": { "type": "string", "pattern": "^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*)?$" },
+            "publicDomain": { "type": "string", "pattern": DNS_OR_EMPTY },
             "storageClass": { "type": "string" },
             "service": obj(json!({
                 "type": { "enum": ["LoadBalancer", "NodePort"] },
