@@ -415,7 +415,7 @@ pub fn emit(cx: &Context<'_>) -> anyhow::Result<Output> {
                 skips.push(Skip {
                     id,
                     reason: format!(
-                        "a {} listens on no port to probe; the process exiting restarts the pod",
+                        "a {} serves no RPC or p2p port to probe; the process exiting restarts the pod",
                         role_name(node.role)
                     ),
                 });
