@@ -4,6 +4,7 @@
 
 pub mod compose;
 pub mod docker;
+pub mod helm;
 pub mod monitoring;
 pub mod readme;
 pub mod templates;
@@ -128,6 +129,11 @@ pub fn emit_all(cx: &Context<'_>) -> anyhow::Result<Output> {
     }
     if cx.targets.contains(&Target::Compose) {
         merge(&mut out.public, compose::emit(cx)?)?;
+    }
+    if cx.targets.contains(&Target::Kubernetes) {
+        let chart = helm::emit(cx)?;
+        merge(&mut out.public, chart.public)?;
+        merge(&mut out.secrets, chart.secrets)?;
     }
     Ok(out)
 }
