@@ -131,7 +131,6 @@ fn set_pointer(doc: &mut Value, path: &str, value: Value) -> Result<(), String> 
 
 /// Per-account facts for genesis.
 struct GenesisAccount {
-    name: String,
     address: String,
     coins: BTreeMap<String, u128>,
 }
@@ -348,11 +347,7 @@ pub fn build(net: &Network, seed: &Seed) -> Result<Artifacts, Diagnostics> {
             &address,
             "validator",
         );
-        genesis_accounts.push(GenesisAccount {
-            name: n.name.clone(),
-            address,
-            coins,
-        });
+        genesis_accounts.push(GenesisAccount { address, coins });
         gen_txs.push(tx);
     }
     for (spec, acct) in net.chain.accounts.iter().zip(&extra) {
@@ -369,11 +364,7 @@ pub fn build(net: &Network, seed: &Seed) -> Result<Artifacts, Diagnostics> {
             &address,
             "account",
         );
-        genesis_accounts.push(GenesisAccount {
-            name: spec.name.clone(),
-            address,
-            coins,
-        });
+        genesis_accounts.push(GenesisAccount { address, coins });
     }
 
     let mut genesis = cometbft::genesis_frame(net, vec![]);
