@@ -1,47 +1,325 @@
 //! Bare CometBFT networks (e.g. the built-in kvstore app): node keys, validator keys, the
-//! genesis validator list and per-node `config.toml`. Shared CometBFT pieces live here too.
+//! genesis validator list and per-node `config.toml`. Shared CometBFT pieces live here too
+//! (key files, consensus params, canonical JSON, `config.toml` rendering, the start command),
+//! because Cosmos SDK nodes embed CometBFT and use all of them.
+//!
+//! File placement: `node_key.json` and `priv_validator_key.json` are secrets
+//! (`nodes/<n>/config/…` in the secrets tree). `priv_validator_state.json` is public and sits
+//! in the public tree at `nodes/<n>/data/priv_validator_state.json`: it holds no secret, only
+//! the initial "nothing signed yet" state, and the node must be able to write it (double-sign
+//! protection), so targets copy it into the node's writable data directory on first start
+//! and never overwrite it afterwards.
+
+pub mod tomledit;
+
+use std::collections::BTreeMap;
+use std::sync::LazyLock;
 
 use base64::Engine;
+use rayon::prelude::*;
+use serde_json::{json, Value};
 
 use super::{Artifacts, NodeArtifacts, SecretFile};
-use crate::diag::Diagnostics;
+use crate::diag::{Diagnostic, Diagnostics};
+use crate::emit::FileEntry;
 use crate::keys::{Ed25519, Seed};
-use crate::model::{Network, Node};
+use crate::model::{Family, Network, Node};
+
+/// `config.toml` as CometBFT v0.38 `init` writes it (captured from `simd init`, whose
+/// CometBFT writes the same template).
+const CONFIG_TOML: &str = include_str!("../../templates/cosmos/cometbft-0.38/config.toml");
+/// Consensus params as `simd init` (SDK v0.50, CometBFT v0.38) writes them.
+const CONSENSUS_PARAMS: &str =
+    include_str!("../../templates/cosmos/sdk-0.50/consensus_params.json");
+
+static CONFIG: LazyLock<tomledit::Template> =
+    LazyLock::new(|| tomledit::Template::parse(CONFIG_TOML));
+
+/// Text of `priv_validator_state.json` before the first block (cometbft's own test fixture).
+pub const PRIV_VALIDATOR_STATE: &str =
+    "{\n  \"height\": \"0\",\n  \"round\": 0,\n  \"step\": 0\n}\n";
+
+fn b64(b: &[u8]) -> String {
+    base64::engine::general_purpose::STANDARD.encode(b)
+}
 
 /// The p2p identity key of `node`.
 pub fn node_key(net: &Network, seed: &Seed, node: &Node) -> Ed25519 {
     Ed25519::from_seed(seed.derive(&net.name, "cometbft/node_key", &node.name))
 }
 
+/// The consensus (block-signing) key of validator `node`.
+pub fn validator_key(net: &Network, seed: &Seed, node: &Node) -> Ed25519 {
+    Ed25519::from_seed(seed.derive(&net.name, "cometbft/priv_validator", &node.name))
+}
+
 /// `node_key.json` as CometBFT writes it.
 pub fn node_key_json(key: &Ed25519) -> String {
-    let b64 = base64::engine::general_purpose::STANDARD.encode(key.keypair_bytes());
+    let b64 = b64(&key.keypair_bytes());
     format!("{{\"priv_key\":{{\"type\":\"tendermint/PrivKeyEd25519\",\"value\":\"{b64}\"}}}}\n")
 }
 
-/// Node keys and IDs for every node.
-pub fn build(net: &Network, seed: &Seed) -> Result<Artifacts, Diagnostics> {
+/// Amino JSON of an Ed25519 public key.
+pub fn amino_pubkey(key: &Ed25519) -> Value {
+    json!({"type": "tendermint/PubKeyEd25519", "value": b64(&key.public())})
+}
+
+/// `priv_validator_key.json` as CometBFT writes it (uppercase hex address).
+pub fn priv_validator_key_json(key: &Ed25519) -> String {
+    let v = json!({
+        "address": key.validator_address(),
+        "pub_key": amino_pubkey(key),
+        "priv_key": {"type": "tendermint/PrivKeyEd25519", "value": b64(&key.keypair_bytes())},
+    });
+    canonical_json(&v)
+}
+
+/// Canonical JSON: sorted keys, 2-space indent, trailing newline (byte-stable output).
+pub fn canonical_json(v: &Value) -> String {
+    // serde_json's map is a BTreeMap here (no `preserve_order`), so keys come out sorted.
+    let mut s = serde_json::to_string_pretty(v).expect("JSON values serialise");
+    s.push('\n');
+    s
+}
+
+/// The consensus params (int64 values as strings, as cmtjson requires).
+pub fn consensus_params() -> Value {
+    serde_json::from_str(CONSENSUS_PARAMS).expect("built-in consensus params are JSON")
+}
+
+/// Keys of one node.
+pub struct NodeKeys {
+    /// p2p key.
+    pub node: Ed25519,
+    /// Consensus key (validators only).
+    pub validator: Option<Ed25519>,
+}
+
+/// Node and validator keys of every node, in node order (derived in parallel).
+pub fn node_keys(net: &Network, seed: &Seed) -> Vec<NodeKeys> {
+    net.nodes
+        .par_iter()
+        .map(|n| NodeKeys {
+            node: node_key(net, seed, n),
+            validator: n.is_validator().then(|| validator_key(net, seed, n)),
+        })
+        .collect()
+}
+
+/// Key files and per-node facts shared by both CometBFT families.
+pub fn key_artifacts(net: &Network, keys: &[NodeKeys]) -> Artifacts {
     let mut a = Artifacts::default();
-    for node in &net.nodes {
-        let key = node_key(net, seed, node);
-        let source = format!("nodes/{}/config/node_key.json", node.name);
-        a.secrets.insert(
-            source.clone(),
-            crate::emit::FileEntry::text(node_key_json(&key)),
-        );
-        a.nodes.insert(
-            node.name.clone(),
-            NodeArtifacts {
-                node_id: Some(key.node_id()),
-                secret_files: vec![SecretFile {
-                    key: "node_key".into(),
-                    home_path: "config/node_key.json".into(),
-                    source,
-                }],
-                ..NodeArtifacts::default()
-            },
+    for (node, k) in net.nodes.iter().zip(keys) {
+        let dir = format!("nodes/{}", node.name);
+        let source = format!("{dir}/config/node_key.json");
+        a.secrets
+            .insert(source.clone(), FileEntry::text(node_key_json(&k.node)));
+        let mut na = NodeArtifacts {
+            node_id: Some(k.node.node_id()),
+            secret_files: vec![SecretFile {
+                key: "node_key".into(),
+                home_path: "config/node_key.json".into(),
+                source,
+            }],
+            ..NodeArtifacts::default()
+        };
+        if let Some(v) = &k.validator {
+            let source = format!("{dir}/config/priv_validator_key.json");
+            a.secrets
+                .insert(source.clone(), FileEntry::text(priv_validator_key_json(v)));
+            na.secret_files.push(SecretFile {
+                key: "priv_validator_key".into(),
+                home_path: "config/priv_validator_key.json".into(),
+                source,
+            });
+            a.public.insert(
+                format!("{dir}/data/priv_validator_state.json"),
+                FileEntry::text(PRIV_VALIDATOR_STATE.to_string()),
+            );
+            na.addresses
+                .insert("consensus_pubkey".into(), b64(&v.public()));
+            na.addresses
+                .insert("validator_address".into(), v.validator_address());
+        }
+        a.nodes.insert(node.name.clone(), na);
+    }
+    a
+}
+
+/// Voting power of a validator with `stake` base units: the SDK's power reduction (10^6),
+/// at least 1; 10 (CometBFT's own default) without a stake.
+pub fn power(stake: Option<u128>) -> u128 {
+    stake.map_or(10, |s| (s / 1_000_000).max(1))
+}
+
+/// The CometBFT genesis document frame (no app state).
+pub fn genesis_frame(net: &Network, validators: Vec<Value>) -> serde_json::Map<String, Value> {
+    let mut g = serde_json::Map::new();
+    g.insert("genesis_time".into(), json!(net.chain.genesis_time));
+    g.insert("chain_id".into(), json!(net.chain.chain_id));
+    g.insert("initial_height".into(), json!("1"));
+    g.insert("consensus_params".into(), consensus_params());
+    g.insert("validators".into(), Value::Array(validators));
+    g.insert("app_hash".into(), json!(""));
+    g
+}
+
+fn port(node: &Node, name: &str) -> Option<u16> {
+    node.port(name).map(|p| p.container)
+}
+
+fn ids(net: &Network, a: &Artifacts, names: &[String]) -> String {
+    names
+        .iter()
+        .filter(|n| net.node(n).is_some())
+        .filter_map(|n| a.nodes.get(n.as_str()).and_then(|x| x.node_id.clone()))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+fn lit(v: Value) -> String {
+    tomledit::literal(&v).expect("built-in values are TOML")
+}
+
+/// Turn `overrides` into TOML literals, or diagnostics naming the group and key.
+pub fn override_values(
+    what: &str,
+    group: &str,
+    overrides: &BTreeMap<String, Value>,
+    values: &mut BTreeMap<String, String>,
+) -> Vec<Diagnostic> {
+    let mut diags = Vec::new();
+    for (k, v) in overrides {
+        match tomledit::literal(v) {
+            Ok(l) => {
+                values.insert(k.clone(), l);
+            }
+            Err(e) => diags.push(
+                Diagnostic::error(&format!("groups.{group}.{what}.{k}"), None, e)
+                    .with_value(v.to_string())
+                    .with_hint("give a string, number, boolean, array or table"),
+            ),
+        }
+    }
+    diags
+}
+
+/// `config.toml` of `node`: listeners on 0.0.0.0 at its container ports, peer-ID lists
+/// (peer addresses differ per target and are passed at start), instrumentation, then the
+/// group's `config` overrides. `a` must already hold every node ID.
+pub fn config_toml(net: &Network, a: &Artifacts, node: &Node) -> Result<String, Vec<Diagnostic>> {
+    let mut v = BTreeMap::new();
+    v.insert("moniker".into(), lit(json!(node.name)));
+    if net.chain.family == Family::Cometbft {
+        v.insert("proxy_app".into(), lit(json!("kvstore")));
+    }
+    if let Some(p) = port(node, "rpc") {
+        v.insert("rpc.laddr".into(), lit(json!(format!("tcp://0.0.0.0:{p}"))));
+    }
+    // pprof stays on loopback: it exposes process internals.
+    v.insert(
+        "rpc.pprof_laddr".into(),
+        lit(json!(
+            port(node, "pprof").map_or(String::new(), |p| format!("localhost:{p}"))
+        )),
+    );
+    if let Some(p) = port(node, "p2p") {
+        v.insert("p2p.laddr".into(), lit(json!(format!("tcp://0.0.0.0:{p}"))));
+    }
+    v.insert("p2p.persistent_peers".into(), lit(json!("")));
+    v.insert("p2p.seeds".into(), lit(json!("")));
+    v.insert("p2p.pex".into(), lit(json!(node.peers.pex)));
+    v.insert("p2p.seed_mode".into(), lit(json!(node.peers.seed_mode)));
+    v.insert(
+        "p2p.private_peer_ids".into(),
+        lit(json!(ids(net, a, &node.peers.private))),
+    );
+    v.insert(
+        "p2p.unconditional_peer_ids".into(),
+        lit(json!(ids(net, a, &node.peers.unconditional))),
+    );
+    v.insert("p2p.addr_book_strict".into(), lit(json!(false)));
+    v.insert("p2p.allow_duplicate_ip".into(), lit(json!(true)));
+    v.insert("consensus.timeout_commit".into(), lit(json!("1s")));
+    v.insert("instrumentation.prometheus".into(), lit(json!(true)));
+    if let Some(p) = port(node, "metrics") {
+        v.insert(
+            "instrumentation.prometheus_listen_addr".into(),
+            lit(json!(format!(":{p}"))),
         );
     }
+    if let Some(g) = net.group(&node.group) {
+        let d = override_values("config", &g.name, &g.config, &mut v);
+        if !d.is_empty() {
+            return Err(d);
+        }
+    }
+    Ok(CONFIG.render(&v))
+}
+
+/// Render `config.toml` for every node (in parallel) into `a.public`.
+pub fn add_configs(
+    net: &Network,
+    a: &mut Artifacts,
+    extra: &(dyn Fn(&Node) -> Result<Vec<(String, String)>, Vec<Diagnostic>> + Sync),
+) -> Result<(), Diagnostics> {
+    let results: Vec<Result<Vec<(String, String)>, Vec<Diagnostic>>> = net
+        .nodes
+        .par_iter()
+        .map(|n| {
+            let mut files = vec![(
+                format!("nodes/{}/config/config.toml", n.name),
+                config_toml(net, a, n)?,
+            )];
+            files.extend(extra(n)?);
+            Ok(files)
+        })
+        .collect();
+    let mut diags = Diagnostics::default();
+    for r in results {
+        match r {
+            Ok(files) => {
+                for (p, text) in files {
+                    a.public.insert(p, FileEntry::text(text));
+                }
+            }
+            Err(d) => d.into_iter().for_each(|d| diags.push(d)),
+        }
+    }
+    // One report per group and key, not one per node.
+    diags.0.dedup();
+    if diags.has_errors() {
+        Err(diags)
+    } else {
+        Ok(())
+    }
+}
+
+/// Node keys, validator keys, genesis with the validator list, and `config.toml` per node.
+pub fn build(net: &Network, seed: &Seed) -> Result<Artifacts, Diagnostics> {
+    let keys = node_keys(net, seed);
+    let mut a = key_artifacts(net, &keys);
+    let validators: Vec<Value> = net
+        .nodes
+        .iter()
+        .zip(&keys)
+        .filter_map(|(n, k)| {
+            let v = k.validator.as_ref()?;
+            Some(json!({
+                "address": v.validator_address(),
+                "pub_key": amino_pubkey(v),
+                "power": power(n.stake.as_ref().map(|c| c.amount)).to_string(),
+                "name": n.name,
+            }))
+        })
+        .collect();
+    let genesis = Value::Object(genesis_frame(net, validators));
+    let genesis = super::cosmos::apply_patches(net, genesis)?;
+    a.public.insert(
+        "genesis.json".into(),
+        FileEntry::text(canonical_json(&genesis)),
+    );
+    add_configs(net, &mut a, &|_| Ok(vec![]))?;
     Ok(a)
 }
 
@@ -55,9 +333,12 @@ pub fn env_prefix(net: &Network) -> String {
     }
 }
 
-/// `start` with listeners, peers and external address for this target. Flags carry what
-/// CometBFT v0.38 honours as flags; the external address goes through the environment
-/// because v0.38 ignores `--p2p.external-address` (cometbft#3460).
+/// `start` with every listener, peers and external address for this target, so several
+/// nodes can share one host. Flags carry what CometBFT v0.38 and the SDK honour as flags
+/// (`--p2p.laddr`, `--rpc.laddr`, `--rpc.pprof_laddr`, `--grpc.address`, `--api.address`);
+/// the Prometheus listener has no flag and the external address flag is ignored by v0.38
+/// (cometbft#3460), so both go through `<PREFIX>_…` environment variables, which viper
+/// applies to keys present in `config.toml`.
 pub fn launch(net: &Network, node: &Node, s: &super::RuntimeSettings) -> super::Launch {
     let port = |name: &str| {
         s.ports
@@ -65,27 +346,86 @@ pub fn launch(net: &Network, node: &Node, s: &super::RuntimeSettings) -> super::
             .copied()
             .or_else(|| node.port(name).map(|p| p.container))
     };
+    let cosmos = net.chain.family == Family::Cosmos;
+    let host = &s.bind_host;
     let mut args = vec!["start".to_string(), "--home".into(), s.home.clone()];
-    if net.chain.family == crate::model::Family::Cometbft {
+    if !cosmos {
         args.extend(["--proxy_app".into(), "kvstore".into()]);
     }
     if let Some(p) = port("p2p") {
-        args.extend(["--p2p.laddr".into(), format!("tcp://{}:{p}", s.bind_host)]);
+        args.extend(["--p2p.laddr".into(), format!("tcp://{host}:{p}")]);
     }
     if let Some(p) = port("rpc") {
-        args.extend(["--rpc.laddr".into(), format!("tcp://{}:{p}", s.bind_host)]);
+        args.extend(["--rpc.laddr".into(), format!("tcp://{host}:{p}")]);
+    }
+    if let Some(p) = port("pprof") {
+        args.extend(["--rpc.pprof_laddr".into(), format!("localhost:{p}")]);
+    }
+    if cosmos {
+        if let Some(p) = port("grpc") {
+            args.extend(["--grpc.address".into(), format!("{host}:{p}")]);
+        }
+        if let Some(p) = port("api") {
+            args.extend(["--api.address".into(), format!("tcp://{host}:{p}")]);
+        }
     }
     args.extend([
         "--p2p.persistent_peers".into(),
         s.peers.persistent.join(","),
     ]);
     args.extend(["--p2p.seeds".into(), s.peers.seeds.join(",")]);
-    let mut env = std::collections::BTreeMap::new();
-    if let Some(ext) = &s.external_address {
+    let prefix = env_prefix(net);
+    let mut env = BTreeMap::new();
+    if let Some(p) = port("metrics") {
         env.insert(
-            format!("{}_P2P_EXTERNAL_ADDRESS", env_prefix(net)),
-            ext.clone(),
+            format!("{prefix}_INSTRUMENTATION_PROMETHEUS_LISTEN_ADDR"),
+            format!("{host}:{p}"),
         );
     }
+    if let Some(ext) = &s.external_address {
+        env.insert(format!("{prefix}_P2P_EXTERNAL_ADDRESS"), ext.clone());
+    }
     super::Launch { args, env }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn power_uses_sdk_reduction() {
+        assert_eq!(power(Some(100_000_000)), 100);
+        assert_eq!(power(Some(5)), 1);
+        assert_eq!(power(None), 10);
+    }
+
+    #[test]
+    fn config_template_has_the_keys_we_set() {
+        for k in [
+            "moniker",
+            "proxy_app",
+            "rpc.laddr",
+            "rpc.pprof_laddr",
+            "p2p.laddr",
+            "p2p.persistent_peers",
+            "p2p.private_peer_ids",
+            "p2p.unconditional_peer_ids",
+            "p2p.addr_book_strict",
+            "p2p.allow_duplicate_ip",
+            "p2p.seed_mode",
+            "p2p.pex",
+            "consensus.timeout_commit",
+            "instrumentation.prometheus_listen_addr",
+        ] {
+            let mut v = BTreeMap::new();
+            v.insert(k.to_string(), "\"MARK\"".to_string());
+            let out = CONFIG.render(&v);
+            assert_eq!(out.matches("MARK").count(), 1, "{k}");
+            assert_eq!(
+                out.lines().count(),
+                CONFIG_TOML.lines().count(),
+                "{k} replaced in place"
+            );
+        }
+    }
 }

@@ -2,6 +2,8 @@
 //! network name, a purpose and a node or account name, so regenerating gives the same keys
 //! and node IDs are known before anything runs.
 
+pub mod cosmos;
+
 use std::fmt;
 use std::path::Path;
 
@@ -154,6 +156,11 @@ impl Ed25519 {
         h[..20].try_into().expect("20 of 32 bytes")
     }
 
+    /// CometBFT validator address: the address as uppercase hex (`HexBytes` in Go).
+    pub fn validator_address(&self) -> String {
+        hex::encode_upper(self.address())
+    }
+
     /// CometBFT node ID: the address as lowercase hex.
     pub fn node_id(&self) -> String {
         hex::encode(self.address())
@@ -180,6 +187,23 @@ mod tests {
         let key = Ed25519::from_seed(b[..32].try_into().unwrap());
         assert_eq!(key.keypair_bytes().to_vec(), b);
         assert_eq!(key.node_id(), "1a7b6bcf3d6fb055ab3aebca415847531b626699");
+    }
+
+    #[test]
+    fn priv_validator_address_matches_cometbft_vector() {
+        // cometbft internal/test/config.go `testPrivValidatorKey`.
+        let b = base64::engine::general_purpose::STANDARD
+            .decode("EVkqJO/jIXp3rkASXfh9YnyToYXRXhBr6g9cQVxPFnQBP/5povV4HTjvsy530kybxKHwEi85iU8YL0qQhSYVoQ==")
+            .unwrap();
+        let key = Ed25519::from_seed(b[..32].try_into().unwrap());
+        assert_eq!(
+            base64::engine::general_purpose::STANDARD.encode(key.public()),
+            "AT/+aaL1eB0477Mud9JMm8Sh8BIvOYlPGC9KkIUmFaE="
+        );
+        assert_eq!(
+            key.validator_address(),
+            "A3258DCBF45DCA0DF052981870F2D1441A36D145"
+        );
     }
 
     #[test]
