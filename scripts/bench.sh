@@ -27,11 +27,12 @@ fi
 chainfleet=${CHAINFLEET_BIN:-$root/target/release/chainfleet}
 export CHAINFLEET_SEED=${CHAINFLEET_SEED:-c4a1f1ee7e5a0d1b2c3d4e5f60718293a4b5c6d7e8f90112233445566778899a}
 
-# measure CMD...: run CMD, set $secs (wall, 3 decimals) and $mb (peak RSS, MiB).
+# measure CMD...: run CMD, set $secs (wall, 3 decimals), $cpu (user + system seconds) and
+# $mb (peak RSS, MiB). On a shared machine CPU time is the steadier figure.
 measure() {
   local start end
   start=$(date +%s%N)
-  if ! /usr/bin/time -f %M -o "$work/rss" "$@" >"$work/out" 2>&1; then
+  if ! /usr/bin/time -f '%M %U %S' -o "$work/rss" "$@" >"$work/out" 2>&1; then
     echo "bench: $* failed:" >&2
     tail -n 20 "$work/out" >&2
     exit 1
@@ -39,6 +40,7 @@ measure() {
   end=$(date +%s%N)
   secs=$(awk -v ns=$((end - start)) 'BEGIN { printf "%.3f", ns / 1e9 }')
   mb=$(awk '{ printf "%.1f", $1 / 1024 }' "$work/rss")
+  cpu=$(awk '{ printf "%.2f", $2 + $3 }' "$work/rss")
 }
 
 spec() { # N -> spec path
@@ -70,6 +72,7 @@ SPEC
 # The simd CLI flow for N validators, in one shell so GNU time sees every process.
 simd_flow() { # N DIR
   local n=$1 d=$2 i
+  mkdir -p "$d"
   for ((i = 0; i < n; i++)); do
     "$SIMD" init "node$i" --chain-id bench-1 --default-denom stake --home "$d/node$i" >/dev/null 2>&1
     "$SIMD" keys add "val$i" --keyring-backend test --home "$d/node$i" --output json >/dev/null 2>&1
@@ -90,27 +93,33 @@ simd_flow() { # N DIR
 export -f simd_flow
 export SIMD
 
-declare -A ours
-printf '%-44s %10s %10s\n' "what" "seconds" "peak MiB"
+declare -A ours ours_cpu
+row() { printf '%-50s %9s %9s %9s\n' "$1" "$2" "$3" "$4"; }
+row "what" "wall s" "cpu s" "peak MiB"
 for n in $sizes; do
   f=$(spec "$n")
-  "$chainfleet" generate "$f" --out "$work/warm" --secrets "$work/warm-secrets" >/dev/null 2>&1 || true
-  rm -rf "$work/warm" "$work/warm-secrets"
   measure "$chainfleet" generate "$f" --out "$work/out-$n" --secrets "$work/secrets-$n"
   ours[$n]=$secs
-  printf '%-44s %10s %10s\n' "chainfleet generate, cosmos, $n validators" "$secs" "$mb"
+  ours_cpu[$n]=$cpu
+  row "chainfleet generate, cosmos, $n validators" "$secs" "$cpu" "$mb"
+  # Same computation, no writing: --check regenerates everything and compares with the tree.
+  measure "$chainfleet" generate "$f" --out "$work/out-$n" --secrets "$work/secrets-$n" --check
+  row "  same, --check (compute + compare, no write)" "$secs" "$cpu" "$mb"
+  rm -rf "$work/out-$n" "$work/secrets-$n"
 done
 for n in $tool_sizes; do
   measure "$COMETBFT" testnet --v "$n" --o "$work/cometbft-$n"
-  cmt=$secs
-  printf '%-44s %10s %10s\n' "cometbft testnet --v $n" "$secs" "$mb"
+  cmt=$secs cmt_cpu=$cpu
+  row "cometbft testnet --v $n" "$secs" "$cpu" "$mb"
   # shellcheck disable=SC2016 # expanded by the inner bash
   measure bash -c 'simd_flow "$0" "$1"' "$n" "$work/simd-$n"
-  sim=$secs
-  printf '%-44s %10s %10s\n' "simd init/gentx/collect-gentxs, $n validators" "$secs" "$mb"
+  sim=$secs sim_cpu=$cpu
+  row "simd init/keys/gentx/collect-gentxs, $n validators" "$secs" "$cpu" "$mb"
+  rm -rf "$work/cometbft-$n" "$work/simd-$n"
   if [ -n "${ours[$n]:-}" ]; then
-    awk -v o="${ours[$n]}" -v c="$cmt" -v s="$sim" -v n="$n" 'BEGIN {
-      printf "  ratio at %d validators: chainfleet/cometbft-testnet = %.2f, chainfleet/simd-flow = %.4f\n",
-        n, o / c, o / s }'
+    awk -v o="${ours[$n]}" -v oc="${ours_cpu[$n]}" -v c="$cmt" -v cc="$cmt_cpu" \
+      -v s="$sim" -v sc="$sim_cpu" -v n="$n" 'BEGIN {
+      printf "  %d validators, chainfleet time / theirs: cometbft testnet %.2fx wall (%.2fx cpu), simd flow %.3fx wall (%.3fx cpu)\n",
+        n, o / c, (cc > 0 ? oc / cc : 0), o / s, (sc > 0 ? oc / sc : 0) }'
   fi
 done
