@@ -257,13 +257,16 @@ pub fn config_toml(net: &Network, a: &Artifacts, node: &Node) -> Result<String, 
     Ok(CONFIG.render(&v))
 }
 
+/// Files of one node (path, text), or the problems found making them.
+pub type NodeFiles = Result<Vec<(String, String)>, Vec<Diagnostic>>;
+
 /// Render `config.toml` for every node (in parallel) into `a.public`.
 pub fn add_configs(
     net: &Network,
     a: &mut Artifacts,
-    extra: &(dyn Fn(&Node) -> Result<Vec<(String, String)>, Vec<Diagnostic>> + Sync),
+    extra: &(dyn Fn(&Node) -> NodeFiles + Sync),
 ) -> Result<(), Diagnostics> {
-    let results: Vec<Result<Vec<(String, String)>, Vec<Diagnostic>>> = net
+    let results: Vec<NodeFiles> = net
         .nodes
         .par_iter()
         .map(|n| {
@@ -391,6 +394,58 @@ pub fn launch(net: &Network, node: &Node, s: &super::RuntimeSettings) -> super::
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn network(example: &str) -> Network {
+        let path = format!("{}/examples/{example}", env!("CARGO_MANIFEST_DIR"));
+        let bytes = std::fs::read(&path).unwrap();
+        crate::validate(&path, &bytes, std::path::Path::new("."))
+            .unwrap()
+            .network
+    }
+
+    #[test]
+    fn launch_sets_every_listener_for_one_host_runs() {
+        let net = network("cosmos-devnet.yaml");
+        let node = &net.nodes[0];
+        let ports: BTreeMap<String, u16> = ["p2p", "rpc", "api", "grpc", "metrics", "pprof"]
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (n.to_string(), 40000 + i as u16))
+            .collect();
+        let s = super::super::RuntimeSettings {
+            home: "/h".into(),
+            bind_host: "127.0.0.1".into(),
+            ports,
+            peers: Default::default(),
+            external_address: Some("1.2.3.4:40000".into()),
+        };
+        let l = launch(&net, node, &s);
+        let args = l.args.join(" ");
+        for want in [
+            "--p2p.laddr tcp://127.0.0.1:40000",
+            "--rpc.laddr tcp://127.0.0.1:40001",
+            "--api.address tcp://127.0.0.1:40002",
+            "--grpc.address 127.0.0.1:40003",
+            "--rpc.pprof_laddr localhost:40005",
+        ] {
+            assert!(args.contains(want), "{want} missing from {args}");
+        }
+        assert!(!args.contains("proxy_app"));
+        assert_eq!(
+            l.env["SIMD_INSTRUMENTATION_PROMETHEUS_LISTEN_ADDR"],
+            "127.0.0.1:40004"
+        );
+        assert_eq!(l.env["SIMD_P2P_EXTERNAL_ADDRESS"], "1.2.3.4:40000");
+
+        let net = network("cometbft-kvstore.yaml");
+        let l = launch(&net, &net.nodes[0], &s);
+        let args = l.args.join(" ");
+        assert!(args.contains("--proxy_app kvstore"));
+        assert!(!args.contains("--grpc.address") && !args.contains("--api.address"));
+        assert!(l
+            .env
+            .contains_key("CMT_INSTRUMENTATION_PROMETHEUS_LISTEN_ADDR"));
+    }
 
     #[test]
     fn power_uses_sdk_reduction() {

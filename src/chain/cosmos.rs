@@ -150,12 +150,44 @@ fn set_if_present(v: &mut Value, ptr: &str, value: Value) {
     }
 }
 
-/// The app state: template, accounts, balances, supply, denoms, gentxs.
-fn app_state(net: &Network, accounts: &[GenesisAccount], gen_txs: Vec<Value>) -> Value {
-    let mut app =
+/// Members of the app state chainfleet fills; a custom template must have them.
+const REQUIRED: [&str; 3] = ["/auth/accounts", "/bank/balances", "/genutil/gen_txs"];
+
+/// The app state template in use (the spec's, or the built-in one for the SDK line).
+fn template(net: &Network) -> Result<Value, Diagnostics> {
+    let t =
         net.chain.app_state_template.clone().unwrap_or_else(|| {
             serde_json::from_str(APP_STATE_050).expect("built-in template is JSON")
         });
+    let missing: Vec<&str> = REQUIRED
+        .into_iter()
+        .filter(|p| !t.pointer(p).is_some_and(Value::is_array))
+        .collect();
+    if missing.is_empty() {
+        return Ok(t);
+    }
+    let mut d = Diagnostics::default();
+    d.push(
+        Diagnostic::error(
+            "chain.app_state_template",
+            None,
+            format!(
+                "the app state template has no array at {}",
+                missing.join(", ")
+            ),
+        )
+        .with_hint("use the `app_state` your chain's own `init` writes, unmodified"),
+    );
+    Err(d)
+}
+
+/// The app state: template, accounts, balances, supply, denoms, gentxs.
+fn app_state(
+    mut app: Value,
+    net: &Network,
+    accounts: &[GenesisAccount],
+    gen_txs: Vec<Value>,
+) -> Value {
     let denom = &net.chain.denom;
     let auth_accounts: Vec<Value> = accounts
         .iter()
@@ -240,6 +272,7 @@ fn app_toml(net: &Network, node: &Node) -> Result<String, Vec<Diagnostic>> {
 /// Build the artifacts of a Cosmos SDK network.
 pub fn build(net: &Network, seed: &Seed) -> Result<Artifacts, Diagnostics> {
     let prefix = &net.chain.bech32_prefix;
+    let template = template(net)?;
     let keys = cometbft::node_keys(net, seed);
     let mut a = cometbft::key_artifacts(net, &keys);
 
@@ -341,7 +374,7 @@ pub fn build(net: &Network, seed: &Seed) -> Result<Artifacts, Diagnostics> {
     let mut genesis = cometbft::genesis_frame(net, vec![]);
     genesis.insert(
         "app_state".into(),
-        app_state(net, &genesis_accounts, gen_txs),
+        app_state(template, net, &genesis_accounts, gen_txs),
     );
     let genesis = apply_patches(net, Value::Object(genesis))?;
     a.public.insert(
