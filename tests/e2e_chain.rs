@@ -242,6 +242,8 @@ fn check_network(net: &Net, expected_power: &dyn Fn(&str) -> u64) {
     // The validator set is exactly the 4 generated keys, with their powers.
     let full = net.rpc_port(all.last().unwrap());
     let h = height(full).unwrap() - 1;
+    // Nodes may trail the full node by a block; query each only at a height it has.
+    net.wait_height(&all, h + 1, TIMEOUT);
     let addresses = net.consensus_addresses();
     let expected: BTreeMap<String, u64> = addresses
         .iter()

@@ -15,6 +15,8 @@ fn run_sh_snapshot() {
     let (_dir, out, _secrets) = generate_example("cometbft-kvstore.yaml");
     let run = std::fs::read_to_string(out.join("local/run.sh")).unwrap();
     insta::assert_snapshot!("cometbft_kvstore_run_sh", run);
+    let stop = std::fs::read_to_string(out.join("local/stop.sh")).unwrap();
+    insta::assert_snapshot!("cometbft_kvstore_stop_sh", stop);
 }
 
 #[test]
