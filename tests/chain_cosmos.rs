@@ -231,3 +231,55 @@ fn simd_validates_every_cosmos_example_it_can_read() {
         assert_ok(&o, &format!("simd genesis validate ({e})"));
     }
 }
+
+#[test]
+fn simd_derives_the_addresses_we_publish() {
+    let (_d, out, secrets) = generate(&fixture("cosmos-small.yaml"), common::EXAMPLE_SEED);
+    let accounts = read_json(&out.join("accounts.json"));
+    let Some(simd) = tool("SIMD") else { return };
+    let keyring = tempfile::tempdir().unwrap();
+    for name in ["faucet", "validator-0"] {
+        let secret = read_json(&secrets.join(format!("accounts/{name}.json")));
+        let mut child = Command::new(&simd)
+            .args([
+                "keys",
+                "add",
+                name,
+                "--recover",
+                "--keyring-backend",
+                "test",
+                "--output",
+                "json",
+                "--home",
+            ])
+            .arg(keyring.path())
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        use std::io::Write;
+        writeln!(
+            child.stdin.take().unwrap(),
+            "{}",
+            secret["mnemonic"].as_str().unwrap()
+        )
+        .unwrap();
+        let o = child.wait_with_output().unwrap();
+        assert_ok(&o, "simd keys add --recover");
+        let shown: Value = serde_json::from_slice(&o.stdout).unwrap();
+        assert_eq!(shown["address"], accounts[name]["address"], "{name}");
+    }
+    let home = tempfile::tempdir().unwrap();
+    assemble_home(&out, &secrets, "validator-0", home.path());
+    let o = run(Command::new(&simd)
+        .args(["comet", "show-address", "--home"])
+        .arg(home.path()));
+    assert_ok(&o, "simd comet show-address");
+    let keys = run(chainfleet().arg("keys").arg(fixture("cosmos-small.yaml")));
+    assert_ok(&keys, "chainfleet keys");
+    let valcons = String::from_utf8(o.stdout).unwrap().trim().to_string();
+    assert!(String::from_utf8(keys.stdout)
+        .unwrap()
+        .contains(&format!("valcons={valcons}")));
+}

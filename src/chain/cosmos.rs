@@ -4,6 +4,12 @@
 //! The genesis is written in the CometBFT layout (`initial_height` as a string), which SDK
 //! v0.50 reads through its fallback path and which older SDKs and bare CometBFT also read.
 //! Its `validators` list stays empty: the SDK returns the set from the gentxs at InitChain.
+//!
+//! Accounts: one per validator (named after the node) and one per `chain.accounts` entry,
+//! numbered 0.. in that order as `genesis add-genesis-account` would. Validators hold their
+//! stake plus `VALIDATOR_FEE_BALANCE` for fees. Secrets tree: `accounts/<name>.json` with the
+//! mnemonic (import with `<binary> keys add <name> --recover`); public tree: `accounts.json`
+//! (name → address, kind). Bank supply is the exact per-denom sum of the balances.
 
 pub mod gentx;
 
@@ -125,7 +131,6 @@ fn set_pointer(doc: &mut Value, path: &str, value: Value) -> Result<(), String> 
 
 /// Per-account facts for genesis.
 struct GenesisAccount {
-    name: String,
     address: String,
     coins: BTreeMap<String, u128>,
 }
@@ -342,11 +347,7 @@ pub fn build(net: &Network, seed: &Seed) -> Result<Artifacts, Diagnostics> {
             &address,
             "validator",
         );
-        genesis_accounts.push(GenesisAccount {
-            name: n.name.clone(),
-            address,
-            coins,
-        });
+        genesis_accounts.push(GenesisAccount { address, coins });
         gen_txs.push(tx);
     }
     for (spec, acct) in net.chain.accounts.iter().zip(&extra) {
@@ -363,13 +364,8 @@ pub fn build(net: &Network, seed: &Seed) -> Result<Artifacts, Diagnostics> {
             &address,
             "account",
         );
-        genesis_accounts.push(GenesisAccount {
-            name: spec.name.clone(),
-            address,
-            coins,
-        });
+        genesis_accounts.push(GenesisAccount { address, coins });
     }
-    debug_assert!(genesis_accounts.iter().all(|g| !g.name.is_empty()));
 
     let mut genesis = cometbft::genesis_frame(net, vec![]);
     genesis.insert(
