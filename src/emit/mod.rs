@@ -5,6 +5,7 @@
 pub mod compose;
 pub mod docker;
 pub mod helm;
+pub mod local;
 pub mod monitoring;
 pub mod readme;
 pub mod templates;
@@ -134,6 +135,9 @@ pub fn emit_all(cx: &Context<'_>) -> anyhow::Result<Output> {
         let chart = helm::emit(cx)?;
         merge(&mut out.public, chart.public)?;
         merge(&mut out.secrets, chart.secrets)?;
+    }
+    if cx.targets.contains(&Target::Local) {
+        merge(&mut out.public, local::emit(cx)?)?;
     }
     Ok(out)
 }
