@@ -25,7 +25,8 @@ if [ -z "${COMETBFT:-}" ] || [ -z "${SIMD:-}" ]; then
 fi
 (cd "$root" && cargo build --release --quiet)
 chainfleet=${CHAINFLEET_BIN:-$root/target/release/chainfleet}
-export CHAINFLEET_SEED=${CHAINFLEET_SEED:-c4a1f1ee7e5a0d1b2c3d4e5f60718293a4b5c6d7e8f90112233445566778899a}
+# A throwaway seed for benchmark networks, derived from a public phrase.
+export CHAINFLEET_SEED=${CHAINFLEET_SEED:-$(printf %s "chainfleet benchmark" | sha256sum | cut -d" " -f1)}
 
 # measure CMD...: run CMD, set $secs (wall, 3 decimals), $cpu (user + system seconds) and
 # $mb (peak RSS, MiB). On a shared machine CPU time is the steadier figure.
