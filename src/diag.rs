@@ -164,15 +164,29 @@ pub fn render(diags: &Diagnostics, source: Option<&str>, style: Style) -> String
             Some(p) => format!("{}:{}:{}", d.file, p.line, p.column),
             None => d.file.clone(),
         };
+        // User text is escaped: one diagnostic's first line stays one line, and a spec
+        // cannot smuggle terminal escapes (or colours under NO_COLOR) into the output.
         let _ = writeln!(
             out,
-            "{bold}{location}: {color}{word}{reset}{bold}: {}{reset}",
-            d.message
+            "{bold}{}: {color}{word}{reset}{bold}: {}{reset}",
+            escape(&location),
+            escape(&d.message)
         );
         if let Some(p) = d.pos {
             if let Some(text) = lines.get(p.line.wrapping_sub(1)) {
                 let gutter = p.line.to_string().len();
-                let shown: String = text.chars().take(200).collect();
+                // Control characters become U+FFFD one for one, so columns still line up.
+                let shown: String = text
+                    .chars()
+                    .take(200)
+                    .map(|c| {
+                        if c.is_control() && c != '\t' {
+                            '\u{fffd}'
+                        } else {
+                            c
+                        }
+                    })
+                    .collect();
                 let pad = " ".repeat(gutter);
                 let _ = writeln!(out, "{blue}{pad} |{reset}");
                 let _ = writeln!(out, "{blue}{} |{reset} {shown}", p.line);
@@ -192,10 +206,30 @@ pub fn render(diags: &Diagnostics, source: Option<&str>, style: Style) -> String
             }
         }
         if let Some(v) = &d.value {
-            let _ = writeln!(out, "  = value: {}", truncate(v, 120));
+            let _ = writeln!(out, "  = value: {}", escape(&truncate(v, 120)));
         }
         if let Some(h) = &d.hint {
-            let _ = writeln!(out, "  = hint: {h}");
+            let _ = writeln!(out, "  = hint: {}", escape(h));
+        }
+    }
+    out
+}
+
+/// Escape line breaks and other control characters (`\n`, `\u{1b}`) for one-line display.
+pub fn escape(s: &str) -> String {
+    if !s.chars().any(char::is_control) {
+        return s.to_string();
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c.is_control() => {
+                let _ = write!(out, "\\u{{{:x}}}", c as u32);
+            }
+            c => out.push(c),
         }
     }
     out
@@ -255,6 +289,22 @@ mod tests {
             text,
             "n.yaml:3:5: error: unknown field `cuont`\n  |\n3 |   - cuont: 3\n  |     ^^^^^\n  = hint: did you mean `count`?\n"
         );
+    }
+
+    #[test]
+    fn escapes_user_text_to_one_line() {
+        let mut ds = Diagnostics::default();
+        ds.push(
+            Diagnostic::error("n.yaml", Some(Pos::START), "name `a\nb\u{1b}[31m`")
+                .with_value("a\nb"),
+        );
+        let text = render(&ds, Some("name: \u{1b}x\n"), Style::Plain);
+        assert!(!text.contains('\u{1b}'), "{text}");
+        assert!(
+            text.starts_with("n.yaml:1:1: error: name `a\\nb\\u{1b}[31m`\n"),
+            "{text}"
+        );
+        assert!(text.contains("  = value: a\\nb\n"), "{text}");
     }
 
     #[test]

@@ -70,12 +70,17 @@ pub fn pointer_segment(s: &str) -> String {
     s.replace('~', "~0").replace('/', "~1")
 }
 
-fn pos_of(span: &Span) -> Pos {
+/// The position of `span`; `line_chars[l]` is the length of line `l` (1-based) in
+/// characters, so a span running over several lines (a block or folded scalar, a multi-line
+/// flow collection) is underlined to the end of its first line.
+fn pos_of(span: &Span, line_chars: &[usize]) -> Pos {
     let start = span.start;
     let width = if span.end.line() == start.line() {
         span.end.col().saturating_sub(start.col()).max(1)
     } else {
-        1
+        line_chars
+            .get(start.line())
+            .map_or(1, |n| n.saturating_sub(start.col()).max(1))
     };
     Pos {
         line: start.line().max(1),
@@ -117,6 +122,8 @@ enum Frame {
 
 struct Builder<'a> {
     file: &'a str,
+    /// Characters per line, indexed by 1-based line number (index 0 unused).
+    line_chars: Vec<usize>,
     stack: Vec<Frame>,
     spans: SpanIndex,
     anchors: BTreeMap<usize, (Value, usize)>,
@@ -185,7 +192,7 @@ impl<'a> Builder<'a> {
 
     /// Handle one event; false stops loading.
     fn event(&mut self, ev: Event<'_>, span: Span) -> bool {
-        let pos = pos_of(&span);
+        let pos = pos_of(&span, &self.line_chars);
         if self.skipping > 0 {
             match ev {
                 Event::SequenceStart(..) | Event::MappingStart(..) => self.skipping += 1,
@@ -214,12 +221,16 @@ impl<'a> Builder<'a> {
             }
             Event::Alias(id) => {
                 if self.expecting_key() {
-                    let d = self.err(pos, "an alias cannot be a mapping key");
+                    let d = self
+                        .err(pos, "an alias cannot be a mapping key")
+                        .with_hint("write the key out as a plain word");
                     self.diags.push(d);
                     return false;
                 }
                 let Some((value, count)) = self.anchors.get(&id).cloned() else {
-                    let d = self.err(pos, "alias to an unknown anchor");
+                    let d = self
+                        .err(pos, "alias to an unknown anchor")
+                        .with_hint("define `&name` on a value before using `*name`");
                     self.diags.push(d);
                     return false;
                 };
@@ -284,6 +295,7 @@ impl<'a> Builder<'a> {
                                     t.handle, t.suffix
                                 ),
                             )
+                            .with_value(text.to_string())
                             .with_hint("remove the tag; write the value plainly");
                         self.diags.push(d);
                         Value::String(text.to_string())
@@ -314,7 +326,10 @@ impl<'a> Builder<'a> {
                     return false;
                 }
                 let ptr = self.child_ptr();
-                self.spans.values.insert(ptr.clone(), pos);
+                // A collection is marked by its first character (`{`, `[`, `-` or its first key).
+                self.spans
+                    .values
+                    .insert(ptr.clone(), Pos { width: 1, ..pos });
                 let anchor = match ev {
                     Event::SequenceStart(a, _) | Event::MappingStart(a, _) => a,
                     _ => 0,
@@ -353,9 +368,15 @@ impl<'a> Builder<'a> {
 }
 
 impl<'a> Builder<'a> {
-    fn new(file: &'a str) -> Self {
+    fn new(file: &'a str, text: &str) -> Self {
+        let mut line_chars = vec![0];
+        line_chars.extend(
+            text.split('\n')
+                .map(|l| l.strip_suffix('\r').unwrap_or(l).chars().count()),
+        );
         Builder {
             file,
+            line_chars,
             stack: Vec::new(),
             spans: SpanIndex::default(),
             anchors: BTreeMap::new(),
@@ -452,7 +473,7 @@ pub fn load(file: &str, bytes: &[u8]) -> Result<Document, Diagnostics> {
         return Err(diags);
     }
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let mut b = Builder::new(file);
+    let mut b = Builder::new(file, text);
     for item in Parser::new_from_str(text) {
         match item {
             Ok((ev, span)) => {
