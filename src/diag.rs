@@ -145,6 +145,11 @@ pub enum Style {
     Color,
 }
 
+/// Characters of a source line shown in a snippet.
+const SNIPPET_CHARS: usize = 160;
+/// Longest message shown (messages quote user values, which can be huge).
+const MESSAGE_CHARS: usize = 300;
+
 /// Render diagnostics for a terminal: `FILE:LINE:COL: error: message`, the source line
 /// with the offending text underlined, the value and the hint. `source` is the text of
 /// the file the diagnostics point into (when they do).
@@ -170,34 +175,45 @@ pub fn render(diags: &Diagnostics, source: Option<&str>, style: Style) -> String
             out,
             "{bold}{}: {color}{word}{reset}{bold}: {}{reset}",
             escape(&location),
-            escape(&d.message)
+            escape(&truncate(&d.message, MESSAGE_CHARS))
         );
         if let Some(p) = d.pos {
             if let Some(text) = lines.get(p.line.wrapping_sub(1)) {
                 let gutter = p.line.to_string().len();
-                // Control characters become U+FFFD one for one, so columns still line up.
-                let shown: String = text
-                    .chars()
-                    .take(200)
-                    .map(|c| {
-                        if c.is_control() && c != '\t' {
-                            '\u{fffd}'
-                        } else {
-                            c
-                        }
-                    })
-                    .collect();
                 let pad = " ".repeat(gutter);
+                // Long lines show a window around the column, marked with `…`.
+                let col = p.column.max(1) - 1;
+                let skip = if col > SNIPPET_CHARS / 2 {
+                    col - SNIPPET_CHARS / 4
+                } else {
+                    0
+                };
+                let total = text.chars().count();
+                let mut shown = String::new();
+                let mut lead = String::new();
+                if skip > 0 {
+                    shown.push('…');
+                    lead.push(' ');
+                }
+                for (i, c) in text.chars().enumerate().skip(skip).take(SNIPPET_CHARS) {
+                    // Control characters become U+FFFD one for one, so columns line up.
+                    let c = if c.is_control() && c != '\t' {
+                        '\u{fffd}'
+                    } else {
+                        c
+                    };
+                    shown.push(c);
+                    if i < col {
+                        lead.push(if c == '\t' { '\t' } else { ' ' });
+                    }
+                }
+                if skip + SNIPPET_CHARS < total {
+                    shown.push('…');
+                }
+                let room = (skip + SNIPPET_CHARS).saturating_sub(col).max(1);
+                let width = p.width.clamp(1, room);
                 let _ = writeln!(out, "{blue}{pad} |{reset}");
                 let _ = writeln!(out, "{blue}{} |{reset} {shown}", p.line);
-                let lead: String = text
-                    .chars()
-                    .take(p.column.saturating_sub(1).min(200))
-                    .map(|c| if c == '\t' { '\t' } else { ' ' })
-                    .collect();
-                let width = p
-                    .width
-                    .clamp(1, 200usize.saturating_sub(lead.chars().count()).max(1));
                 let _ = writeln!(
                     out,
                     "{blue}{pad} |{reset} {lead}{color}{}{reset}",

@@ -483,18 +483,34 @@ pub fn load(file: &str, bytes: &[u8]) -> Result<Document, Diagnostics> {
             }
             Err(e) => {
                 let m = e.marker();
-                let pos = Pos {
+                let mut pos = Pos {
                     line: m.line().max(1),
                     column: m.col() + 1,
                     width: 1,
                 };
                 let info = e.info().to_string();
-                let mut d = Diagnostic::error(file, Some(pos), format!("invalid YAML: {info}"));
-                if info.contains("tab") {
-                    d = d.with_hint("indent YAML with spaces; tabs are not allowed");
+                let line_text = text.split('\n').nth(pos.line - 1).unwrap_or("");
+                let hint = if info.contains("tab") {
+                    // The parser stops after the tab; point at the first tab of the indent.
+                    let indent: String = line_text
+                        .chars()
+                        .take_while(|c| *c == ' ' || *c == '\t')
+                        .collect();
+                    if let Some(i) = indent.chars().position(|c| c == '\t') {
+                        pos.column = i + 1;
+                    }
+                    "indent YAML with spaces; tabs are not allowed"
+                } else if info.contains("flow") {
+                    "check that every `{` and `[` before this point is closed"
                 } else {
-                    d = d.with_hint("check the indentation and quoting around this point");
-                }
+                    "check the indentation and quoting around this point"
+                };
+                let d = Diagnostic::error(file, Some(pos), format!("invalid YAML: {info}"))
+                    .with_value(crate::diag::truncate(
+                        line_text.trim_end_matches('\r').trim(),
+                        80,
+                    ))
+                    .with_hint(hint);
                 b.diags.push(d);
                 break;
             }

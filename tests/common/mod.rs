@@ -26,7 +26,8 @@ pub fn chainfleet() -> Command {
 }
 
 fn strict() -> bool {
-    std::env::var_os("CHAINFLEET_REQUIRE_TOOLS").is_some() || std::env::var("CI").is_ok_and(|v| v == "true")
+    std::env::var_os("CHAINFLEET_REQUIRE_TOOLS").is_some()
+        || std::env::var("CI").is_ok_and(|v| v == "true")
 }
 
 /// The path of tool `var` (e.g. `HELM`), or `None` (with a loud note) outside CI.
@@ -49,7 +50,8 @@ pub fn tool(var: &str) -> Option<PathBuf> {
 
 /// Run a command, returning its output; panics with its output when it cannot start.
 pub fn run(cmd: &mut Command) -> Output {
-    cmd.output().unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"))
+    cmd.output()
+        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"))
 }
 
 /// Assert a command succeeded, showing its output when it did not.
@@ -70,7 +72,13 @@ pub fn generate_example(example: &str) -> (tempfile::TempDir, PathBuf, PathBuf) 
     let out = dir.path().join("out");
     let secrets = dir.path().join("secrets");
     let spec = root().join("examples").join(example);
-    let o = run(chainfleet().arg("generate").arg(&spec).arg("--out").arg(&out).arg("--secrets").arg(&secrets));
+    let o = run(chainfleet()
+        .arg("generate")
+        .arg(&spec)
+        .arg("--out")
+        .arg(&out)
+        .arg("--secrets")
+        .arg(&secrets));
     assert_ok(&o, &format!("chainfleet generate {example}"));
     (dir, out, secrets)
 }
@@ -94,7 +102,9 @@ pub fn examples_with_target(target: &str) -> Vec<String> {
         .filter(|e| {
             let text = std::fs::read_to_string(root().join("examples").join(e)).unwrap();
             let after = text.split("\ntargets:").nth(1).unwrap_or("");
-            after.lines().any(|l| l.trim_start().starts_with(&format!("{target}:")))
+            after
+                .lines()
+                .any(|l| l.trim_start().starts_with(&format!("{target}:")))
         })
         .collect()
 }
