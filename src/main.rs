@@ -278,13 +278,14 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             let public = write::write_tree(&out_dir, &output.public, TreeKind::Public)?;
             let private = write::write_tree(&secrets_dir, &output.secrets, TreeKind::Secret)?;
             eprintln!(
-                "{}: {} written, {} removed, {} unchanged; secrets in {} ({} written)",
+                "{}: {} written, {} removed, {} unchanged; secrets in {} ({} written, {} removed)",
                 out_dir.display(),
                 public.written.len(),
                 public.removed.len(),
                 public.unchanged,
                 secrets_dir.display(),
-                private.written.len()
+                private.written.len(),
+                private.removed.len()
             );
             Ok(0)
         }

@@ -17,7 +17,28 @@ pub fn json_schema() -> Value {
             Value::String("https://chainfleet.dev/schema/network.schema.json".into()),
         );
     }
+    describe_variant_keys(&mut schema);
     schema
+}
+
+/// An enum variant with data (`{env: NAME}`) becomes a one-property object whose doc comment
+/// lands on the object, not on the key an editor hovers; copy it onto the key.
+fn describe_variant_keys(v: &mut Value) {
+    match v {
+        Value::Object(m) => {
+            let doc = m.get("description").cloned();
+            if let (Some(doc), Some(Value::Object(props))) = (doc, m.get_mut("properties")) {
+                if props.len() == 1 {
+                    if let Some(Value::Object(p)) = props.values_mut().next() {
+                        p.entry("description").or_insert(doc);
+                    }
+                }
+            }
+            m.values_mut().for_each(describe_variant_keys);
+        }
+        Value::Array(a) => a.iter_mut().for_each(describe_variant_keys),
+        _ => {}
+    }
 }
 
 /// The schema as pretty JSON with a trailing newline (the committed file's bytes).
