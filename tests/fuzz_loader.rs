@@ -288,6 +288,10 @@ fn check(bytes: &[u8]) {
             for d in &diags.0 {
                 assert_eq!(d.file, FILE);
                 assert!(!d.message.is_empty());
+                assert!(
+                    d.hint.as_deref().is_some_and(|h| !h.is_empty()),
+                    "no hint: {d:?}"
+                );
                 if let Some(p) = d.pos {
                     assert!(p.line >= 1 && p.column >= 1, "{d:?}");
                     assert!(p.line <= lines + 1, "line {} of {lines}: {d:?}", p.line);
@@ -303,9 +307,9 @@ fn check(bytes: &[u8]) {
 }
 
 proptest! {
-    // 128 cases each keep the run to seconds; set PROPTEST_CASES for a longer hunt.
+    // 512 cases each keep the run to seconds; set PROPTEST_CASES for a longer hunt.
     #![proptest_config(ProptestConfig {
-        cases: std::env::var("PROPTEST_CASES").ok().and_then(|c| c.parse().ok()).unwrap_or(128),
+        cases: std::env::var("PROPTEST_CASES").ok().and_then(|c| c.parse().ok()).unwrap_or(512),
         failure_persistence: None,
         ..ProptestConfig::default()
     })]

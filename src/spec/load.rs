@@ -564,6 +564,38 @@ mod tests {
     }
 
     #[test]
+    fn widths_cover_quoted_multiline_and_flow_values() {
+        let doc = load(
+            "t.yaml",
+            "a: \"x y\"\nb: >-\n  folded\n  text\nc: {d: [1, 2]}\n".as_bytes(),
+        )
+        .unwrap();
+        let a = doc.spans.value("/a").unwrap();
+        assert_eq!((a.line, a.column, a.width), (1, 4, 5), "quotes included");
+        let b = doc.spans.value("/b").unwrap();
+        assert_eq!(
+            (b.line, b.column, b.width),
+            (3, 3, 6),
+            "to the end of the first line"
+        );
+        let c = doc.spans.value("/c").unwrap();
+        assert_eq!(
+            (c.line, c.column, c.width),
+            (5, 4, 1),
+            "a collection is marked by its start"
+        );
+        let d1 = doc.spans.value("/c/d/1").unwrap();
+        assert_eq!((d1.line, d1.column, d1.width), (5, 12, 1));
+    }
+
+    #[test]
+    fn tab_errors_point_at_the_tab() {
+        let err = load("t.yaml", b"a:\n\tb: 1\n").unwrap_err();
+        let p = err.0[0].pos.unwrap();
+        assert_eq!((p.line, p.column), (2, 1), "{err:?}");
+    }
+
+    #[test]
     fn reports_duplicate_keys_with_both_lines() {
         let err = load("t.yaml", b"name: a\nname: b\n").unwrap_err();
         assert_eq!(err.0.len(), 1);

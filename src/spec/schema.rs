@@ -48,11 +48,22 @@ pub fn json_schema_text() -> String {
     s
 }
 
+/// The schema and its compiled validator, built once per process.
+fn compiled() -> &'static (Value, jsonschema::Validator) {
+    static COMPILED: std::sync::OnceLock<(Value, jsonschema::Validator)> =
+        std::sync::OnceLock::new();
+    COMPILED.get_or_init(|| {
+        let schema = json_schema();
+        let validator = jsonschema::validator_for(&schema).expect("the generated schema is valid");
+        (schema, validator)
+    })
+}
+
 /// Validate `doc` against the schema; every violation becomes a diagnostic.
 pub fn validate(file: &str, doc: &Document) -> Diagnostics {
-    let schema = json_schema();
+    let schema = &compiled().0;
     let mut diags = Diagnostics::default();
-    validate_at(file, doc, &schema, &schema, &doc.value, "", 0, &mut diags);
+    validate_at(file, doc, schema, schema, &doc.value, "", 0, &mut diags);
     diags
 }
 
@@ -81,7 +92,13 @@ fn validate_at(
         }
         &sub
     };
-    let validator = jsonschema::validator_for(node).expect("the generated schema is valid");
+    let fresh;
+    let validator = if depth == 0 {
+        &compiled().1
+    } else {
+        fresh = jsonschema::validator_for(node).expect("the generated schema is valid");
+        &fresh
+    };
     for error in validator.iter_errors(instance_root) {
         let ptr = format!("{base}{}", error.instance_path().as_str());
         let instance = error.instance();
@@ -204,15 +221,15 @@ fn validate_at(
 /// `value` without the mapping keys the schema does not know (typos), so that a spec whose
 /// only schema problems are unknown keys can still go through the semantic checks.
 pub fn strip_unknown_fields(value: &Value) -> Value {
-    let schema = json_schema();
+    let schema = &compiled().0;
     let mut out = value.clone();
     let mut todo = vec![String::new()];
     while let Some(ptr) = todo.pop() {
-        let Some(node) = schema_at(&schema, &ptr) else {
+        let Some(node) = schema_at(schema, &ptr) else {
             continue;
         };
         let closed = node.get("additionalProperties") == Some(&Value::Bool(false));
-        let known: Vec<String> = properties_at(&schema, &ptr);
+        let known: Vec<String> = properties_at(schema, &ptr);
         match out.pointer_mut(&ptr) {
             Some(Value::Object(m)) => {
                 if closed {
