@@ -91,12 +91,22 @@ fn safe_rel(rel: &str) -> anyhow::Result<PathBuf> {
 fn read_manifest(root: &Path) -> anyhow::Result<Manifest> {
     let path = root.join(MANIFEST);
     match fs::read(&path) {
-        Ok(bytes) => serde_json::from_slice(&bytes).with_context(|| {
-            format!(
-                "{} is not a chainfleet manifest; move it away and generate again",
-                path.display()
-            )
-        }),
+        Ok(bytes) => {
+            let m: Manifest = serde_json::from_slice(&bytes).with_context(|| {
+                format!(
+                    "{} is not a chainfleet manifest; move it away and generate again",
+                    path.display()
+                )
+            })?;
+            // Its paths name files to delete: none may point outside the tree.
+            if let Some(bad) = m.files.keys().find(|k| safe_rel(k).is_err()) {
+                bail!(
+                    "{} lists `{bad}`, a path outside its folder; it is not a chainfleet manifest, move it away",
+                    path.display()
+                );
+            }
+            Ok(m)
+        }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Manifest {
             version: 1,
             files: BTreeMap::new(),
@@ -497,6 +507,27 @@ mod tests {
                 .last(),
             Some("*")
         );
+    }
+
+    #[test]
+    fn a_manifest_cannot_delete_outside_its_tree() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("out");
+        fs::create_dir_all(&root).unwrap();
+        fs::write(dir.path().join("victim.txt"), "keep").unwrap();
+        fs::write(
+            root.join(MANIFEST),
+            r#"{"version":1,"files":{"../victim.txt":"00"}}"#,
+        )
+        .unwrap();
+        let err = write_tree(&root, &set(&[("a.txt", "1")]), TreeKind::Public).unwrap_err();
+        assert!(err.to_string().contains("outside its folder"), "{err}");
+        assert!(check_tree(&root, &set(&[("a.txt", "1")])).is_err());
+        assert_eq!(
+            fs::read_to_string(dir.path().join("victim.txt")).unwrap(),
+            "keep"
+        );
+        assert!(!root.join("a.txt").exists());
     }
 
     #[test]

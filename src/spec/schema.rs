@@ -192,14 +192,17 @@ fn validate_at(
                 } else if !consts.is_empty() {
                     diags.push(choice(file, doc, &ptr, &at, instance, consts));
                 } else {
+                    let keys = variant_keys(schema, &ptr);
+                    let message = if keys.len() > 1 && instance.is_object() {
+                        let names: Vec<String> = keys.iter().map(|k| format!("`{k}`")).collect();
+                        format!("set exactly one of {} {at}", names.join(" or "))
+                    } else {
+                        format!("value {at} has the wrong shape")
+                    };
                     diags.push(
-                        Diagnostic::error(
-                            file,
-                            doc.spans.value(&ptr),
-                            format!("value {at} has the wrong shape"),
-                        )
-                        .with_value(show(instance))
-                        .with_hint(shape_hint(schema, &ptr)),
+                        Diagnostic::error(file, doc.spans.value(&ptr), message)
+                            .with_value(show(instance))
+                            .with_hint(shape_hint(schema, &ptr)),
                     );
                 }
             }
@@ -470,6 +473,26 @@ fn consts_at(schema: &Value, ptr: &str) -> Vec<String> {
         }
     }
     out
+}
+
+/// For an enum of one-key mappings (`{env: ...}` or `{file: ...}`), the keys.
+fn variant_keys(schema: &Value, ptr: &str) -> Vec<String> {
+    let Some(node) = schema_at(schema, ptr) else {
+        return Vec::new();
+    };
+    let mut keys = Vec::new();
+    for b in node
+        .get("oneOf")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        match resolve(schema, b).get("required").and_then(Value::as_array) {
+            Some(req) if req.len() == 1 => keys.extend(req[0].as_str().map(str::to_string)),
+            _ => return Vec::new(),
+        }
+    }
+    keys
 }
 
 fn shape_hint(schema: &Value, ptr: &str) -> String {
