@@ -447,6 +447,31 @@ fn resolve_scalar(text: &str, style: ScalarStyle) -> Value {
     Value::String(text.to_string())
 }
 
+/// The innermost `{` or `[` opened before line `before` and not closed, as (bracket, line,
+/// column): a rough scan that skips quoted text and comments, for a parse error's hint.
+fn unclosed_bracket(text: &str, before: usize) -> Option<(char, usize, usize)> {
+    let mut open = Vec::new();
+    for (i, line) in text.split('\n').take(before.saturating_sub(1)).enumerate() {
+        let mut quote = None;
+        let mut prev = ' ';
+        for (j, c) in line.chars().enumerate() {
+            match (quote, c) {
+                (Some(q), c) if c == q => quote = None,
+                (Some(_), _) => {}
+                (None, '"' | '\'') => quote = Some(c),
+                (None, '#') if prev.is_whitespace() => break,
+                (None, '{' | '[') => open.push((c, i + 1, j + 1)),
+                (None, '}' | ']') => {
+                    open.pop();
+                }
+                _ => {}
+            }
+            prev = c;
+        }
+    }
+    open.pop()
+}
+
 /// Load a spec from raw bytes. `file` is the name diagnostics show.
 pub fn load(file: &str, bytes: &[u8]) -> Result<Document, Diagnostics> {
     let mut diags = Diagnostics::default();
@@ -499,11 +524,16 @@ pub fn load(file: &str, bytes: &[u8]) -> Result<Document, Diagnostics> {
                     if let Some(i) = indent.chars().position(|c| c == '\t') {
                         pos.column = i + 1;
                     }
-                    "indent YAML with spaces; tabs are not allowed"
+                    "indent YAML with spaces; tabs are not allowed".to_string()
                 } else if info.contains("flow") {
-                    "check that every `{` and `[` before this point is closed"
+                    match unclosed_bracket(text, pos.line) {
+                        Some((b, l, c)) => {
+                            format!("the `{b}` on line {l}, column {c} is not closed")
+                        }
+                        None => "check that every `{` and `[` before this point is closed".into(),
+                    }
                 } else {
-                    "check the indentation and quoting around this point"
+                    "check the indentation and quoting around this point".to_string()
                 };
                 let d = Diagnostic::error(file, Some(pos), format!("invalid YAML: {info}"))
                     .with_value(crate::diag::truncate(
