@@ -334,3 +334,17 @@ fn closed_stdout_does_not_panic() {
     let o = child.wait_with_output().unwrap();
     assert!(!stderr(&o).contains("panicked"), "{}", stderr(&o));
 }
+
+#[test]
+fn init_keeps_an_existing_gitignore() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("net");
+    fs::create_dir_all(dir.join(".chainfleet")).unwrap();
+    fs::write(dir.join(".chainfleet/.gitignore"), "# mine\n*\n!README\n").unwrap();
+    assert_ok(&run(chainfleet().arg("init").arg(&dir)), "init");
+    assert_eq!(
+        fs::read_to_string(dir.join(".chainfleet/.gitignore")).unwrap(),
+        "# mine\n*\n!README\n"
+    );
+    assert!(dir.join(".chainfleet/seed").exists());
+}
