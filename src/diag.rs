@@ -145,6 +145,11 @@ pub enum Style {
     Color,
 }
 
+/// Characters of a source line shown in a snippet.
+const SNIPPET_CHARS: usize = 160;
+/// Longest message shown (messages quote user values, which can be huge).
+const MESSAGE_CHARS: usize = 300;
+
 /// Render diagnostics for a terminal: `FILE:LINE:COL: error: message`, the source line
 /// with the offending text underlined, the value and the hint. `source` is the text of
 /// the file the diagnostics point into (when they do).
@@ -164,26 +169,51 @@ pub fn render(diags: &Diagnostics, source: Option<&str>, style: Style) -> String
             Some(p) => format!("{}:{}:{}", d.file, p.line, p.column),
             None => d.file.clone(),
         };
+        // User text is escaped: one diagnostic's first line stays one line, and a spec
+        // cannot smuggle terminal escapes (or colours under NO_COLOR) into the output.
         let _ = writeln!(
             out,
-            "{bold}{location}: {color}{word}{reset}{bold}: {}{reset}",
-            d.message
+            "{bold}{}: {color}{word}{reset}{bold}: {}{reset}",
+            escape(&location),
+            escape(&truncate(&d.message, MESSAGE_CHARS))
         );
         if let Some(p) = d.pos {
             if let Some(text) = lines.get(p.line.wrapping_sub(1)) {
                 let gutter = p.line.to_string().len();
-                let shown: String = text.chars().take(200).collect();
                 let pad = " ".repeat(gutter);
+                // Long lines show a window around the column, marked with `…`.
+                let col = p.column.max(1) - 1;
+                let skip = if col > SNIPPET_CHARS / 2 {
+                    col - SNIPPET_CHARS / 4
+                } else {
+                    0
+                };
+                let total = text.chars().count();
+                let mut shown = String::new();
+                let mut lead = String::new();
+                if skip > 0 {
+                    shown.push('…');
+                    lead.push(' ');
+                }
+                for (i, c) in text.chars().enumerate().skip(skip).take(SNIPPET_CHARS) {
+                    // Control characters become U+FFFD one for one, so columns line up.
+                    let c = if c.is_control() && c != '\t' {
+                        '\u{fffd}'
+                    } else {
+                        c
+                    };
+                    shown.push(c);
+                    if i < col {
+                        lead.push(if c == '\t' { '\t' } else { ' ' });
+                    }
+                }
+                if skip + SNIPPET_CHARS < total {
+                    shown.push('…');
+                }
+                let room = (skip + SNIPPET_CHARS).saturating_sub(col).max(1);
+                let width = p.width.clamp(1, room);
                 let _ = writeln!(out, "{blue}{pad} |{reset}");
                 let _ = writeln!(out, "{blue}{} |{reset} {shown}", p.line);
-                let lead: String = text
-                    .chars()
-                    .take(p.column.saturating_sub(1).min(200))
-                    .map(|c| if c == '\t' { '\t' } else { ' ' })
-                    .collect();
-                let width = p
-                    .width
-                    .clamp(1, 200usize.saturating_sub(lead.chars().count()).max(1));
                 let _ = writeln!(
                     out,
                     "{blue}{pad} |{reset} {lead}{color}{}{reset}",
@@ -192,10 +222,30 @@ pub fn render(diags: &Diagnostics, source: Option<&str>, style: Style) -> String
             }
         }
         if let Some(v) = &d.value {
-            let _ = writeln!(out, "  = value: {}", truncate(v, 120));
+            let _ = writeln!(out, "  = value: {}", escape(&truncate(v, 120)));
         }
         if let Some(h) = &d.hint {
-            let _ = writeln!(out, "  = hint: {h}");
+            let _ = writeln!(out, "  = hint: {}", escape(h));
+        }
+    }
+    out
+}
+
+/// Escape line breaks and other control characters (`\n`, `\u{1b}`) for one-line display.
+pub fn escape(s: &str) -> String {
+    if !s.chars().any(char::is_control) {
+        return s.to_string();
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c.is_control() => {
+                let _ = write!(out, "\\u{{{:x}}}", c as u32);
+            }
+            c => out.push(c),
         }
     }
     out
@@ -255,6 +305,22 @@ mod tests {
             text,
             "n.yaml:3:5: error: unknown field `cuont`\n  |\n3 |   - cuont: 3\n  |     ^^^^^\n  = hint: did you mean `count`?\n"
         );
+    }
+
+    #[test]
+    fn escapes_user_text_to_one_line() {
+        let mut ds = Diagnostics::default();
+        ds.push(
+            Diagnostic::error("n.yaml", Some(Pos::START), "name `a\nb\u{1b}[31m`")
+                .with_value("a\nb"),
+        );
+        let text = render(&ds, Some("name: \u{1b}x\n"), Style::Plain);
+        assert!(!text.contains('\u{1b}'), "{text}");
+        assert!(
+            text.starts_with("n.yaml:1:1: error: name `a\\nb\\u{1b}[31m`\n"),
+            "{text}"
+        );
+        assert!(text.contains("  = value: a\\nb\n"), "{text}");
     }
 
     #[test]

@@ -62,10 +62,12 @@ pub fn run(dir: &Path, family: Family, name: Option<&str>) -> anyhow::Result<u8>
     let secret_dir = dir.join(".chainfleet");
     std::fs::create_dir_all(&secret_dir)
         .with_context(|| format!("creating {}", secret_dir.display()))?;
-    std::fs::write(
-        secret_dir.join(".gitignore"),
-        "# chainfleet seed and secrets: never commit\n*\n",
-    )?;
+    // A `.gitignore` the user already keeps there is theirs: never overwritten.
+    let ignore = secret_dir.join(".gitignore");
+    if !ignore.exists() {
+        std::fs::write(&ignore, "# chainfleet seed and secrets: never commit\n*\n")
+            .with_context(|| format!("writing {}", ignore.display()))?;
+    }
     write_private(&seed_path, format!("{}\n", seed.to_hex()).as_bytes())?;
     std::fs::write(&spec_path, text).with_context(|| format!("writing {}", spec_path.display()))?;
     eprintln!(

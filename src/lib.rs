@@ -44,6 +44,8 @@ pub fn validate(file: &str, bytes: &[u8], spec_dir: &Path) -> Result<Validated, 
     let doc = spec::load::load(file, bytes)?;
     let mut diags = spec::schema::validate(file, &doc);
     if diags.has_errors() {
+        // A typo'd key should not hide the spec's other problems.
+        diags.extend(spec::check::check_without_unknown_fields(file, &doc));
         diags.sort();
         return Err(diags);
     }

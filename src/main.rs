@@ -13,6 +13,21 @@ use chainfleet::diag::{self, Diagnostics, Style};
 use chainfleet::emit::{self, Target};
 use chainfleet::write::{self, TreeKind};
 
+// Printing never panics: `chainfleet validate x | head` closes the pipe early, and the
+// standard macros would panic on the write error. These shadow them in this file.
+macro_rules! print {
+    ($($t:tt)*) => {{ use std::io::Write as _; let _ = write!(std::io::stdout(), $($t)*); }};
+}
+macro_rules! println {
+    ($($t:tt)*) => {{ use std::io::Write as _; let _ = writeln!(std::io::stdout(), $($t)*); }};
+}
+macro_rules! eprint {
+    ($($t:tt)*) => {{ use std::io::Write as _; let _ = write!(std::io::stderr(), $($t)*); }};
+}
+macro_rules! eprintln {
+    ($($t:tt)*) => {{ use std::io::Write as _; let _ = writeln!(std::io::stderr(), $($t)*); }};
+}
+
 const EXIT_INVALID: u8 = 1;
 const EXIT_USAGE: u8 = 2;
 const EXIT_DRIFT: u8 = 3;
@@ -74,6 +89,15 @@ struct Input {
     dir: PathBuf,
 }
 
+impl Input {
+    /// The text diagnostics quote, without a byte-order mark (the loader skips it too, so
+    /// columns on line 1 agree).
+    fn text(&self) -> String {
+        let t = String::from_utf8_lossy(&self.bytes);
+        t.strip_prefix('\u{feff}').unwrap_or(&t).to_string()
+    }
+}
+
 fn read_spec(path: &Path) -> anyhow::Result<Input> {
     let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
     let dir = path
@@ -108,7 +132,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         }
         Command::Validate { spec, format } => {
             let input = read_spec(&spec)?;
-            let text = String::from_utf8_lossy(&input.bytes).into_owned();
+            let text = input.text();
             match chainfleet::validate(&input.display, &input.bytes, &input.dir) {
                 Ok(v) => {
                     report(&v.warnings, Some(&text), format, false);
@@ -130,7 +154,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         }
         Command::Keys { spec } => {
             let input = read_spec(&spec)?;
-            let text = String::from_utf8_lossy(&input.bytes).into_owned();
+            let text = input.text();
             let v = match chainfleet::validate(&input.display, &input.bytes, &input.dir) {
                 Ok(v) => v,
                 Err(d) => {
@@ -168,7 +192,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             format,
         } => {
             let input = read_spec(&spec)?;
-            let text = String::from_utf8_lossy(&input.bytes).into_owned();
+            let text = input.text();
             let v = match chainfleet::validate(&input.display, &input.bytes, &input.dir) {
                 Ok(v) => v,
                 Err(d) => {
@@ -254,13 +278,14 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             let public = write::write_tree(&out_dir, &output.public, TreeKind::Public)?;
             let private = write::write_tree(&secrets_dir, &output.secrets, TreeKind::Secret)?;
             eprintln!(
-                "{}: {} written, {} removed, {} unchanged; secrets in {} ({} written)",
+                "{}: {} written, {} removed, {} unchanged; secrets in {} ({} written, {} removed)",
                 out_dir.display(),
                 public.written.len(),
                 public.removed.len(),
                 public.unchanged,
                 secrets_dir.display(),
-                private.written.len()
+                private.written.len(),
+                private.removed.len()
             );
             Ok(0)
         }

@@ -4,6 +4,14 @@
 //! leaves the previous tree as it was (stale staging files are swept next run); a run
 //! killed after it is rolled forward by the next run. Files not listed in the manifest are
 //! never overwritten or deleted. `check` compares instead of writing.
+//!
+//! The guarantee, proven by tests/writer.rs killing `generate` at random moments: once
+//! `recover` ran (every `write_tree` starts with it), each tree holds exactly the previous
+//! output or exactly the new one, never a mix. Before that, a tree killed after its journal
+//! is a mix that `check` reports as drift. The public and secrets trees are two
+//! transactions (public first), so a kill between them leaves new public files beside the
+//! previous secrets until the next run; the secrets tree's `.gitignore` is written before
+//! any secret. Empty folders are not tracked: one created a moment before a kill may stay.
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -83,12 +91,22 @@ fn safe_rel(rel: &str) -> anyhow::Result<PathBuf> {
 fn read_manifest(root: &Path) -> anyhow::Result<Manifest> {
     let path = root.join(MANIFEST);
     match fs::read(&path) {
-        Ok(bytes) => serde_json::from_slice(&bytes).with_context(|| {
-            format!(
-                "{} is not a chainfleet manifest; move it away and generate again",
-                path.display()
-            )
-        }),
+        Ok(bytes) => {
+            let m: Manifest = serde_json::from_slice(&bytes).with_context(|| {
+                format!(
+                    "{} is not a chainfleet manifest; move it away and generate again",
+                    path.display()
+                )
+            })?;
+            // Its paths name files to delete: none may point outside the tree.
+            if let Some(bad) = m.files.keys().find(|k| safe_rel(k).is_err()) {
+                bail!(
+                    "{} lists `{bad}`, a path outside its folder; it is not a chainfleet manifest, move it away",
+                    path.display()
+                );
+            }
+            Ok(m)
+        }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Manifest {
             version: 1,
             files: BTreeMap::new(),
@@ -138,12 +156,17 @@ fn create_dirs(root: &Path, dir: &Path, kind: TreeKind) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Write `path` durably: contents, mode, fsync.
+/// Write `path` durably: contents, mode, fsync. A new file is created with its final mode,
+/// so a secret is never readable by others, not even empty.
 fn write_file(path: &Path, bytes: &[u8], mode: u32) -> anyhow::Result<()> {
-    let mut f = fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
+    let mut opts = fs::OpenOptions::new();
+    opts.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(mode);
+    }
+    let mut f = opts
         .open(path)
         .with_context(|| format!("writing {}", path.display()))?;
     set_mode(path, mode)?;
@@ -169,6 +192,7 @@ pub fn recover(root: &Path) -> anyhow::Result<()> {
         for rel in &j.deletes {
             let _ = fs::remove_file(root.join(safe_rel(rel)?));
         }
+        prune_empty_dirs(root, &j.deletes);
         fs::remove_file(&journal)?;
     }
     sweep_staging(root)
@@ -185,6 +209,7 @@ fn sweep_staging(root: &Path) -> anyhow::Result<()> {
         return Ok(());
     }
     let mut todo = vec![root.to_path_buf()];
+    let mut swept = Vec::new();
     while let Some(dir) = todo.pop() {
         for entry in fs::read_dir(&dir)? {
             let entry = entry?;
@@ -193,9 +218,14 @@ fn sweep_staging(root: &Path) -> anyhow::Result<()> {
                 todo.push(path);
             } else if path.to_string_lossy().ends_with(STAGING_SUFFIX) {
                 fs::remove_file(&path)?;
+                if let Ok(rel) = path.strip_prefix(root) {
+                    swept.push(rel.to_string_lossy().into_owned());
+                }
             }
         }
     }
+    // Folders an interrupted run created only to stage files in go too.
+    prune_empty_dirs(root, &swept);
     Ok(())
 }
 
@@ -205,6 +235,13 @@ fn sweep_staging(root: &Path) -> anyhow::Result<()> {
 /// manifest) and differs from what would be written.
 pub fn write_tree(root: &Path, files: &FileSet, kind: TreeKind) -> anyhow::Result<Report> {
     create_dirs(root, root, kind)?;
+    if kind == TreeKind::Secret {
+        // Before any secret lands: even a run killed midway leaves nothing git would add.
+        let ignore = root.join(".gitignore");
+        if !ignore.exists() {
+            write_file(&ignore, b"# chainfleet secrets: never commit\n*\n", 0o600)?;
+        }
+    }
     recover(root)?;
     let manifest = read_manifest(root)?;
     let mut report = Report::default();
@@ -270,13 +307,6 @@ pub fn write_tree(root: &Path, files: &FileSet, kind: TreeKind) -> anyhow::Resul
     fs::rename(staged_path(&jpath), &jpath)?;
     // 3. Apply.
     recover(root)?;
-    prune_empty_dirs(root, &deletes);
-    if kind == TreeKind::Secret {
-        let ignore = root.join(".gitignore");
-        if !ignore.exists() {
-            write_file(&ignore, b"# chainfleet secrets: never commit\n*\n", 0o600)?;
-        }
-    }
     report.written = to_write.into_iter().map(|(r, _, _)| r).collect();
     report.removed = deletes;
     Ok(report)
@@ -306,6 +336,15 @@ fn prune_empty_dirs(root: &Path, removed: &[String]) {
 pub fn check_tree(root: &Path, files: &FileSet) -> anyhow::Result<Vec<Drift>> {
     let manifest = read_manifest(root)?;
     let mut drifts = Vec::new();
+    if root.join(JOURNAL).exists() {
+        drifts.push(Drift {
+            path: JOURNAL.into(),
+            diff: format!(
+                "an interrupted write of {} is unfinished; `chainfleet generate` finishes it\n",
+                root.display()
+            ),
+        });
+    }
     let mut expected = files.clone();
     expected.insert(
         MANIFEST.to_string(),
@@ -468,6 +507,27 @@ mod tests {
                 .last(),
             Some("*")
         );
+    }
+
+    #[test]
+    fn a_manifest_cannot_delete_outside_its_tree() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("out");
+        fs::create_dir_all(&root).unwrap();
+        fs::write(dir.path().join("victim.txt"), "keep").unwrap();
+        fs::write(
+            root.join(MANIFEST),
+            r#"{"version":1,"files":{"../victim.txt":"00"}}"#,
+        )
+        .unwrap();
+        let err = write_tree(&root, &set(&[("a.txt", "1")]), TreeKind::Public).unwrap_err();
+        assert!(err.to_string().contains("outside its folder"), "{err}");
+        assert!(check_tree(&root, &set(&[("a.txt", "1")])).is_err());
+        assert_eq!(
+            fs::read_to_string(dir.path().join("victim.txt")).unwrap(),
+            "keep"
+        );
+        assert!(!root.join("a.txt").exists());
     }
 
     #[test]

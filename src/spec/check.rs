@@ -41,9 +41,11 @@ impl Checker<'_> {
         value: impl Into<String>,
         hint: impl Into<String>,
     ) {
-        let d = Diagnostic::error(self.file, self.at(ptr), message)
-            .with_value(value)
-            .with_hint(hint);
+        let value = value.into();
+        let mut d = Diagnostic::error(self.file, self.at(ptr), message).with_hint(hint);
+        if !value.is_empty() {
+            d = d.with_value(value);
+        }
         self.diags.push(d);
     }
 
@@ -144,6 +146,23 @@ pub fn is_rfc3339(s: &str) -> bool {
                 && rest[1..3].parse::<u32>().is_ok_and(|v| v < 24)
                 && rest[4..6].parse::<u32>().is_ok_and(|v| v < 60)
         }
+    }
+}
+
+/// The semantic problems of a spec whose schema problems are all unknown keys: without
+/// them it would pass the schema, so its other problems are reported in the same run.
+/// Returns nothing when the spec has other schema problems (the checks need typed data).
+pub fn check_without_unknown_fields(file: &str, doc: &Document) -> Diagnostics {
+    let stripped = Document {
+        value: super::schema::strip_unknown_fields(&doc.value),
+        spans: doc.spans.clone(),
+    };
+    if super::schema::validate(file, &stripped).has_errors() {
+        return Diagnostics::default();
+    }
+    match serde_json::from_value::<Spec>(stripped.value.clone()) {
+        Ok(spec) => check(file, &stripped, &spec),
+        Err(_) => Diagnostics::default(),
     }
 }
 
@@ -338,7 +357,7 @@ pub fn check(file: &str, doc: &Document, spec: &Spec) -> Diagnostics {
         match (&g.coordinator, g.role) {
             (None, Role::SnarkWorker) => {
                 c.error(
-                    &p,
+                    &format!("{p}/role"),
                     format!("SNARK worker group `{}` has no `coordinator`", g.name),
                     g.name.as_str(),
                     "add `coordinator: <snark_coordinator group>`",
@@ -401,7 +420,7 @@ pub fn check(file: &str, doc: &Document, spec: &Spec) -> Diagnostics {
         }
         if g.role == Role::Custom && g.command.is_empty() {
             c.error(
-                &p,
+                &format!("{p}/role"),
                 format!("custom group `{}` has no `command`", g.name),
                 g.name.as_str(),
                 "custom nodes run the chain binary with the arguments in `command`",
@@ -537,7 +556,16 @@ pub fn check(file: &str, doc: &Document, spec: &Spec) -> Diagnostics {
                     family_name(family),
                     role_name(signer)
                 ),
-                "",
+                format!(
+                    "roles present: {}",
+                    spec.groups
+                        .iter()
+                        .map(|g| role_name(g.role))
+                        .collect::<BTreeSet<_>>()
+                        .into_iter()
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
                 format!("add a group with `role: {}`", role_name(signer)),
             );
         }

@@ -70,12 +70,17 @@ pub fn pointer_segment(s: &str) -> String {
     s.replace('~', "~0").replace('/', "~1")
 }
 
-fn pos_of(span: &Span) -> Pos {
+/// The position of `span`; `line_chars[l]` is the length of line `l` (1-based) in
+/// characters, so a span running over several lines (a block or folded scalar, a multi-line
+/// flow collection) is underlined to the end of its first line.
+fn pos_of(span: &Span, line_chars: &[usize]) -> Pos {
     let start = span.start;
     let width = if span.end.line() == start.line() {
         span.end.col().saturating_sub(start.col()).max(1)
     } else {
-        1
+        line_chars
+            .get(start.line())
+            .map_or(1, |n| n.saturating_sub(start.col()).max(1))
     };
     Pos {
         line: start.line().max(1),
@@ -117,6 +122,8 @@ enum Frame {
 
 struct Builder<'a> {
     file: &'a str,
+    /// Characters per line, indexed by 1-based line number (index 0 unused).
+    line_chars: Vec<usize>,
     stack: Vec<Frame>,
     spans: SpanIndex,
     anchors: BTreeMap<usize, (Value, usize)>,
@@ -185,7 +192,7 @@ impl<'a> Builder<'a> {
 
     /// Handle one event; false stops loading.
     fn event(&mut self, ev: Event<'_>, span: Span) -> bool {
-        let pos = pos_of(&span);
+        let pos = pos_of(&span, &self.line_chars);
         if self.skipping > 0 {
             match ev {
                 Event::SequenceStart(..) | Event::MappingStart(..) => self.skipping += 1,
@@ -214,12 +221,16 @@ impl<'a> Builder<'a> {
             }
             Event::Alias(id) => {
                 if self.expecting_key() {
-                    let d = self.err(pos, "an alias cannot be a mapping key");
+                    let d = self
+                        .err(pos, "an alias cannot be a mapping key")
+                        .with_hint("write the key out as a plain word");
                     self.diags.push(d);
                     return false;
                 }
                 let Some((value, count)) = self.anchors.get(&id).cloned() else {
-                    let d = self.err(pos, "alias to an unknown anchor");
+                    let d = self
+                        .err(pos, "alias to an unknown anchor")
+                        .with_hint("define `&name` on a value before using `*name`");
                     self.diags.push(d);
                     return false;
                 };
@@ -284,6 +295,7 @@ impl<'a> Builder<'a> {
                                     t.handle, t.suffix
                                 ),
                             )
+                            .with_value(text.to_string())
                             .with_hint("remove the tag; write the value plainly");
                         self.diags.push(d);
                         Value::String(text.to_string())
@@ -314,7 +326,10 @@ impl<'a> Builder<'a> {
                     return false;
                 }
                 let ptr = self.child_ptr();
-                self.spans.values.insert(ptr.clone(), pos);
+                // A collection is marked by its first character (`{`, `[`, `-` or its first key).
+                self.spans
+                    .values
+                    .insert(ptr.clone(), Pos { width: 1, ..pos });
                 let anchor = match ev {
                     Event::SequenceStart(a, _) | Event::MappingStart(a, _) => a,
                     _ => 0,
@@ -353,9 +368,15 @@ impl<'a> Builder<'a> {
 }
 
 impl<'a> Builder<'a> {
-    fn new(file: &'a str) -> Self {
+    fn new(file: &'a str, text: &str) -> Self {
+        let mut line_chars = vec![0];
+        line_chars.extend(
+            text.split('\n')
+                .map(|l| l.strip_suffix('\r').unwrap_or(l).chars().count()),
+        );
         Builder {
             file,
+            line_chars,
             stack: Vec::new(),
             spans: SpanIndex::default(),
             anchors: BTreeMap::new(),
@@ -426,6 +447,31 @@ fn resolve_scalar(text: &str, style: ScalarStyle) -> Value {
     Value::String(text.to_string())
 }
 
+/// The innermost `{` or `[` opened before line `before` and not closed, as (bracket, line,
+/// column): a rough scan that skips quoted text and comments, for a parse error's hint.
+fn unclosed_bracket(text: &str, before: usize) -> Option<(char, usize, usize)> {
+    let mut open = Vec::new();
+    for (i, line) in text.split('\n').take(before.saturating_sub(1)).enumerate() {
+        let mut quote = None;
+        let mut prev = ' ';
+        for (j, c) in line.chars().enumerate() {
+            match (quote, c) {
+                (Some(q), c) if c == q => quote = None,
+                (Some(_), _) => {}
+                (None, '"' | '\'') => quote = Some(c),
+                (None, '#') if prev.is_whitespace() => break,
+                (None, '{' | '[') => open.push((c, i + 1, j + 1)),
+                (None, '}' | ']') => {
+                    open.pop();
+                }
+                _ => {}
+            }
+            prev = c;
+        }
+    }
+    open.pop()
+}
+
 /// Load a spec from raw bytes. `file` is the name diagnostics show.
 pub fn load(file: &str, bytes: &[u8]) -> Result<Document, Diagnostics> {
     let mut diags = Diagnostics::default();
@@ -452,7 +498,7 @@ pub fn load(file: &str, bytes: &[u8]) -> Result<Document, Diagnostics> {
         return Err(diags);
     }
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let mut b = Builder::new(file);
+    let mut b = Builder::new(file, text);
     for item in Parser::new_from_str(text) {
         match item {
             Ok((ev, span)) => {
@@ -462,18 +508,39 @@ pub fn load(file: &str, bytes: &[u8]) -> Result<Document, Diagnostics> {
             }
             Err(e) => {
                 let m = e.marker();
-                let pos = Pos {
+                let mut pos = Pos {
                     line: m.line().max(1),
                     column: m.col() + 1,
                     width: 1,
                 };
                 let info = e.info().to_string();
-                let mut d = Diagnostic::error(file, Some(pos), format!("invalid YAML: {info}"));
-                if info.contains("tab") {
-                    d = d.with_hint("indent YAML with spaces; tabs are not allowed");
+                let line_text = text.split('\n').nth(pos.line - 1).unwrap_or("");
+                let hint = if info.contains("tab") {
+                    // The parser stops after the tab; point at the first tab of the indent.
+                    let indent: String = line_text
+                        .chars()
+                        .take_while(|c| *c == ' ' || *c == '\t')
+                        .collect();
+                    if let Some(i) = indent.chars().position(|c| c == '\t') {
+                        pos.column = i + 1;
+                    }
+                    "indent YAML with spaces; tabs are not allowed".to_string()
+                } else if info.contains("flow") {
+                    match unclosed_bracket(text, pos.line) {
+                        Some((b, l, c)) => {
+                            format!("the `{b}` on line {l}, column {c} is not closed")
+                        }
+                        None => "check that every `{` and `[` before this point is closed".into(),
+                    }
                 } else {
-                    d = d.with_hint("check the indentation and quoting around this point");
-                }
+                    "check the indentation and quoting around this point".to_string()
+                };
+                let d = Diagnostic::error(file, Some(pos), format!("invalid YAML: {info}"))
+                    .with_value(crate::diag::truncate(
+                        line_text.trim_end_matches('\r').trim(),
+                        80,
+                    ))
+                    .with_hint(hint);
                 b.diags.push(d);
                 break;
             }
@@ -524,6 +591,38 @@ mod tests {
             doc.value,
             serde_json::json!({"a":1,"b":"1","c":true,"d":null,"e":1.5,"f":"2026-12-01T00:00:00Z","g":16})
         );
+    }
+
+    #[test]
+    fn widths_cover_quoted_multiline_and_flow_values() {
+        let doc = load(
+            "t.yaml",
+            "a: \"x y\"\nb: >-\n  folded\n  text\nc: {d: [1, 2]}\n".as_bytes(),
+        )
+        .unwrap();
+        let a = doc.spans.value("/a").unwrap();
+        assert_eq!((a.line, a.column, a.width), (1, 4, 5), "quotes included");
+        let b = doc.spans.value("/b").unwrap();
+        assert_eq!(
+            (b.line, b.column, b.width),
+            (3, 3, 6),
+            "to the end of the first line"
+        );
+        let c = doc.spans.value("/c").unwrap();
+        assert_eq!(
+            (c.line, c.column, c.width),
+            (5, 4, 1),
+            "a collection is marked by its start"
+        );
+        let d1 = doc.spans.value("/c/d/1").unwrap();
+        assert_eq!((d1.line, d1.column, d1.width), (5, 12, 1));
+    }
+
+    #[test]
+    fn tab_errors_point_at_the_tab() {
+        let err = load("t.yaml", b"a:\n\tb: 1\n").unwrap_err();
+        let p = err.0[0].pos.unwrap();
+        assert_eq!((p.line, p.column), (2, 1), "{err:?}");
     }
 
     #[test]

@@ -17,7 +17,28 @@ pub fn json_schema() -> Value {
             Value::String("https://chainfleet.dev/schema/network.schema.json".into()),
         );
     }
+    describe_variant_keys(&mut schema);
     schema
+}
+
+/// An enum variant with data (`{env: NAME}`) becomes a one-property object whose doc comment
+/// lands on the object, not on the key an editor hovers; copy it onto the key.
+fn describe_variant_keys(v: &mut Value) {
+    match v {
+        Value::Object(m) => {
+            let doc = m.get("description").cloned();
+            if let (Some(doc), Some(Value::Object(props))) = (doc, m.get_mut("properties")) {
+                if props.len() == 1 {
+                    if let Some(Value::Object(p)) = props.values_mut().next() {
+                        p.entry("description").or_insert(doc);
+                    }
+                }
+            }
+            m.values_mut().for_each(describe_variant_keys);
+        }
+        Value::Array(a) => a.iter_mut().for_each(describe_variant_keys),
+        _ => {}
+    }
 }
 
 /// The schema as pretty JSON with a trailing newline (the committed file's bytes).
@@ -27,18 +48,64 @@ pub fn json_schema_text() -> String {
     s
 }
 
+/// The schema and its compiled validator, built once per process.
+fn compiled() -> &'static (Value, jsonschema::Validator) {
+    static COMPILED: std::sync::OnceLock<(Value, jsonschema::Validator)> =
+        std::sync::OnceLock::new();
+    COMPILED.get_or_init(|| {
+        let schema = json_schema();
+        let validator = jsonschema::validator_for(&schema).expect("the generated schema is valid");
+        (schema, validator)
+    })
+}
+
 /// Validate `doc` against the schema; every violation becomes a diagnostic.
 pub fn validate(file: &str, doc: &Document) -> Diagnostics {
-    let schema = json_schema();
-    let validator = jsonschema::validator_for(&schema).expect("the generated schema is valid");
+    let schema = &compiled().0;
     let mut diags = Diagnostics::default();
-    for error in validator.iter_errors(&doc.value) {
-        let ptr = error.instance_path().as_str().to_string();
+    validate_at(file, doc, schema, schema, &doc.value, "", 0, &mut diags);
+    diags
+}
+
+/// Validate `instance` (found at pointer `base` of the document) against `node`, a part of
+/// `schema`. An optional struct is `anyOf: [T, null]` in the schema, and the validator then
+/// only says "matches neither"; descending into `T` finds the precise problems instead.
+#[allow(clippy::too_many_arguments)]
+fn validate_at(
+    file: &str,
+    doc: &Document,
+    schema: &Value,
+    node: &Value,
+    instance_root: &Value,
+    base: &str,
+    depth: usize,
+    diags: &mut Diagnostics,
+) {
+    let mut sub;
+    let node = if depth == 0 {
+        node
+    } else {
+        // A sub-schema keeps the root's definitions so its `$ref`s still resolve.
+        sub = node.clone();
+        if let (Value::Object(m), Some(defs)) = (&mut sub, schema.get("$defs")) {
+            m.insert("$defs".into(), defs.clone());
+        }
+        &sub
+    };
+    let fresh;
+    let validator = if depth == 0 {
+        &compiled().1
+    } else {
+        fresh = jsonschema::validator_for(node).expect("the generated schema is valid");
+        &fresh
+    };
+    for error in validator.iter_errors(instance_root) {
+        let ptr = format!("{base}{}", error.instance_path().as_str());
         let instance = error.instance();
         let at = describe(&doc.value, &ptr);
         match error.kind() {
             ValidationErrorKind::AdditionalProperties { unexpected } => {
-                let allowed = properties_at(&schema, &ptr);
+                let allowed = properties_at(schema, &ptr);
                 for key in unexpected {
                     let child = format!("{ptr}/{}", pointer_segment(key));
                     let mut d = Diagnostic::error(
@@ -58,24 +125,30 @@ pub fn validate(file: &str, doc: &Document) -> Diagnostics {
             }
             ValidationErrorKind::Required { property } => {
                 let name = property.as_str().unwrap_or_default();
+                let child = format!("{ptr}/{}", pointer_segment(name));
+                let hint = match description_at(schema, &child) {
+                    Some(d) => format!("add `{name}:` ({d})"),
+                    None => format!("add `{name}:`; see schema/network.schema.json"),
+                };
+                // Reported at the key naming the mapping that lacks it (`chain:`).
                 diags.push(
                     Diagnostic::error(
                         file,
-                        doc.spans.value(&ptr),
+                        doc.spans.key(&ptr).or(Some(doc.spans.nearest(&ptr))),
                         format!("missing required field `{name}` {at}"),
                     )
-                    .with_hint(format!(
-                        "add `{name}:`; see schema/network.schema.json for its meaning"
-                    )),
+                    .with_value(name.to_string())
+                    .with_hint(hint),
                 );
             }
             ValidationErrorKind::Type { kind } => {
                 let expected = match kind {
-                    TypeKind::Single(t) => t.to_string(),
+                    TypeKind::Single(t) => type_word(&t.to_string()),
                     TypeKind::Multiple(ts) => ts
                         .iter()
                         .map(|t| t.to_string())
                         .filter(|t| t != "null")
+                        .map(|t| type_word(&t))
                         .collect::<Vec<_>>()
                         .join(" or "),
                 };
@@ -89,7 +162,8 @@ pub fn validate(file: &str, doc: &Document) -> Diagnostics {
                             json_kind(instance)
                         ),
                     )
-                    .with_value(show(instance)),
+                    .with_value(show(instance))
+                    .with_hint(field_hint(schema, &ptr)),
                 );
             }
             ValidationErrorKind::Enum { options } => {
@@ -103,18 +177,32 @@ pub fn validate(file: &str, doc: &Document) -> Diagnostics {
                 ));
             }
             ValidationErrorKind::OneOfNotValid { .. } | ValidationErrorKind::AnyOf { .. } => {
-                let consts = consts_at(&schema, &ptr);
-                if !consts.is_empty() {
+                let consts = consts_at(schema, &ptr);
+                let branch = schema_at(schema, &ptr);
+                let before = diags.0.len();
+                if consts.is_empty() && depth < 8 && !instance.is_null() {
+                    if let Some(b) =
+                        branch.filter(|b| b.get("anyOf").is_none() && b.get("oneOf").is_none())
+                    {
+                        validate_at(file, doc, schema, b, instance, &ptr, depth + 1, diags);
+                    }
+                }
+                if diags.0.len() > before {
+                    // The precise problems inside the value were reported.
+                } else if !consts.is_empty() {
                     diags.push(choice(file, doc, &ptr, &at, instance, consts));
                 } else {
+                    let keys = variant_keys(schema, &ptr);
+                    let message = if keys.len() > 1 && instance.is_object() {
+                        let names: Vec<String> = keys.iter().map(|k| format!("`{k}`")).collect();
+                        format!("set exactly one of {} {at}", names.join(" or "))
+                    } else {
+                        format!("value {at} has the wrong shape")
+                    };
                     diags.push(
-                        Diagnostic::error(
-                            file,
-                            doc.spans.value(&ptr),
-                            format!("value {at} has the wrong shape"),
-                        )
-                        .with_value(show(instance))
-                        .with_hint(shape_hint(&schema, &ptr)),
+                        Diagnostic::error(file, doc.spans.value(&ptr), message)
+                            .with_value(show(instance))
+                            .with_hint(shape_hint(schema, &ptr)),
                     );
                 }
             }
@@ -125,12 +213,74 @@ pub fn validate(file: &str, doc: &Document) -> Diagnostics {
                         doc.spans.value(&ptr),
                         format!("invalid value {at}: {error}"),
                     )
-                    .with_value(show(instance)),
+                    .with_value(show(instance))
+                    .with_hint(field_hint(schema, &ptr)),
                 );
             }
         }
     }
-    diags
+}
+
+/// `value` without the mapping keys the schema does not know (typos), so that a spec whose
+/// only schema problems are unknown keys can still go through the semantic checks.
+pub fn strip_unknown_fields(value: &Value) -> Value {
+    let schema = &compiled().0;
+    let mut out = value.clone();
+    let mut todo = vec![String::new()];
+    while let Some(ptr) = todo.pop() {
+        let Some(node) = schema_at(schema, &ptr) else {
+            continue;
+        };
+        let closed = node.get("additionalProperties") == Some(&Value::Bool(false));
+        let known: Vec<String> = properties_at(schema, &ptr);
+        match out.pointer_mut(&ptr) {
+            Some(Value::Object(m)) => {
+                if closed {
+                    m.retain(|k, _| known.contains(k));
+                }
+                todo.extend(m.keys().map(|k| format!("{ptr}/{}", pointer_segment(k))));
+            }
+            Some(Value::Array(a)) => todo.extend((0..a.len()).map(|i| format!("{ptr}/{i}"))),
+            _ => {}
+        }
+    }
+    out
+}
+
+/// JSON Schema type names in the words of a YAML user.
+fn type_word(t: &str) -> String {
+    match t {
+        "object" => "mapping".into(),
+        "array" => "list".into(),
+        other => other.into(),
+    }
+}
+
+/// The schema's description of the field at `ptr`, first sentence only.
+fn description_at(schema: &Value, ptr: &str) -> Option<String> {
+    let parent = ptr.rfind('/').map(|i| &ptr[..i])?;
+    let key = ptr[parent.len() + 1..]
+        .replace("~1", "/")
+        .replace("~0", "~");
+    let node = schema_at(schema, parent)?;
+    let field = node.get("properties").and_then(|p| p.get(&key))?;
+    let d = field
+        .get("description")
+        .or_else(|| resolve(schema, field).get("description"))
+        .and_then(Value::as_str)?;
+    let first = d.split(". ").next().unwrap_or(d).trim_end_matches('.');
+    Some(first.replace('\n', " "))
+}
+
+/// A hint naming what the field at `ptr` is for.
+fn field_hint(schema: &Value, ptr: &str) -> String {
+    match description_at(schema, ptr) {
+        Some(d) => format!("this field: {d}"),
+        None if ptr.is_empty() => {
+            "a spec is a mapping with `name`, `chain`, `groups` and `targets`; run `chainfleet init` for a starter".into()
+        }
+        None => "see schema/network.schema.json".into(),
+    }
 }
 
 fn choice(
@@ -323,6 +473,26 @@ fn consts_at(schema: &Value, ptr: &str) -> Vec<String> {
         }
     }
     out
+}
+
+/// For an enum of one-key mappings (`{env: ...}` or `{file: ...}`), the keys.
+fn variant_keys(schema: &Value, ptr: &str) -> Vec<String> {
+    let Some(node) = schema_at(schema, ptr) else {
+        return Vec::new();
+    };
+    let mut keys = Vec::new();
+    for b in node
+        .get("oneOf")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        match resolve(schema, b).get("required").and_then(Value::as_array) {
+            Some(req) if req.len() == 1 => keys.extend(req[0].as_str().map(str::to_string)),
+            _ => return Vec::new(),
+        }
+    }
+    keys
 }
 
 fn shape_hint(schema: &Value, ptr: &str) -> String {

@@ -1,0 +1,350 @@
+//! The command line: help and exit codes, completions, NO_COLOR, usage errors, `init`.
+
+mod common;
+
+use std::fs;
+use std::path::Path;
+use std::process::Output;
+
+use common::{assert_ok, chainfleet, root, run};
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+#[test]
+fn help_documents_commands_examples_and_exit_codes() {
+    let o = run(chainfleet().arg("--help"));
+    assert_ok(&o, "--help");
+    let help = stdout(&o);
+    for needle in [
+        "Exit codes: 0 ok, 1 invalid spec, 2 usage or I/O error, 3 --check found drift",
+        "NO_COLOR",
+        "chainfleet generate network.yaml --check",
+        "init",
+        "validate",
+        "generate",
+        "schema",
+        "completions",
+    ] {
+        assert!(help.contains(needle), "--help lacks `{needle}`:\n{help}");
+    }
+    let o = run(chainfleet().args(["generate", "--help"]));
+    assert_ok(&o, "generate --help");
+    assert!(stdout(&o).contains("--check") && stdout(&o).contains("--target"));
+    let o = run(chainfleet().arg("--version"));
+    assert_ok(&o, "--version");
+    assert!(stdout(&o).starts_with("chainfleet "));
+}
+
+#[test]
+fn completions_are_shell_scripts() {
+    let o = run(chainfleet().args(["completions", "bash"]));
+    assert_ok(&o, "completions bash");
+    let bash = stdout(&o);
+    assert!(
+        bash.contains("_chainfleet()") && bash.contains("complete -F _chainfleet"),
+        "{bash}"
+    );
+    for sub in ["validate", "generate", "init", "schema"] {
+        assert!(bash.contains(sub), "bash completion lacks {sub}");
+    }
+    for shell in ["zsh", "fish"] {
+        let o = run(chainfleet().args(["completions", shell]));
+        assert_ok(&o, shell);
+        assert!(stdout(&o).contains("chainfleet"), "{shell}");
+    }
+    if let Some(bash_bin) = which("bash") {
+        // The script parses in a real bash.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.bash");
+        fs::write(&path, &bash).unwrap();
+        let o = run(std::process::Command::new(bash_bin).arg("-n").arg(&path));
+        assert_ok(&o, "bash -n on the completion script");
+    }
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = root().join("examples/cometbft-kvstore.yaml");
+    let spec = spec.to_str().unwrap();
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (vec![], "Usage"),
+        (vec!["frobnicate"], "unrecognized subcommand"),
+        (vec!["validate"], "<SPEC>"),
+        (
+            vec!["validate", spec, "--format", "xml"],
+            "invalid value 'xml'",
+        ),
+        (
+            vec!["generate", spec, "--target", "nomad"],
+            "invalid value 'nomad'",
+        ),
+        (
+            vec!["generate", spec, "--target", "aws"],
+            "does not configure target(s) aws",
+        ),
+        (
+            vec!["generate", "/no/such/spec.yaml"],
+            "cannot read /no/such/spec.yaml",
+        ),
+        (
+            vec!["validate", dir.path().to_str().unwrap()],
+            "cannot read",
+        ),
+        (vec!["completions", "tcsh"], "invalid value 'tcsh'"),
+    ];
+    for (args, needle) in cases {
+        let o = run(chainfleet().current_dir(dir.path()).args(&args));
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
+        assert!(
+            stderr(&o).contains(needle),
+            "{args:?}: want `{needle}` in\n{}",
+            stderr(&o)
+        );
+        assert!(!stderr(&o).contains("panicked"));
+    }
+    assert!(
+        fs::read_dir(dir.path()).unwrap().next().is_none(),
+        "usage errors write nothing"
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn unreadable_spec_exits_2() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("spec.yaml");
+    fs::copy(root().join("examples/cometbft-kvstore.yaml"), &path).unwrap();
+    fs::set_permissions(&path, fs::Permissions::from_mode(0o000)).unwrap();
+    if fs::read(&path).is_ok() {
+        // Running as root: permissions do not stop reads; a dangling symlink does.
+        fs::remove_file(&path).unwrap();
+        std::os::unix::fs::symlink(dir.path().join("gone.yaml"), &path).unwrap();
+    }
+    let o = run(chainfleet().arg("validate").arg(&path));
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).starts_with(&format!("error: cannot read {}", path.display())),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn invalid_spec_exits_1_and_missing_seed_too() {
+    let o = run(chainfleet()
+        .current_dir(root())
+        .args(["validate", "tests/invalid/multi-error.yaml"]));
+    assert_eq!(o.status.code(), Some(1));
+    let dir = tempfile::tempdir().unwrap();
+    let o = run(chainfleet()
+        .env_remove("CHAINFLEET_SEED")
+        .arg("generate")
+        .arg(root().join("examples/cometbft-kvstore.yaml"))
+        .arg("--out")
+        .arg(dir.path().join("out")));
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("CHAINFLEET_SEED") && stderr(&o).contains("nothing was written"));
+    assert!(!dir.path().join("out").exists());
+}
+
+fn which(name: &str) -> Option<std::path::PathBuf> {
+    std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|p| p.join(name))
+            .find(|p| p.is_file())
+    })
+}
+
+/// Run chainfleet under a pseudo-terminal (util-linux `script`), so colour would be on.
+fn under_tty(args: &str, no_color: bool) -> Option<Vec<u8>> {
+    let Some(script) = which("script") else {
+        assert!(
+            std::env::var("CI").map_or(true, |v| v != "true"),
+            "`script` (util-linux) is needed under CI"
+        );
+        eprintln!(
+            "NOT RUN: `script` (util-linux) is not installed; colour under a terminal untested"
+        );
+        return None;
+    };
+    let bin = env!("CARGO_BIN_EXE_chainfleet");
+    let mut c = std::process::Command::new(script);
+    c.current_dir(root())
+        .args(["-qec", &format!("{bin} {args}"), "/dev/null"])
+        .env_remove("NO_COLOR");
+    if no_color {
+        c.env("NO_COLOR", "1");
+    }
+    Some(run(&mut c).stdout)
+}
+
+#[test]
+fn no_color_is_honoured() {
+    // Not a terminal: never colour, whatever NO_COLOR says.
+    let o = run(chainfleet()
+        .env_remove("NO_COLOR")
+        .current_dir(root())
+        .args(["validate", "tests/invalid/multi-error.yaml"]));
+    assert!(!o.stderr.contains(&0x1b), "colour on a pipe");
+    // A terminal: colour, unless NO_COLOR is set.
+    let args = "validate tests/invalid/multi-error.yaml";
+    if let (Some(color), Some(plain)) = (under_tty(args, false), under_tty(args, true)) {
+        assert!(
+            color.contains(&0x1b),
+            "no colour on a terminal:\n{}",
+            String::from_utf8_lossy(&color)
+        );
+        assert!(
+            !plain.contains(&0x1b),
+            "NO_COLOR ignored:\n{}",
+            String::from_utf8_lossy(&plain)
+        );
+        assert!(
+            String::from_utf8_lossy(&plain).contains("multi-error.yaml:2:7: error: network name")
+        );
+    }
+}
+
+#[test]
+fn a_spec_cannot_inject_terminal_escapes() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("spec.yaml");
+    let valid = fs::read_to_string(root().join("examples/cometbft-kvstore.yaml")).unwrap();
+    // An escape written as a YAML escape (the value holds ESC) and as a raw byte.
+    for name in ["\"evil\\e[2J\\e]0;pwned\\a\"", "evil\u{1b}[2J"] {
+        let spec = valid.replacen("name: kvstore-net", &format!("name: {name}"), 1);
+        fs::write(&path, spec).unwrap();
+        let o = run(chainfleet()
+            .current_dir(dir.path())
+            .args(["validate", "spec.yaml"]));
+        assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+        assert!(
+            !o.stderr.contains(&0x1b) && !o.stderr.contains(&0x07),
+            "{}",
+            stderr(&o)
+        );
+        assert!(
+            stderr(&o).starts_with("spec.yaml:4:7: error: "),
+            "{}",
+            stderr(&o)
+        );
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn init_writes_a_valid_spec_and_a_private_ignored_seed_and_never_overwrites() {
+    use std::os::unix::fs::PermissionsExt;
+    for family in ["cosmos", "cometbft", "mina", "komodo", "generic"] {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("my-net");
+        let o = run(chainfleet()
+            .env_remove("CHAINFLEET_SEED")
+            .arg("init")
+            .arg(&dir)
+            .args(["--family", family]));
+        assert_ok(&o, &format!("init --family {family}"));
+        let spec = dir.join("network.yaml");
+        let seed = dir.join(".chainfleet/seed");
+        let text = fs::read_to_string(&spec).unwrap();
+        assert!(
+            text.contains("name: my-net"),
+            "{family}: the folder names the network\n{text}"
+        );
+        assert!(text.contains(&format!("family: {family}")), "{family}");
+        assert!(
+            text.lines().any(|l| l.trim_start().starts_with('#')),
+            "{family}: a commented starter"
+        );
+        let hex = fs::read_to_string(&seed).unwrap();
+        assert!(
+            hex.trim().len() == 64 && hex.trim().bytes().all(|b| b.is_ascii_hexdigit()),
+            "{hex}"
+        );
+        assert_eq!(
+            fs::metadata(&seed).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+        let ignore = fs::read_to_string(dir.join(".chainfleet/.gitignore")).unwrap();
+        assert!(ignore.lines().any(|l| l.trim() == "*"));
+        // It validates and generates with its own seed, no environment needed.
+        let o = run(chainfleet()
+            .env_remove("CHAINFLEET_SEED")
+            .arg("validate")
+            .arg(&spec));
+        assert_ok(&o, &format!("validate the {family} starter"));
+        let o = run(chainfleet()
+            .env_remove("CHAINFLEET_SEED")
+            .current_dir(&dir)
+            .args(["generate", "network.yaml", "--out", "out"]));
+        assert_ok(&o, &format!("generate the {family} starter"));
+        // A second init refuses and changes nothing.
+        let o = run(chainfleet()
+            .arg("init")
+            .arg(&dir)
+            .args(["--family", family]));
+        assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+        assert!(
+            stderr(&o).contains("already exists") && stderr(&o).contains("never overwrites"),
+            "{}",
+            stderr(&o)
+        );
+        assert_eq!(fs::read_to_string(&spec).unwrap(), text);
+        assert_eq!(fs::read_to_string(&seed).unwrap(), hex);
+        // Two inits make two different seeds.
+        let other = tmp.path().join("other");
+        assert_ok(&run(chainfleet().arg("init").arg(&other)), "init other");
+        assert_ne!(
+            fs::read_to_string(other.join(".chainfleet/seed")).unwrap(),
+            hex
+        );
+    }
+}
+
+#[test]
+fn init_refuses_a_name_that_is_not_dns_safe() {
+    let tmp = tempfile::tempdir().unwrap();
+    let o = run(chainfleet()
+        .arg("init")
+        .arg(tmp.path())
+        .args(["--name", "Bad_Name"]));
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("not DNS-safe"));
+    assert!(!Path::new(&tmp.path().join("network.yaml")).exists());
+}
+
+#[test]
+fn closed_stdout_does_not_panic() {
+    // `chainfleet schema | head -c 10`: the reader goes away early.
+    let mut child = chainfleet()
+        .arg("schema")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let o = child.wait_with_output().unwrap();
+    assert!(!stderr(&o).contains("panicked"), "{}", stderr(&o));
+}
+
+#[test]
+fn init_keeps_an_existing_gitignore() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("net");
+    fs::create_dir_all(dir.join(".chainfleet")).unwrap();
+    fs::write(dir.join(".chainfleet/.gitignore"), "# mine\n*\n!README\n").unwrap();
+    assert_ok(&run(chainfleet().arg("init").arg(&dir)), "init");
+    assert_eq!(
+        fs::read_to_string(dir.join(".chainfleet/.gitignore")).unwrap(),
+        "# mine\n*\n!README\n"
+    );
+    assert!(dir.join(".chainfleet/seed").exists());
+}
