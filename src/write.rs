@@ -156,9 +156,35 @@ fn create_dirs(root: &Path, dir: &Path, kind: TreeKind) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Write `path` durably: contents, mode, fsync. A new file is created with its final mode,
-/// so a secret is never readable by others, not even empty.
+/// Write `path` and fsync it. A new file is created with its final mode, so a secret is
+/// never readable by others, not even empty.
 fn write_file(path: &Path, bytes: &[u8], mode: u32) -> anyhow::Result<()> {
+    write_file_unsynced(path, bytes, mode)?.sync_all()?;
+    Ok(())
+}
+
+/// Make every staged file durable before the journal commits to them. One `syncfs` of the
+/// tree's filesystem instead of an fsync per file: per-file syncs made a 1000-validator
+/// network spend 30 s in the writer. Elsewhere than Linux, fsync each file.
+fn sync_staged(root: &Path, staged: &[PathBuf]) -> anyhow::Result<()> {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::fd::AsRawFd;
+        let dir = fs::File::open(root).with_context(|| format!("opening {}", root.display()))?;
+        // SAFETY: syncfs takes a valid open descriptor, which `dir` holds for the call.
+        if unsafe { libc::syncfs(dir.as_raw_fd()) } == 0 {
+            return Ok(());
+        }
+    }
+    for p in staged {
+        fs::File::open(p)?.sync_all()?;
+    }
+    let _ = root;
+    Ok(())
+}
+
+/// Write `path` without syncing; the caller syncs (see `sync_staged`).
+fn write_file_unsynced(path: &Path, bytes: &[u8], mode: u32) -> anyhow::Result<fs::File> {
     let mut opts = fs::OpenOptions::new();
     opts.write(true).create(true).truncate(true);
     #[cfg(unix)]
@@ -172,8 +198,7 @@ fn write_file(path: &Path, bytes: &[u8], mode: u32) -> anyhow::Result<()> {
     set_mode(path, mode)?;
     f.write_all(bytes)
         .with_context(|| format!("writing {}", path.display()))?;
-    f.sync_all()?;
-    Ok(())
+    Ok(f)
 }
 
 /// Finish an interrupted write (roll the journal forward) and sweep stale staging files.
@@ -278,23 +303,21 @@ pub fn write_tree(root: &Path, files: &FileSet, kind: TreeKind) -> anyhow::Resul
     {
         return Ok(report);
     }
-    // 1. Stage.
+    // 1. Stage, then make the staged files durable in one go.
+    let mut staged = Vec::with_capacity(to_write.len() + 1);
     for (_, dest, entry) in &to_write {
         if let Some(dir) = dest.parent() {
             create_dirs(root, dir, kind)?;
         }
-        write_file(
-            &staged_path(dest),
-            &entry.bytes,
-            mode_for(kind, entry.executable),
-        )?;
+        let path = staged_path(dest);
+        write_file_unsynced(&path, &entry.bytes, mode_for(kind, entry.executable))?;
+        staged.push(path);
     }
     let manifest_path = root.join(MANIFEST);
-    write_file(
-        &staged_path(&manifest_path),
-        &manifest_new,
-        mode_for(kind, false),
-    )?;
+    let path = staged_path(&manifest_path);
+    write_file_unsynced(&path, &manifest_new, mode_for(kind, false))?;
+    staged.push(path);
+    sync_staged(root, &staged)?;
     // 2. Journal: from here on the write completes, even across a crash.
     let mut renames: Vec<String> = to_write.iter().map(|(r, _, _)| r.clone()).collect();
     renames.push(MANIFEST.to_string());
