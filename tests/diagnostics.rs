@@ -273,8 +273,10 @@ fn validate_bytes(bytes: &[u8]) -> (Option<i32>, String) {
     (o.status.code(), err)
 }
 
+/// A valid spec to mutate; a fixed copy (not an example) so positions in these tests do not
+/// move when an example changes.
 fn valid_spec() -> String {
-    std::fs::read_to_string(root().join("examples/cosmos-devnet.yaml")).unwrap()
+    std::fs::read_to_string(root().join("tests/fixtures/diagnostics-base.yaml")).unwrap()
 }
 
 /// Deterministic pseudo-random bytes (xorshift), so a failure reproduces.

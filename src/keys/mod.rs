@@ -45,6 +45,11 @@ impl Seed {
         Ok(Seed(arr))
     }
 
+    /// The seed of a public phrase: its SHA-256. Every key derived from it is public.
+    pub fn from_public_phrase(phrase: &str) -> Seed {
+        Seed(Sha256::digest(phrase.as_bytes()).into())
+    }
+
     /// A fresh random seed from the operating system.
     pub fn generate() -> std::io::Result<Seed> {
         use std::io::Read;
@@ -98,6 +103,7 @@ pub fn load_seed(
                     .with_hint("a seed is 32 random bytes as 64 hex characters")
             })
         }
+        SeedSource::InsecurePhrase(phrase) => Ok(Seed::from_public_phrase(phrase)),
         SeedSource::File(path) => {
             let full = spec_dir.join(path);
             let text = std::fs::read_to_string(&full).map_err(|e| {

@@ -848,7 +848,15 @@ fn check_chain(c: &mut Checker<'_>, spec: &Spec) {
         let (field, v) = match &k.seed {
             super::SeedSource::Env(v) => ("env", v),
             super::SeedSource::File(v) => ("file", v),
+            super::SeedSource::InsecurePhrase(v) => ("insecure_phrase", v),
         };
+        if field == "insecure_phrase" && !v.is_empty() {
+            c.warn(
+                "/keys/seed/insecure_phrase",
+                "every key of this network derives from a public phrase: anyone can recompute them",
+                "fine for a throwaway devnet; for anything else use `env` or a git-ignored `file`",
+            );
+        }
         if v.is_empty() {
             c.error(
                 &format!("/keys/seed/{field}"),

@@ -160,7 +160,7 @@ pub struct AssetchainSpec {
     pub params: BTreeMap<String, String>,
 }
 
-/// Where the network seed comes from: exactly one of `env` or `file`.
+/// Where the network seed comes from: exactly one of `env`, `file` or `insecure_phrase`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct KeysSpec {
@@ -176,6 +176,10 @@ pub enum SeedSource {
     Env(String),
     /// Read the seed from this file, relative to the spec (keep it git-ignored).
     File(String),
+    /// Derive the seed from this PUBLIC phrase (its SHA-256). Anyone who reads the spec can
+    /// recompute every key, like the well-known mnemonics of local devnets: for demos and
+    /// throwaway devnets only. chainfleet warns whenever it is used.
+    InsecurePhrase(String),
 }
 
 /// What a node does in the network. Which roles a family accepts is checked.

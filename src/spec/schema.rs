@@ -195,7 +195,8 @@ fn validate_at(
                     let keys = variant_keys(schema, &ptr);
                     let message = if keys.len() > 1 && instance.is_object() {
                         let names: Vec<String> = keys.iter().map(|k| format!("`{k}`")).collect();
-                        format!("set exactly one of {} {at}", names.join(" or "))
+                        let (last, rest) = names.split_last().expect("more than one key");
+                        format!("set exactly one of {} or {last} {at}", rest.join(", "))
                     } else {
                         format!("value {at} has the wrong shape")
                     };
