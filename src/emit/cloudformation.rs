@@ -138,6 +138,13 @@ fn skip(checks: &[(&str, &str)]) -> Value {
     json!({ "checkov": { "skip": list } })
 }
 
+/// Nested stacks name their child by a local path that `aws cloudformation package` (run
+/// by deploy.sh) uploads and rewrites to an S3 URL; cfn-lint's W3002 says exactly that.
+fn nested_stack_metadata() -> Value {
+    json!({ "cfn-lint": { "config": { "ignore_checks": ["W3002"] } },
+            "comment": "TemplateURL is a local path; deploy.sh runs `aws cloudformation package` first" })
+}
+
 /// Secret name in Secrets Manager: `<network>/<node>/<key>`, so one IAM pattern
 /// `secret:<network>/*` covers this network's secrets and nothing else.
 pub fn secret_name(net: &Network, node: &str, key: &str) -> String {
@@ -332,6 +339,7 @@ fn network_templates(net: &Network, artifacts: &Artifacts, out: &mut BTreeMap<St
                     json!({ "TemplateURL": path, "Tags": tags(net, &format!("{}-secrets", net.name)) }),
                 );
                 res.insert("Condition".into(), json!(region_condition(region)));
+            res.insert("Metadata".into(), nested_stack_metadata());
                 out.insert(path, child.build());
             }
         }
@@ -1198,7 +1206,10 @@ fn region_templates(
             }
         }
     }
-    for (i, ((g, port, proto, src), why)) in rules.iter().enumerate() {
+    let mut per_sg: BTreeMap<&str, usize> = BTreeMap::new();
+    for ((g, port, proto, src), why) in &rules {
+        let i = per_sg.entry(g.as_str()).or_default();
+        *i += 1;
         let mut props = json!({
             "GroupId": ga(&group_sg(g), "GroupId"),
             "IpProtocol": proto,
@@ -1212,7 +1223,7 @@ fn region_templates(
             props["CidrIp"] = json!(src);
         }
         tpl.res(
-            &format!("{}Ingress{}", group_sg(g), i + 1),
+            &format!("{}Ingress{i}", group_sg(g)),
             "AWS::EC2::SecurityGroupIngress",
             props,
         );
@@ -1420,6 +1431,7 @@ fn region_templates(
                 json!({ "TemplateURL": path, "Parameters": params, "Tags": tags(net, &format!("{}-{region}-nodes-{}", net.name, k + 1)) }),
             );
             res.insert("DependsOn".into(), Value::Array(depends));
+            res.insert("Metadata".into(), nested_stack_metadata());
             out.insert(path, child.build());
         }
     }
@@ -1834,9 +1846,11 @@ fn deploy_script(net: &Network, artifacts: &Artifacts, secrets_rel: &str) -> Str
     } else {
         format!("\"$here\"/../{}", sh_quote(secrets_rel))
     };
-    s.push_str(&format!(
-        "secrets=\"${{CHAINFLEET_SECRETS_DIR:-$(cd {secrets} && pwd)}}\"\n"
-    ));
+    if !secrets_of(net, artifacts).is_empty() {
+        s.push_str(&format!(
+            "secrets=\"${{CHAINFLEET_SECRETS_DIR:-$(cd {secrets} && pwd)}}\"\n"
+        ));
+    }
     s.push_str("aws=\"${AWS_CLI:-aws}\"\n");
     s.push_str("packaged=\"$(mktemp -d)\"\ntrap 'rm -rf \"$packaged\"' EXIT\n\n");
     s.push_str(
