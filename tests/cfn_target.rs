@@ -42,6 +42,30 @@ fn load_yaml(files: &[PathBuf]) -> Option<Vec<Value>> {
     Some(v)
 }
 
+/// The AWS example turned into the other shape of the target: an existing VPC given as
+/// parameters, an HTTPS listener from a certificate ARN, and no Route 53 zone (cross-region
+/// peers become stack parameters). Returns (tempdir guard, output dir).
+fn variant() -> (tempfile::TempDir, PathBuf) {
+    let text = std::fs::read_to_string(common::root().join("examples/cosmos-testnet-aws.yaml")).unwrap();
+    assert!(text.contains("vpc: { cidr: 10.42.0.0/16 }") && text.contains("dns_zone:"));
+    let text: String = text
+        .replace(
+            "vpc: { cidr: 10.42.0.0/16 }",
+            "vpc: { existing: true }\n    certificate_arn: arn:aws:acm:us-east-1:123456789012:certificate/0e5c5f1e-1111-2222-3333-444455556666",
+        )
+        .lines()
+        .filter(|l| !l.contains("dns_zone:"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let spec = dir.path().join("variant.yaml");
+    std::fs::write(&spec, text).unwrap();
+    let out = dir.path().join("out");
+    let o = common::run(common::chainfleet().arg("generate").arg(&spec).arg("--out").arg(&out).arg("--secrets").arg(dir.path().join("secrets")));
+    common::assert_ok(&o, "generate the existing-VPC/HTTPS variant");
+    (dir, out)
+}
+
 #[test]
 fn snapshots_of_templates() {
     for ex in aws_examples() {
@@ -75,6 +99,9 @@ fn cfn_lint_reports_nothing() {
         );
         guards.push(d);
     }
+    let (d, out) = variant();
+    files.extend(templates(&out).into_iter().map(|p| out.join("cloudformation").join(p)));
+    guards.push(d);
     let o = common::run(Command::new(lint).args(&files));
     common::assert_ok(&o, "cfn-lint on every template");
 }
@@ -95,6 +122,9 @@ fn checkov_has_no_failed_check_and_every_skip_has_a_reason() {
         );
         guards.push(d);
     }
+    let (d, out) = variant();
+    files.extend(templates(&out).into_iter().map(|p| out.join("cloudformation").join(p)));
+    guards.push(d);
     let mut cmd = Command::new(checkov);
     cmd.args([
         "--framework",
@@ -618,8 +648,14 @@ fn a_thousand_validators_split_into_nested_stacks_that_lint() {
 
 #[test]
 fn deploy_script_is_shellcheck_clean_and_ordered() {
+    let mut outs = Vec::new();
     for ex in aws_examples() {
-        let (_d, out, _s) = common::generate_example(&ex);
+        let (d, out, _s) = common::generate_example(&ex);
+        outs.push((ex, d, out));
+    }
+    let (d, out) = variant();
+    outs.push(("variant".into(), d, out));
+    for (ex, _d, out) in outs {
         let script = out.join("cloudformation/deploy.sh");
         let text = std::fs::read_to_string(&script).unwrap();
         let net = text.find("--stack-name").expect("a deploy");

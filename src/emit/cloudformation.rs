@@ -372,7 +372,7 @@ fn network_templates(net: &Network, artifacts: &Artifacts, out: &mut BTreeMap<St
         tpl.res(
             "NetworkMarker",
             "AWS::SSM::Parameter",
-            json!({ "Name": format!("/chainfleet/{}/network", net.name), "Type": "String", "Value": net.name }),
+            json!({ "Name": format!("/chainfleet/{}/network", net.name), "Type": "String", "Value": net.name, "Tags": { "chainfleet:network": net.name } }),
         );
     }
     out.insert("network.yaml".into(), tpl.build());
@@ -887,6 +887,13 @@ fn node_resources(
     } else {
         json!(1)
     };
+    // A node behind its own NLB runs in the NLB's AZ: an NLB sends traffic only to targets
+    // in the zones it is enabled in.
+    let task_subnets = if nlb.is_empty() {
+        json!([shared.subnet(net, "Private", 0), shared.subnet(net, "Private", 1)])
+    } else {
+        json!([shared.subnet(net, "Private", node.ordinal as usize % 2)])
+    };
     let svc = format!("{n}Service");
     let mut props = json!({
         "ServiceName": node.name,
@@ -899,7 +906,7 @@ fn node_resources(
         "NetworkConfiguration": { "AwsvpcConfiguration": {
             "AssignPublicIp": "DISABLED",
             "SecurityGroups": [shared.r(&group_sg(&node.group))],
-            "Subnets": [shared.subnet(net, "Private", 0), shared.subnet(net, "Private", 1)],
+            "Subnets": task_subnets,
         }},
         "ServiceRegistries": [{ "RegistryArn": ga(&sd, "Arn") }],
         "PropagateTags": "SERVICE",
@@ -942,6 +949,7 @@ fn node_resources(
                 "TreatMissingData": "missing",
                 "AlarmActions": actions.clone(),
                 "OKActions": actions,
+                "Tags": tags(net, &format!("{}-{}-{what}", net.name, node.name)),
             }),
         );
     }
@@ -1378,6 +1386,7 @@ fn region_templates(
             "TreatMissingData": "notBreaching",
             "AlarmActions": actions.clone(),
             "OKActions": actions,
+            "Tags": tags(net, &format!("{}-{region}-consensus-errors", net.name)),
         }),
     );
     tpl.res(
@@ -1950,6 +1959,18 @@ export_value() {\n  \
         s.push_str(&format!(
             "\"$aws\" cloudformation deploy --region {region} --stack-name {name}-{region} \\\n  --template-file \"$(package {region} {region}.yaml)\" \\\n  --s3-bucket \"${{CHAINFLEET_ARTIFACT_BUCKET_PREFIX}}-{region}\" --no-fail-on-empty-changeset \\\n  --capabilities CAPABILITY_IAM --tags chainfleet:network={name} \\\n  --parameter-overrides \"Image=$CHAINFLEET_IMAGE\""
         ));
+        if existing_vpc(net) {
+            let r = region.to_uppercase().replace('-', "_");
+            for (param, var, what) in [
+                ("VpcId", "VPC_ID", "the VPC ID"),
+                ("PublicSubnets", "PUBLIC_SUBNETS", "two public subnet IDs, comma-separated"),
+                ("PrivateSubnets", "PRIVATE_SUBNETS", "two private subnet IDs, comma-separated"),
+            ] {
+                s.push_str(&format!(
+                    " \\\n    \"{param}=${{CHAINFLEET_{var}_{r}:?set CHAINFLEET_{var}_{r} to {what} in {region}}}\""
+                ));
+            }
+        }
         if with_peers {
             for p in &peer_params[&region.to_string()] {
                 let peer = net.node(p).expect("peer");
