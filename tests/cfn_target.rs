@@ -46,7 +46,8 @@ fn load_yaml(files: &[PathBuf]) -> Option<Vec<Value>> {
 /// parameters, an HTTPS listener from a certificate ARN, and no Route 53 zone (cross-region
 /// peers become stack parameters). Returns (tempdir guard, output dir).
 fn variant() -> (tempfile::TempDir, PathBuf) {
-    let text = std::fs::read_to_string(common::root().join("examples/cosmos-testnet-aws.yaml")).unwrap();
+    let text =
+        std::fs::read_to_string(common::root().join("examples/cosmos-testnet-aws.yaml")).unwrap();
     assert!(text.contains("vpc: { cidr: 10.42.0.0/16 }") && text.contains("dns_zone:"));
     let text: String = text
         .replace(
@@ -61,7 +62,15 @@ fn variant() -> (tempfile::TempDir, PathBuf) {
     let spec = dir.path().join("variant.yaml");
     std::fs::write(&spec, text).unwrap();
     let out = dir.path().join("out");
-    let o = common::run(common::chainfleet().arg("generate").arg(&spec).arg("--out").arg(&out).arg("--secrets").arg(dir.path().join("secrets")));
+    let o = common::run(
+        common::chainfleet()
+            .arg("generate")
+            .arg(&spec)
+            .arg("--out")
+            .arg(&out)
+            .arg("--secrets")
+            .arg(dir.path().join("secrets")),
+    );
     common::assert_ok(&o, "generate the existing-VPC/HTTPS variant");
     (dir, out)
 }
@@ -100,7 +109,11 @@ fn cfn_lint_reports_nothing() {
         guards.push(d);
     }
     let (d, out) = variant();
-    files.extend(templates(&out).into_iter().map(|p| out.join("cloudformation").join(p)));
+    files.extend(
+        templates(&out)
+            .into_iter()
+            .map(|p| out.join("cloudformation").join(p)),
+    );
     guards.push(d);
     let o = common::run(Command::new(lint).args(&files));
     common::assert_ok(&o, "cfn-lint on every template");
@@ -123,7 +136,11 @@ fn checkov_has_no_failed_check_and_every_skip_has_a_reason() {
         guards.push(d);
     }
     let (d, out) = variant();
-    files.extend(templates(&out).into_iter().map(|p| out.join("cloudformation").join(p)));
+    files.extend(
+        templates(&out)
+            .into_iter()
+            .map(|p| out.join("cloudformation").join(p)),
+    );
     guards.push(d);
     let mut cmd = Command::new(checkov);
     cmd.args([
@@ -630,8 +647,12 @@ fn a_thousand_validators_split_into_nested_stacks_that_lint() {
         }
     }
     // cfn-lint takes about a second per hundred resources: lint in parallel batches.
-    let jobs = std::thread::available_parallelism().map_or(2, |n| n.get()).clamp(1, 4);
-    let batches: Vec<Vec<PathBuf>> = (0..jobs).map(|k| files.iter().skip(k).step_by(jobs).cloned().collect()).collect();
+    let jobs = std::thread::available_parallelism()
+        .map_or(2, |n| n.get())
+        .clamp(1, 4);
+    let batches: Vec<Vec<PathBuf>> = (0..jobs)
+        .map(|k| files.iter().skip(k).step_by(jobs).cloned().collect())
+        .collect();
     let handles: Vec<_> = batches
         .into_iter()
         .filter(|b| !b.is_empty())
@@ -679,4 +700,163 @@ fn deploy_script_is_shellcheck_clean_and_ordered() {
             common::assert_ok(&o, &format!("shellcheck {ex} deploy.sh"));
         }
     }
+}
+
+#[test]
+fn nested_stacks_package_and_deploy_on_moto() {
+    let (Some(moto_bin), Some(cli)) = (common::tool("MOTO_SERVER"), common::tool("AWS")) else {
+        return;
+    };
+    // 160 validators in one region: more secrets than one secrets stack holds and more node
+    // resources than one region stack holds, so both templates nest.
+    let dir = tempfile::tempdir().unwrap();
+    let spec = dir.path().join("nested.yaml");
+    std::fs::write(
+        &spec,
+        "name: nested-net\nchain:\n  family: cometbft\n  chain_id: nested-1\n  binary: cometbft\n  image: cometbft/cometbft:v0.38.26\n  home: /cometbft\nkeys:\n  seed: { env: CHAINFLEET_SEED }\nregions: [us-east-1]\ngroups:\n  - name: validator\n    role: validator\n    count: 160\n    resources: { cpu: 1, memory: 2Gi, storage: 20Gi }\ntargets:\n  aws: { launch_type: fargate }\n",
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    let o = common::run(
+        common::chainfleet()
+            .arg("generate")
+            .arg(&spec)
+            .arg("--out")
+            .arg(&out)
+            .arg("--secrets")
+            .arg(dir.path().join("secrets")),
+    );
+    common::assert_ok(&o, "generate the nested network");
+    let cfn = out.join("cloudformation");
+    let files = templates(&out);
+    assert!(
+        files.iter().any(|f| f.starts_with("network")),
+        "secrets did not nest: {files:?}"
+    );
+    assert!(
+        files.iter().any(|f| f.starts_with("us-east-1")),
+        "nodes did not nest: {files:?}"
+    );
+    let Some(docs) = load_yaml(&files.iter().map(|f| cfn.join(f)).collect::<Vec<_>>()) else {
+        return;
+    };
+    // moto-adapted copies in the same layout (JSON is YAML), so TemplateURL paths still hold.
+    let mdir = dir.path().join("moto");
+    let mut dropped_all = Vec::new();
+    for (f, d) in files.iter().zip(&docs) {
+        let (t, dropped) = motofy(d, None);
+        dropped_all.extend(dropped);
+        let p = mdir.join(f);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(&p, serde_json::to_string(&t).unwrap()).unwrap();
+    }
+    eprintln!(
+        "nested: {} resources not deployed on moto (types it skips)",
+        dropped_all.len()
+    );
+    let moto = Moto::start(&moto_bin);
+    // `aws cloudformation package` uploads with its own S3 client: point every client at moto
+    // by AWS_ENDPOINT_URL; moto resolves TemplateURLs on a `localhost` host path-style.
+    let localhost = moto.url.replace("127.0.0.1", "localhost");
+    let region = "us-east-1";
+    let aws = |args: &[&str]| {
+        let mut c = moto.aws(&cli, region);
+        c.env("AWS_ENDPOINT_URL", &localhost).args(args);
+        c
+    };
+    common::assert_ok(
+        &common::run(&mut aws(&["s3", "mb", "s3://chainfleet-packages"])),
+        "make bucket",
+    );
+    for (template, stack, extra) in [
+        ("network.yaml", "nested-net-network", vec![]),
+        (
+            "us-east-1.yaml",
+            "nested-net-us-east-1",
+            vec![
+                "--capabilities",
+                "CAPABILITY_IAM",
+                "--parameter-overrides",
+                "Image=example.org/chainfleet/node:1",
+            ],
+        ),
+    ] {
+        let packaged = dir.path().join(format!("packaged-{template}"));
+        let src = mdir.join(template);
+        let o = common::run(&mut aws(&[
+            "cloudformation",
+            "package",
+            "--template-file",
+            src.to_str().unwrap(),
+            "--s3-bucket",
+            "chainfleet-packages",
+            "--output-template-file",
+            packaged.to_str().unwrap(),
+        ]));
+        common::assert_ok(&o, &format!("package {template}"));
+        let mut args = vec![
+            "cloudformation",
+            "deploy",
+            "--stack-name",
+            stack,
+            "--s3-bucket",
+            "chainfleet-packages",
+            "--template-file",
+            packaged.to_str().unwrap(),
+        ];
+        args.extend(extra);
+        let o = common::run(&mut aws(&args));
+        common::assert_ok(&o, &format!("deploy packaged {template}"));
+    }
+    let o = common::run(&mut aws(&[
+        "cloudformation",
+        "list-stacks",
+        "--output",
+        "json",
+    ]));
+    common::assert_ok(&o, "list-stacks");
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let stacks: Vec<(String, String)> = v["StackSummaries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["StackName"].as_str().unwrap().to_string(),
+                s["StackStatus"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let children = stacks
+        .iter()
+        .filter(|(n, _)| n.starts_with("nested-net-us-east-1-Nodes"))
+        .count();
+    let expected = files.iter().filter(|f| f.starts_with("us-east-1")).count();
+    assert_eq!(children, expected, "node child stacks: {stacks:?}");
+    assert!(
+        stacks
+            .iter()
+            .any(|(n, _)| n.starts_with("nested-net-network-Secrets")),
+        "{stacks:?}"
+    );
+    for (n, s) in &stacks {
+        assert_eq!(s, "CREATE_COMPLETE", "{n}");
+    }
+    // The ECS services of every node exist in moto.
+    let o = common::run(&mut aws(&[
+        "ecs",
+        "list-services",
+        "--cluster",
+        "nested-net",
+        "--max-results",
+        "100",
+        "--output",
+        "json",
+    ]));
+    common::assert_ok(&o, "list-services");
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(
+        !v["serviceArns"].as_array().unwrap().is_empty(),
+        "no services: {v}"
+    );
 }

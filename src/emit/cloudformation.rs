@@ -344,7 +344,7 @@ fn network_templates(net: &Network, artifacts: &Artifacts, out: &mut BTreeMap<St
                     json!({ "TemplateURL": path, "Tags": tags(net, &format!("{}-secrets", net.name)) }),
                 );
                 res.insert("Condition".into(), json!(region_condition(region)));
-            res.insert("Metadata".into(), nested_stack_metadata());
+                res.insert("Metadata".into(), nested_stack_metadata());
                 out.insert(path, child.build());
             }
         }
@@ -890,7 +890,10 @@ fn node_resources(
     // A node behind its own NLB runs in the NLB's AZ: an NLB sends traffic only to targets
     // in the zones it is enabled in.
     let task_subnets = if nlb.is_empty() {
-        json!([shared.subnet(net, "Private", 0), shared.subnet(net, "Private", 1)])
+        json!([
+            shared.subnet(net, "Private", 0),
+            shared.subnet(net, "Private", 1)
+        ])
     } else {
         json!([shared.subnet(net, "Private", node.ordinal as usize % 2)])
     };
@@ -968,7 +971,10 @@ fn measure(net: &Network, artifacts: &Artifacts, node: &Node) -> (usize, usize) 
     };
     node_resources(net, artifacts, node, &mut t, &mut sh);
     let n = t.resources.len();
-    (n, to_yaml(&Value::Object(t.resources)).len() + to_yaml(&Value::Object(t.outputs)).len())
+    (
+        n,
+        to_yaml(&Value::Object(t.resources)).len() + to_yaml(&Value::Object(t.outputs)).len(),
+    )
 }
 
 /// The template so far, to measure its size.
@@ -1401,10 +1407,7 @@ fn region_templates(
     // Node resources: inline, or in nested stacks when the region is big.
     let dns = aws.dns_zone.is_some();
     let _ = dns;
-    let costs: Vec<(usize, usize)> = nodes
-        .iter()
-        .map(|n| measure(net, artifacts, n))
-        .collect();
+    let costs: Vec<(usize, usize)> = nodes.iter().map(|n| measure(net, artifacts, n)).collect();
     let cost: usize = costs.iter().map(|c| c.0).sum();
     let bytes: usize = costs.iter().map(|c| c.1).sum();
     let outputs: usize = nodes.iter().filter(|n| !nlb_ports(n).is_empty()).count();
@@ -1963,8 +1966,16 @@ export_value() {\n  \
             let r = region.to_uppercase().replace('-', "_");
             for (param, var, what) in [
                 ("VpcId", "VPC_ID", "the VPC ID"),
-                ("PublicSubnets", "PUBLIC_SUBNETS", "two public subnet IDs, comma-separated"),
-                ("PrivateSubnets", "PRIVATE_SUBNETS", "two private subnet IDs, comma-separated"),
+                (
+                    "PublicSubnets",
+                    "PUBLIC_SUBNETS",
+                    "two public subnet IDs, comma-separated",
+                ),
+                (
+                    "PrivateSubnets",
+                    "PRIVATE_SUBNETS",
+                    "two private subnet IDs, comma-separated",
+                ),
             ] {
                 s.push_str(&format!(
                     " \\\n    \"{param}=${{CHAINFLEET_{var}_{r}:?set CHAINFLEET_{var}_{r} to {what} in {region}}}\""
