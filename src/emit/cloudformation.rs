@@ -368,11 +368,11 @@ fn network_templates(net: &Network, artifacts: &Artifacts, out: &mut BTreeMap<St
         );
     }
     if tpl.resources.is_empty() {
-        // A stack needs one resource; a network without secrets still gets its topic marker.
-        tpl.res(
-            "NetworkMarker",
-            "AWS::SSM::Parameter",
-            json!({ "Name": format!("/chainfleet/{}/network", net.name), "Type": "String", "Value": net.name, "Tags": { "chainfleet:network": net.name } }),
+        // A stack needs one resource: a chain without secret files gets a no-op handle (no
+        // cost, nothing to tag), so deploy.sh's order stays the same for every network.
+        tpl.resources.insert(
+            "NoSecrets".into(),
+            json!({ "Type": "AWS::CloudFormation::WaitConditionHandle" }),
         );
     }
     out.insert("network.yaml".into(), tpl.build());
