@@ -2,6 +2,7 @@
 //! in-memory set of files. No I/O, no clock, no randomness: the same input gives the same
 //! bytes. Only `write` puts a `FileSet` on disk.
 
+pub mod cloudformation;
 pub mod compose;
 pub mod docker;
 pub mod helm;
@@ -125,6 +126,9 @@ pub fn emit_all(cx: &Context<'_>) -> anyhow::Result<Output> {
         secrets: cx.artifacts.secrets.clone(),
     };
     merge(&mut out.public, readme::emit(cx)?)?;
+    if cx.targets.contains(&Target::Aws) {
+        merge(&mut out.public, cloudformation::emit(cx)?)?;
+    }
     if cx.targets.iter().any(|t| t.uses_image()) {
         merge(&mut out.public, docker::emit(cx)?)?;
     }

@@ -948,6 +948,14 @@ fn check_targets(c: &mut Checker<'_>, spec: &Spec) {
         );
     }
     if let Some(aws) = &t.aws {
+        if aws.launch_type == super::LaunchType::Ec2 {
+            c.error(
+                "/targets/aws/launch_type",
+                "launch type `ec2` is not generated yet",
+                "ec2",
+                "use `launch_type: fargate` (public p2p then runs through a Network Load Balancer on an Elastic IP)",
+            );
+        }
         if spec.regions.is_empty() {
             c.error(
                 "/targets/aws",
