@@ -485,8 +485,29 @@ fn reachable(from: &Node, peer: &Node) -> bool {
 
 /// A value that may contain `${PeerHost…}` placeholders: `Fn::Sub` then, else a string.
 fn maybe_sub(s: String) -> Value {
-    if s.contains("${") {
-        json!({ "Fn::Sub": s })
+    // `${Name}` with a CloudFormation name is a reference (peer-host parameters); any other
+    // `${...}` is the container shell's (e.g. `${VAR:?message}`) and must stay literal, which
+    // Fn::Sub spells `${!...}`.
+    let mut out = String::with_capacity(s.len());
+    let mut refs = 0;
+    let mut rest = s.as_str();
+    while let Some(i) = rest.find("${") {
+        out.push_str(&rest[..i]);
+        let after = &rest[i + 2..];
+        let is_ref = after.find('}').is_some_and(|end| {
+            end > 0 && after[..end].chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, ':' | '.' | '_'))
+        });
+        if is_ref {
+            refs += 1;
+            out.push_str("${");
+        } else {
+            out.push_str("${!");
+        }
+        rest = after;
+    }
+    out.push_str(rest);
+    if refs > 0 {
+        json!({ "Fn::Sub": out })
     } else {
         json!(s)
     }
