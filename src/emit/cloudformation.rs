@@ -495,7 +495,10 @@ fn maybe_sub(s: String) -> Value {
         out.push_str(&rest[..i]);
         let after = &rest[i + 2..];
         let is_ref = after.find('}').is_some_and(|end| {
-            end > 0 && after[..end].chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, ':' | '.' | '_'))
+            end > 0
+                && after[..end]
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, ':' | '.' | '_'))
         });
         if is_ref {
             refs += 1;
