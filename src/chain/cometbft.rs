@@ -343,12 +343,7 @@ pub fn env_prefix(net: &Network) -> String {
 /// (cometbft#3460), so both go through `<PREFIX>_…` environment variables, which viper
 /// applies to keys present in `config.toml`.
 pub fn launch(net: &Network, node: &Node, s: &super::RuntimeSettings) -> super::Launch {
-    let port = |name: &str| {
-        s.ports
-            .get(name)
-            .copied()
-            .or_else(|| node.port(name).map(|p| p.container))
-    };
+    let port = |name: &str| s.port(node, name);
     let cosmos = net.chain.family == Family::Cosmos;
     let host = &s.bind_host;
     let mut args = vec!["start".to_string(), "--home".into(), s.home.clone()];

@@ -280,12 +280,7 @@ fn assetchain_args(
 
 /// Launch command of a Komodo node (see the module doc for the model).
 pub fn launch(net: &Network, node: &Node, s: &RuntimeSettings) -> Launch {
-    let port = |name: &str| {
-        s.ports
-            .get(name)
-            .copied()
-            .or_else(|| node.port(name).map(|p| p.container))
-    };
+    let port = |name: &str| s.port(node, name);
     if node.role == Role::Custom {
         return Launch {
             args: net
@@ -420,11 +415,7 @@ targets:
         RuntimeSettings {
             home: "/data".into(),
             bind_host: "0.0.0.0".into(),
-            ports: node
-                .ports
-                .iter()
-                .map(|p| (p.name.clone(), p.container))
-                .collect(),
+            ports: node.container_ports(),
             peers: Default::default(),
             external_address: None,
         }

@@ -264,12 +264,7 @@ fn sibling_port(peer: &Node, rendered_p2p: u16, name: &str) -> Option<u16> {
 /// Launch command of a Mina node. Daemons: `daemon` with ports, key, peers and role flags.
 /// SNARK workers: `internal snark-worker` against their coordinator's client port.
 pub fn launch(net: &Network, node: &Node, s: &RuntimeSettings) -> Launch {
-    let port = |name: &str| {
-        s.ports
-            .get(name)
-            .copied()
-            .or_else(|| node.port(name).map(|p| p.container))
-    };
+    let port = |name: &str| s.port(node, name);
     let group = net.group(&node.group);
     if node.role == Role::Custom {
         return Launch {

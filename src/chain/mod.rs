@@ -209,6 +209,16 @@ pub struct RuntimeSettings {
     pub external_address: Option<String>,
 }
 
+impl RuntimeSettings {
+    /// The port `name` listens on under these settings, or else the node's container port.
+    pub fn port(&self, node: &Node, name: &str) -> Option<u16> {
+        self.ports
+            .get(name)
+            .copied()
+            .or_else(|| node.port(name).map(|p| p.container))
+    }
+}
+
 /// How to start a node's binary: arguments after the binary name, and environment.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Launch {

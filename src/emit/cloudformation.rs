@@ -744,11 +744,7 @@ fn node_resources(
     }
 
     // The launch command, shared with every other target.
-    let ports: BTreeMap<String, u16> = node
-        .ports
-        .iter()
-        .map(|p| (p.name.clone(), p.container))
-        .collect();
+    let ports = node.container_ports();
     let mut peers = chain::peer_lists(net, artifacts, node, &|peer| {
         endpoint(net, &node.region, peer)
     });

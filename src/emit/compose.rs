@@ -106,11 +106,7 @@ pub fn emit(cx: &Context<'_>) -> anyhow::Result<FileSet> {
         let settings = RuntimeSettings {
             home: net.chain.home.clone(),
             bind_host: "0.0.0.0".into(),
-            ports: n
-                .ports
-                .iter()
-                .map(|p| (p.name.clone(), p.container))
-                .collect(),
+            ports: n.container_ports(),
             peers: chain::peer_lists(net, cx.artifacts, n, &endpoint),
             external_address: p2p(n).map(|p| format!("{}:{p}", n.compose_ip)),
         };

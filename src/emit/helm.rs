@@ -322,11 +322,7 @@ pub fn emit(cx: &Context<'_>) -> anyhow::Result<Output> {
         let settings = RuntimeSettings {
             home: POD_HOME.into(),
             bind_host: "0.0.0.0".into(),
-            ports: node
-                .ports
-                .iter()
-                .map(|p| (p.name.clone(), p.container))
-                .collect(),
+            ports: node.container_ports(),
             peers,
             external_address,
         };

@@ -215,6 +215,14 @@ impl Node {
         self.ports.iter().find(|p| p.name == name)
     }
 
+    /// Its container ports by name (what a node listens on inside its container).
+    pub fn container_ports(&self) -> BTreeMap<String, u16> {
+        self.ports
+            .iter()
+            .map(|p| (p.name.clone(), p.container))
+            .collect()
+    }
+
     /// True when it signs blocks (has a consensus key in genesis).
     pub fn is_validator(&self) -> bool {
         matches!(self.role, Role::Validator | Role::BlockProducer)
