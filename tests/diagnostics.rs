@@ -15,7 +15,9 @@ use common::{chainfleet, files_under, root, run};
 const CORPUS: &[(&str, &[(&str, &str)])] = &[
     ("account-coin-syntax", &[("9:53", "\"lots of atoms\"")]),
     ("alias-bomb", &[("7:45", "*a4")]),
-    ("aws-launch-type-ec2", &[("9:18", "ec2")]),
+    ("aws-group-larger-than-any-instance", &[("9:34", "1Ti")]),
+    ("aws-instance-type-too-small", &[("10:20", "t3.small")]),
+    ("aws-instance-type-with-fargate", &[("10:20", "m6i.large")]),
     ("bad-cidr", &[("11:22", "172.28.0.0/33")]),
     ("bad-email", &[("13:30", "\"ops at example dot com\"")]),
     ("bad-enum-family", &[("4:11", "cosmoss")]),

@@ -2,6 +2,7 @@
 //! region, given ports, host ports, addresses and its peers. No `Option` defaults are
 //! left to interpret downstream, and every collection is in a deterministic order.
 
+pub mod ec2;
 pub mod ports;
 pub mod resolve;
 
@@ -302,8 +303,8 @@ pub struct Aws {
     pub dns_zone: Option<(String, String)>,
     /// ACM certificate for HTTPS.
     pub certificate_arn: Option<String>,
-    /// Instance type for EC2 launch type.
-    pub instance_type: String,
+    /// Instance type of every container instance (EC2 launch type); `None`: sized per group.
+    pub instance_type: Option<String>,
 }
 
 /// Kubernetes settings.

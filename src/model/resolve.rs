@@ -42,6 +42,22 @@ pub fn valid_denom(d: &str) -> bool {
         && chars.all(|c| c.is_ascii_alphanumeric() || "/:._-".contains(c))
 }
 
+/// A group's resources with defaults: 1 vCPU, 2 GiB, 50 GiB of storage.
+pub fn resources_of(res: Option<&spec::ResourcesSpec>) -> Resources {
+    let (cpu, memory, storage) = res.map_or((None, None, None), |r| {
+        (r.cpu, r.memory.as_deref(), r.storage.as_deref())
+    });
+    Resources {
+        cpu_millis: cpu.map_or(1000, |c| {
+            (c * 1000.0).round().clamp(1.0, 1_000_000.0) as u32
+        }),
+        memory_mib: memory.and_then(parse_mebibytes).unwrap_or(2048),
+        storage_gib: storage
+            .and_then(parse_mebibytes)
+            .map_or(50, |m| m.div_ceil(1024)),
+    }
+}
+
 /// Parse `512Mi` / `4Gi` / `1Ti` into MiB.
 pub fn parse_mebibytes(text: &str) -> Option<u64> {
     let split = text.find(|c: char| !c.is_ascii_digit())?;
@@ -166,26 +182,7 @@ pub fn resolve(spec: &Spec, app_state_template: Option<serde_json::Value>) -> Ne
         } else {
             g.regions.clone()
         };
-        let res = g.resources.clone().unwrap_or(spec::ResourcesSpec {
-            cpu: None,
-            memory: None,
-            storage: None,
-        });
-        let resources = Resources {
-            cpu_millis: res.cpu.map_or(1000, |c| {
-                (c * 1000.0).round().clamp(1.0, 1_000_000.0) as u32
-            }),
-            memory_mib: res
-                .memory
-                .as_deref()
-                .and_then(parse_mebibytes)
-                .unwrap_or(2048),
-            storage_gib: res
-                .storage
-                .as_deref()
-                .and_then(parse_mebibytes)
-                .map_or(50, |m| m.div_ceil(1024)),
-        };
+        let resources = resources_of(g.resources.as_ref());
         let stake = match g.role {
             Role::Validator if matches!(family, Family::Cosmos | Family::Cometbft) => {
                 Some(g.stake.as_deref().and_then(parse_coin).unwrap_or(Coin {
@@ -302,10 +299,7 @@ pub fn resolve(spec: &Spec, app_state_template: Option<serde_json::Value>) -> Ne
                 .as_ref()
                 .map(|z| (z.name.clone(), z.hosted_zone_id.clone())),
             certificate_arn: t.certificate_arn.clone(),
-            instance_type: t
-                .instance_type
-                .clone()
-                .unwrap_or_else(|| "m6i.large".into()),
+            instance_type: t.instance_type.clone(),
         }),
         kubernetes: spec.targets.kubernetes.as_ref().map(|k| Kubernetes {
             namespace: k.namespace.clone(),

@@ -937,6 +937,92 @@ fn check_host_ports(c: &mut Checker<'_>, spec: &Spec) {
     }
 }
 
+/// The EC2 instance type: only with `launch_type: ec2`, well formed, and big enough for
+/// every group when its size is known.
+fn check_instance_type(c: &mut Checker<'_>, spec: &Spec, aws: &super::AwsTarget) {
+    use crate::model::ec2;
+    let ec2_launch = aws.launch_type == super::LaunchType::Ec2;
+    let Some(ty) = &aws.instance_type else {
+        if ec2_launch {
+            let largest = format!("{}.32xlarge", ec2::DEFAULT_FAMILY);
+            let size = ec2::size_of(&largest).expect("a known size");
+            for (i, g) in spec.groups.iter().enumerate() {
+                let res = crate::model::resolve::resources_of(g.resources.as_ref());
+                if !ec2::fits(size, res) {
+                    let (key, value) = if ec2::task_memory_mib(size) < res.memory_mib {
+                        (
+                            "memory",
+                            g.resources.as_ref().and_then(|r| r.memory.clone()),
+                        )
+                    } else {
+                        (
+                            "cpu",
+                            g.resources
+                                .as_ref()
+                                .and_then(|r| r.cpu)
+                                .map(|c| c.to_string()),
+                        )
+                    };
+                    c.error(
+                        &format!("/groups/{i}/resources/{key}"),
+                        format!(
+                            "group `{}` needs more {key} than any {} instance has",
+                            g.name,
+                            ec2::DEFAULT_FAMILY
+                        ),
+                        value.unwrap_or_default().as_str(),
+                        format!("lower its cpu/memory, or set `targets.aws.instance_type` to a type that holds it (largest default: {largest}, {} vCPUs, {} MiB for tasks)", size.vcpus, ec2::task_memory_mib(size)),
+                    );
+                }
+            }
+        }
+        return;
+    };
+    let at = "/targets/aws/instance_type";
+    if !ec2_launch {
+        c.error(
+            at,
+            "`instance_type` applies only to `launch_type: ec2`",
+            ty.as_str(),
+            "remove `instance_type` (Fargate sizes each task from the group's resources), or set `launch_type: ec2`",
+        );
+        return;
+    }
+    if !ec2::is_instance_type(ty) {
+        c.error(
+            at,
+            format!("`{ty}` is not an EC2 instance type"),
+            ty.as_str(),
+            "write family.size in lower case, e.g. `m6i.xlarge`",
+        );
+        return;
+    }
+    let Some(size) = ec2::size_of(ty) else {
+        return;
+    };
+    for g in &spec.groups {
+        let res = crate::model::resolve::resources_of(g.resources.as_ref());
+        if !ec2::fits(size, res) {
+            c.error(
+                at,
+                format!(
+                    "`{ty}` ({} vCPUs, {} MiB for tasks) cannot hold one node of group `{}` ({} vCPUs, {} MiB)",
+                    size.vcpus,
+                    ec2::task_memory_mib(size),
+                    g.name,
+                    f64::from(res.cpu_millis) / 1000.0,
+                    res.memory_mib
+                ),
+                ty.as_str(),
+                format!(
+                    "choose a larger type, or remove `instance_type` to size each group (`{}` for this one)",
+                    ec2::default_for(res)
+                ),
+            );
+        }
+    }
+}
+
 fn check_targets(c: &mut Checker<'_>, spec: &Spec) {
     let t = &spec.targets;
     if t.aws.is_none() && t.kubernetes.is_none() && t.compose.is_none() && t.local.is_none() {
@@ -948,14 +1034,7 @@ fn check_targets(c: &mut Checker<'_>, spec: &Spec) {
         );
     }
     if let Some(aws) = &t.aws {
-        if aws.launch_type == super::LaunchType::Ec2 {
-            c.error(
-                "/targets/aws/launch_type",
-                "launch type `ec2` is not generated yet",
-                "ec2",
-                "use `launch_type: fargate` (public p2p then runs through a Network Load Balancer on an Elastic IP)",
-            );
-        }
+        check_instance_type(c, spec, aws);
         if spec.regions.is_empty() {
             c.error(
                 "/targets/aws",

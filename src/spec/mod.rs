@@ -378,7 +378,8 @@ pub struct TargetsSpec {
 pub enum LaunchType {
     /// Serverless tasks; public p2p through a Network Load Balancer on an Elastic IP.
     Fargate,
-    /// EC2 container instances; Elastic IPs associated with the instances.
+    /// One EC2 container instance per node (host networking); public p2p on an Elastic IP
+    /// associated with the instance's network interface.
     Ec2,
 }
 
@@ -398,7 +399,9 @@ pub struct AwsTarget {
     /// ACM certificate ARN for an HTTPS listener on the RPC/API load balancer.
     #[serde(default)]
     pub certificate_arn: Option<String>,
-    /// EC2 instance type for the `ec2` launch type.
+    /// EC2 instance type of every node's container instance (`ec2` launch type only), e.g.
+    /// `m6i.xlarge`. Default: per group, the smallest `m6i` size that holds the group's cpu
+    /// and memory. A stack parameter per group can change it at deploy time.
     #[serde(default)]
     pub instance_type: Option<String>,
 }
