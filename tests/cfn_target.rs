@@ -42,22 +42,41 @@ fn load_yaml(files: &[PathBuf]) -> Option<Vec<Value>> {
     Some(v)
 }
 
-/// The AWS example turned into the other shape of the target: an existing VPC given as
-/// parameters, an HTTPS listener from a certificate ARN, and no Route 53 zone (cross-region
-/// peers become stack parameters). Returns (tempdir guard, output dir).
-fn variant() -> (tempfile::TempDir, PathBuf) {
+/// Other shapes of the AWS example.
+#[derive(Clone, Copy)]
+enum Shape {
+    /// An existing VPC given as parameters, an HTTPS listener from a certificate ARN, and no
+    /// Route 53 zone (cross-region peers become stack parameters).
+    ExistingVpcHttps,
+    /// The EC2 launch type on Graviton (`instance_type: m7g.xlarge`, so the arm64 AMI), with
+    /// the example's new VPC and Route 53 zone.
+    Ec2Graviton,
+}
+
+/// The AWS example turned into `shape`. Returns (tempdir guard, output dir).
+fn variant(shape: Shape) -> (tempfile::TempDir, PathBuf) {
     let text =
         std::fs::read_to_string(common::root().join("examples/cosmos-testnet-aws.yaml")).unwrap();
-    assert!(text.contains("vpc: { cidr: 10.42.0.0/16 }") && text.contains("dns_zone:"));
-    let text: String = text
-        .replace(
-            "vpc: { cidr: 10.42.0.0/16 }",
-            "vpc: { existing: true }\n    certificate_arn: arn:aws:acm:us-east-1:123456789012:certificate/0e5c5f1e-1111-2222-3333-444455556666",
-        )
-        .lines()
-        .filter(|l| !l.contains("dns_zone:"))
-        .map(|l| format!("{l}\n"))
-        .collect();
+    assert!(
+        text.contains("vpc: { cidr: 10.42.0.0/16 }")
+            && text.contains("dns_zone:")
+            && text.contains("launch_type: fargate")
+    );
+    let text: String = match shape {
+        Shape::ExistingVpcHttps => text
+            .replace(
+                "vpc: { cidr: 10.42.0.0/16 }",
+                "vpc: { existing: true }\n    certificate_arn: arn:aws:acm:us-east-1:123456789012:certificate/0e5c5f1e-1111-2222-3333-444455556666",
+            )
+            .lines()
+            .filter(|l| !l.contains("dns_zone:"))
+            .map(|l| format!("{l}\n"))
+            .collect(),
+        Shape::Ec2Graviton => text.replace(
+            "launch_type: fargate",
+            "launch_type: ec2\n    instance_type: m7g.xlarge",
+        ),
+    };
     let dir = tempfile::tempdir().unwrap();
     let spec = dir.path().join("variant.yaml");
     std::fs::write(&spec, text).unwrap();
@@ -71,8 +90,39 @@ fn variant() -> (tempfile::TempDir, PathBuf) {
             .arg("--secrets")
             .arg(dir.path().join("secrets")),
     );
-    common::assert_ok(&o, "generate the existing-VPC/HTTPS variant");
+    common::assert_ok(&o, "generate a variant of the AWS example");
     (dir, out)
+}
+
+/// Every AWS example's output and every variant's: (label, tempdir guard, output dir).
+fn all_outputs() -> Vec<(String, tempfile::TempDir, PathBuf)> {
+    let mut v: Vec<_> = aws_examples()
+        .into_iter()
+        .map(|ex| {
+            let (d, out, _s) = common::generate_example(&ex);
+            (ex, d, out)
+        })
+        .collect();
+    for (label, shape) in [
+        ("variant-existing-vpc-https", Shape::ExistingVpcHttps),
+        ("variant-ec2-graviton", Shape::Ec2Graviton),
+    ] {
+        let (d, out) = variant(shape);
+        v.push((label.to_string(), d, out));
+    }
+    v
+}
+
+/// Template paths of every output.
+fn all_templates(outputs: &[(String, tempfile::TempDir, PathBuf)]) -> Vec<PathBuf> {
+    outputs
+        .iter()
+        .flat_map(|(_, _, out)| {
+            templates(out)
+                .into_iter()
+                .map(|p| out.join("cloudformation").join(p))
+        })
+        .collect()
 }
 
 #[test]
@@ -97,24 +147,8 @@ fn cfn_lint_reports_nothing() {
     let Some(lint) = common::tool("CFN_LINT") else {
         return;
     };
-    let mut guards = Vec::new();
-    let mut files = Vec::new();
-    for ex in aws_examples() {
-        let (d, out, _s) = common::generate_example(&ex);
-        files.extend(
-            templates(&out)
-                .into_iter()
-                .map(|p| out.join("cloudformation").join(p)),
-        );
-        guards.push(d);
-    }
-    let (d, out) = variant();
-    files.extend(
-        templates(&out)
-            .into_iter()
-            .map(|p| out.join("cloudformation").join(p)),
-    );
-    guards.push(d);
+    let outputs = all_outputs();
+    let files = all_templates(&outputs);
     let o = common::run(Command::new(lint).args(&files));
     common::assert_ok(&o, "cfn-lint on every template");
 }
@@ -124,24 +158,8 @@ fn checkov_has_no_failed_check_and_every_skip_has_a_reason() {
     let Some(checkov) = common::tool("CHECKOV") else {
         return;
     };
-    let mut guards = Vec::new();
-    let mut files = Vec::new();
-    for ex in aws_examples() {
-        let (d, out, _s) = common::generate_example(&ex);
-        files.extend(
-            templates(&out)
-                .into_iter()
-                .map(|p| out.join("cloudformation").join(p)),
-        );
-        guards.push(d);
-    }
-    let (d, out) = variant();
-    files.extend(
-        templates(&out)
-            .into_iter()
-            .map(|p| out.join("cloudformation").join(p)),
-    );
-    guards.push(d);
+    let outputs = all_outputs();
+    let files = all_templates(&outputs);
     let mut cmd = Command::new(checkov);
     cmd.args([
         "--framework",
@@ -306,6 +324,17 @@ impl Moto {
         c
     }
 
+    /// The AWS CLI with every client, S3 included, on moto: moto resolves template URLs on a
+    /// `localhost` host path-style.
+    fn s3(&self, cli: &Path, region: &str) -> Command {
+        let mut c = self.aws(cli, region);
+        c.env(
+            "AWS_ENDPOINT_URL",
+            self.url.replace("127.0.0.1", "localhost"),
+        );
+        c
+    }
+
     fn reset(&self, cli: &Path) {
         // POST /moto-api/reset through the CLI's own HTTP stack is awkward; curl-free:
         let host = self.url.trim_start_matches("http://");
@@ -331,6 +360,7 @@ impl Drop for Moto {
 
 /// Types moto's CloudFormation skips silently (see docs in the module of this target).
 const MOTO_SKIPS: &[&str] = &[
+    "AWS::ServiceDiscovery::Instance",
     "AWS::CloudWatch::Alarm",
     "AWS::SecretsManager::Secret",
     "AWS::ServiceDiscovery::PrivateDnsNamespace",
@@ -438,8 +468,10 @@ fn every_stack_deploys_on_moto() {
         return;
     };
     let moto = Moto::start(&moto_bin);
-    for ex in aws_examples() {
-        let (d, out, _s) = common::generate_example(&ex);
+    let deployable = all_outputs()
+        .into_iter()
+        .filter(|(label, _, _)| label != "variant-existing-vpc-https");
+    for (ex, d, out) in deployable {
         let cfn = out.join("cloudformation");
         let files: Vec<PathBuf> = templates(&out).into_iter().collect();
         let Some(docs) = load_yaml(&files.iter().map(|f| cfn.join(f)).collect::<Vec<_>>()) else {
@@ -459,6 +491,14 @@ fn every_stack_deploys_on_moto() {
         assert!(!regions.is_empty());
         for region in &regions {
             moto.reset(&cli);
+            // As deploy.sh does: templates go through a bucket (big ones must).
+            let bucket = format!("chainfleet-test-{region}");
+            let o =
+                common::run(
+                    moto.s3(&cli, region)
+                        .args(["s3", "mb", &format!("s3://{bucket}")]),
+                );
+            common::assert_ok(&o, "make the template bucket");
             let tpl = &docs[&format!("{region}.yaml")];
             // The spec's hosted zone, recreated in moto (its ID is moto's).
             let zone_text = serde_json::to_string(tpl).unwrap();
@@ -523,10 +563,12 @@ fn every_stack_deploys_on_moto() {
                 }
             }
             let o = common::run(
-                moto.aws(&cli, region)
+                moto.s3(&cli, region)
                     .args([
                         "cloudformation",
                         "deploy",
+                        "--s3-bucket",
+                        &bucket,
                         "--stack-name",
                         &stack,
                         "--capabilities",
@@ -564,6 +606,7 @@ fn every_stack_deploys_on_moto() {
                         | "AWS::Logs::MetricFilter"
                         | "AWS::EC2::SecurityGroupIngress"
                         | "AWS::Route53::RecordSet"
+                        | "AWS::EC2::EIPAssociation"
                 ) {
                     continue;
                 }
@@ -597,7 +640,7 @@ fn every_stack_deploys_on_moto() {
 }
 
 #[test]
-fn a_thousand_validators_split_into_nested_stacks_that_lint() {
+fn a_thousand_validators_on_ec2_split_into_nested_stacks_that_lint() {
     let Some(lint) = common::tool("CFN_LINT") else {
         return;
     };
@@ -605,7 +648,7 @@ fn a_thousand_validators_split_into_nested_stacks_that_lint() {
     let spec = dir.path().join("big.yaml");
     std::fs::write(
         &spec,
-        "name: big-net\nchain:\n  family: cometbft\n  chain_id: big-1\n  binary: cometbft\n  image: cometbft/cometbft:v0.38.26\n  home: /cometbft\nkeys:\n  seed: { env: CHAINFLEET_SEED }\nregions: [us-east-1, eu-west-1]\ngroups:\n  - name: validator\n    role: validator\n    count: 1000\n    regions: [us-east-1, eu-west-1]\n    behind: sentry\n    resources: { cpu: 1, memory: 2Gi, storage: 20Gi }\n  - name: sentry\n    role: sentry\n    count: 20\n    regions: [us-east-1, eu-west-1]\n    expose: { p2p: public, rpc: public }\ntargets:\n  aws: { launch_type: fargate, dns_zone: { name: big.example.com, hosted_zone_id: Z0123456789ABCDEFGHIJ } }\n",
+        "name: big-net\nchain:\n  family: cometbft\n  chain_id: big-1\n  binary: cometbft\n  image: cometbft/cometbft:v0.38.26\n  home: /cometbft\nkeys:\n  seed: { env: CHAINFLEET_SEED }\nregions: [us-east-1, eu-west-1]\ngroups:\n  - name: validator\n    role: validator\n    count: 1000\n    regions: [us-east-1, eu-west-1]\n    behind: sentry\n    resources: { cpu: 1, memory: 2Gi, storage: 20Gi }\n  - name: sentry\n    role: sentry\n    count: 20\n    regions: [us-east-1, eu-west-1]\n    expose: { p2p: public, rpc: public }\ntargets:\n  aws: { launch_type: ec2, dns_zone: { name: big.example.com, hosted_zone_id: Z0123456789ABCDEFGHIJ } }\n",
     )
     .unwrap();
     let out = dir.path().join("out");
@@ -669,14 +712,7 @@ fn a_thousand_validators_split_into_nested_stacks_that_lint() {
 
 #[test]
 fn deploy_script_is_shellcheck_clean_and_ordered() {
-    let mut outs = Vec::new();
-    for ex in aws_examples() {
-        let (d, out, _s) = common::generate_example(&ex);
-        outs.push((ex, d, out));
-    }
-    let (d, out) = variant();
-    outs.push(("variant".into(), d, out));
-    for (ex, _d, out) in outs {
+    for (ex, _d, out) in all_outputs() {
         let script = out.join("cloudformation/deploy.sh");
         let text = std::fs::read_to_string(&script).unwrap();
         let net = text.find("--stack-name").expect("a deploy");
@@ -757,11 +793,10 @@ fn nested_stacks_package_and_deploy_on_moto() {
     let moto = Moto::start(&moto_bin);
     // `aws cloudformation package` uploads with its own S3 client: point every client at moto
     // by AWS_ENDPOINT_URL; moto resolves TemplateURLs on a `localhost` host path-style.
-    let localhost = moto.url.replace("127.0.0.1", "localhost");
     let region = "us-east-1";
     let aws = |args: &[&str]| {
-        let mut c = moto.aws(&cli, region);
-        c.env("AWS_ENDPOINT_URL", &localhost).args(args);
+        let mut c = moto.s3(&cli, region);
+        c.args(args);
         c
     };
     common::assert_ok(
@@ -858,5 +893,130 @@ fn nested_stacks_package_and_deploy_on_moto() {
     assert!(
         !v["serviceArns"].as_array().unwrap().is_empty(),
         "no services: {v}"
+    );
+}
+
+/// The EC2 launch type wires each node to its own host: the service's placement constraint
+/// names an attribute only that node's instance sets, the instance boots on the node's own
+/// network interface, the node's Cloud Map record is that interface's address, and a public
+/// node's exported Elastic IP is associated with that interface. Fargate output has none of it.
+#[test]
+fn ec2_nodes_run_on_their_own_instance_and_interface() {
+    let mut ec2_services = 0;
+    for (label, _d, out) in all_outputs() {
+        let files = all_templates(&[(label.clone(), tempfile::tempdir().unwrap(), out.clone())]);
+        let Some(docs) = load_yaml(&files) else {
+            return;
+        };
+        for (f, doc) in files.iter().zip(&docs) {
+            let res = doc["Resources"].as_object().unwrap();
+            let of_type = |ty: &str| -> Vec<(&String, &Value)> {
+                res.iter().filter(|(_, r)| r["Type"] == ty).collect()
+            };
+            for (id, svc) in of_type("AWS::ECS::Service") {
+                let p = &svc["Properties"];
+                if p["LaunchType"] != "EC2" {
+                    assert!(
+                        of_type("AWS::EC2::Instance").is_empty(),
+                        "{label} {}: Fargate services beside instances",
+                        f.display()
+                    );
+                    continue;
+                }
+                ec2_services += 1;
+                let node = p["ServiceName"].as_str().unwrap();
+                assert_eq!(
+                    p["PlacementConstraints"],
+                    json!([{ "Type": "memberOf", "Expression": format!("attribute:chainfleet.node == {node}") }]),
+                    "{label} {id}"
+                );
+                assert!(
+                    p.get("NetworkConfiguration").is_none(),
+                    "{label} {id}: awsvpc on EC2"
+                );
+                let td = &res[p["TaskDefinition"]["Ref"].as_str().unwrap()]["Properties"];
+                assert_eq!(td["NetworkMode"], "host", "{label} {id}");
+                assert_eq!(
+                    td["RequiresCompatibilities"],
+                    json!(["EC2"]),
+                    "{label} {id}"
+                );
+                for m in td["ContainerDefinitions"][0]["PortMappings"]
+                    .as_array()
+                    .unwrap()
+                {
+                    assert_eq!(m["HostPort"], m["ContainerPort"], "{label} {id}");
+                }
+                // Exactly one instance announces this node.
+                let attr = format!("\"chainfleet.node\":\"{node}\"");
+                let hosts: Vec<&Value> = of_type("AWS::EC2::Instance")
+                    .into_iter()
+                    .map(|(_, r)| r)
+                    .filter(|r| {
+                        r["Properties"]["UserData"]
+                            .to_string()
+                            .contains(&attr.replace('"', "\\\""))
+                    })
+                    .collect();
+                assert_eq!(
+                    hosts.len(),
+                    1,
+                    "{label} {node}: instances with its attribute"
+                );
+                let host = &hosts[0]["Properties"];
+                assert_eq!(host["MetadataOptions"]["HttpTokens"], "required");
+                let eni = host["NetworkInterfaces"][0]["NetworkInterfaceId"]["Ref"]
+                    .as_str()
+                    .unwrap_or_else(|| {
+                        panic!("{label} {node}: the instance boots on no interface of ours")
+                    });
+                assert_eq!(res[eni]["Type"], "AWS::EC2::NetworkInterface");
+                let registered = of_type("AWS::ServiceDiscovery::Instance")
+                    .into_iter()
+                    .filter(|(_, r)| r["Properties"]["InstanceId"] == node)
+                    .map(|(_, r)| {
+                        r["Properties"]["InstanceAttributes"]["AWS_INSTANCE_IPV4"].clone()
+                    })
+                    .collect::<Vec<_>>();
+                assert_eq!(
+                    registered,
+                    vec![json!({ "Fn::GetAtt": [eni, "PrimaryPrivateIpAddress"] })],
+                    "{label} {node}: Cloud Map record"
+                );
+                // A public node: its exported Elastic IP sits on that interface.
+                let public_ip = doc["Outputs"]
+                    .as_object()
+                    .into_iter()
+                    .flatten()
+                    .find(|(_, o)| {
+                        o["Export"]["Name"]
+                            .as_str()
+                            .is_some_and(|e| e.ends_with(&format!("-{node}-public-ip")))
+                    })
+                    .map(|(_, o)| o["Value"]["Ref"].as_str().unwrap().to_string());
+                let associations: Vec<&Value> = of_type("AWS::EC2::EIPAssociation")
+                    .into_iter()
+                    .map(|(_, r)| &r["Properties"])
+                    .filter(|a| a["NetworkInterfaceId"]["Ref"] == eni)
+                    .collect();
+                match public_ip {
+                    Some(eip) => assert_eq!(
+                        associations,
+                        vec![
+                            &json!({ "AllocationId": { "Fn::GetAtt": [eip, "AllocationId"] }, "NetworkInterfaceId": { "Ref": eni } })
+                        ],
+                        "{label} {node}: Elastic IP association"
+                    ),
+                    None => assert!(
+                        associations.is_empty(),
+                        "{label} {node}: private node with an Elastic IP"
+                    ),
+                }
+            }
+        }
+    }
+    assert!(
+        ec2_services > 10,
+        "only {ec2_services} EC2 services checked"
     );
 }

@@ -12,8 +12,13 @@
 //! - Keyed nodes must never run twice (double signing, one data directory on EFS): every node
 //!   is its own ECS service with desired count 1 (0/1 by parameter for full-node groups) and a
 //!   deployment that stops the old task before starting the new one.
-//! - Public p2p runs through one Network Load Balancer per public node on one Elastic IP, so
-//!   the node's external address is that IP (or its Route 53 name) and stable across restarts.
+//! - Public p2p is one Elastic IP per public node, so the node's external address is that IP
+//!   (or its Route 53 name) and stable across restarts. On Fargate it fronts a Network Load
+//!   Balancer of the node; on the EC2 launch type it is associated with the node's own network
+//!   interface, which its container instance (host networking, one per node, placed by a
+//!   `memberOf` attribute constraint) attaches as its primary interface. The interface, not the
+//!   instance, owns the private address registered in Cloud Map, so an instance recovered or
+//!   replaced keeps both addresses.
 //! - Peers in one region are Cloud Map names `<node>.<network>.internal`; peers in another
 //!   region are Route 53 names when the spec names a zone, else stack parameters
 //!   `PeerHost<Node>` which `deploy.sh` fills from the peers' exported Elastic IPs in a second
@@ -31,7 +36,7 @@ use serde_json::{json, Map, Value};
 
 use super::{Context, FileEntry, FileSet};
 use crate::chain::{self, Artifacts, Endpoint, RuntimeSettings};
-use crate::model::{Exposure, LaunchType, Network, Node, Protocol, Role};
+use crate::model::{ec2, Exposure, LaunchType, Network, Node, Protocol, Role};
 
 pub use yaml::to_yaml;
 
@@ -71,16 +76,8 @@ pub fn emit(cx: &Context<'_>) -> anyhow::Result<FileSet> {
 
 /// Every template by path below `cloudformation/`, as JSON values.
 pub fn templates(net: &Network, artifacts: &Artifacts) -> anyhow::Result<BTreeMap<String, Value>> {
-    let aws = net
-        .targets
-        .aws
-        .as_ref()
-        .ok_or_else(|| anyhow::anyhow!("internal error: the aws target is not configured"))?;
-    if aws.launch_type == LaunchType::Ec2 {
-        anyhow::bail!(
-            "the CloudFormation target supports launch_type fargate only for now; \
-             set targets.aws.launch_type: fargate"
-        );
+    if net.targets.aws.is_none() {
+        anyhow::bail!("internal error: the aws target is not configured");
     }
     let mut out = BTreeMap::new();
     network_templates(net, artifacts, &mut out);
@@ -580,6 +577,14 @@ fn alb_tg(group: &str, port: &str) -> String {
     format!("Tg{}{}", lid(group), lid(port))
 }
 
+/// A trust policy letting one AWS service assume a role.
+fn assumed_by(service: &str) -> Value {
+    json!({
+        "Version": "2012-10-17",
+        "Statement": [{ "Effect": "Allow", "Principal": { "Service": service }, "Action": "sts:AssumeRole" }]
+    })
+}
+
 fn group_sg(group: &str) -> String {
     format!("Sg{}", lid(group))
 }
@@ -623,20 +628,51 @@ fn node_resources(
 
     // Cloud Map: <node>.<network>.internal for peers in this region.
     let sd = format!("{n}Discovery");
-    tpl.res(
-        &sd,
-        "AWS::ServiceDiscovery::Service",
-        json!({
-            "Name": node.name,
-            "Description": format!("{} peers in this region dial this name", node.name),
-            "NamespaceId": shared.r("Namespace"),
-            "DnsConfig": { "DnsRecords": [{ "Type": "A", "TTL": 10 }], "RoutingPolicy": "MULTIVALUE" },
-            "HealthCheckCustomConfig": { "FailureThreshold": 1 },
-            "Tags": tags(net, &node.name),
-        }),
-    );
+    let mut discovery = json!({
+        "Name": node.name,
+        "Description": format!("{} peers in this region dial this name", node.name),
+        "NamespaceId": shared.r("Namespace"),
+        "DnsConfig": { "DnsRecords": [{ "Type": "A", "TTL": 10 }], "RoutingPolicy": "MULTIVALUE" },
+        "Tags": tags(net, &node.name),
+    });
+    let ec2 = aws.launch_type == LaunchType::Ec2;
+    if !ec2 {
+        // ECS registers each Fargate task and reports its health.
+        discovery["HealthCheckCustomConfig"] = json!({ "FailureThreshold": 1 });
+    }
+    tpl.res(&sd, "AWS::ServiceDiscovery::Service", discovery);
 
-    // Public p2p: Elastic IP + NLB.
+    // EC2: the node's own network interface, so its private address (the Cloud Map record)
+    // and its Elastic IP outlive any instance; the instance attaches it as its primary one.
+    let eni = format!("{n}Eni");
+    if ec2 {
+        let kind = if nlb_ports(node).is_empty() {
+            "Private"
+        } else {
+            "Public"
+        };
+        tpl.res(
+            &eni,
+            "AWS::EC2::NetworkInterface",
+            json!({
+                "Description": format!("{} of {}: primary interface of its container instance", node.name, net.name),
+                "SubnetId": shared.subnet(net, kind, node.ordinal as usize % 2),
+                "GroupSet": [shared.r(&group_sg(&node.group))],
+                "Tags": tags(net, &format!("{}-{}", net.name, node.name)),
+            }),
+        );
+        tpl.res(
+            &format!("{n}DiscoveryInstance"),
+            "AWS::ServiceDiscovery::Instance",
+            json!({
+                "ServiceId": r(&sd),
+                "InstanceId": node.name,
+                "InstanceAttributes": { "AWS_INSTANCE_IPV4": ga(&eni, "PrimaryPrivateIpAddress") },
+            }),
+        );
+    }
+
+    // Public p2p: an Elastic IP, on the node's NLB (Fargate) or its interface (EC2).
     let nlb = nlb_ports(node);
     let mut external: Option<Value> = None;
     let mut lb_links: Vec<Value> = Vec::new();
@@ -648,6 +684,16 @@ fn node_resources(
             "AWS::EC2::EIP",
             json!({ "Domain": "vpc", "Tags": tags(net, &format!("{}-{}", net.name, node.name)) }),
         );
+        if ec2 {
+            tpl.res(
+                &format!("{n}EipAssociation"),
+                "AWS::EC2::EIPAssociation",
+                json!({ "AllocationId": ga(&eip, "AllocationId"), "NetworkInterfaceId": r(&eni) }),
+            );
+        }
+    }
+    if !nlb.is_empty() && !ec2 {
+        let eip = format!("{n}Eip");
         let lb = format!("{n}Nlb");
         let az = node.ordinal as usize % 2;
         let res = tpl.res(
@@ -706,6 +752,9 @@ fn node_resources(
             depends.push(json!(lis));
             lb_links.push(json!({ "ContainerName": "node", "ContainerPort": p.container, "TargetGroupArn": r(&tg) }));
         }
+    }
+    if !nlb.is_empty() {
+        let eip = format!("{n}Eip");
         tpl.output(
             &format!("{n}PublicIp"),
             &format!("Elastic IP of {}", node.name),
@@ -837,9 +886,18 @@ fn node_resources(
         .collect();
     let mut port_mappings = Vec::new();
     for p in served(node) {
-        port_mappings.push(json!({ "ContainerPort": p.container, "Protocol": "tcp" }));
-        if p.protocol == Protocol::TcpUdp {
-            port_mappings.push(json!({ "ContainerPort": p.container, "Protocol": "udp" }));
+        let protos: &[&str] = if p.protocol == Protocol::TcpUdp {
+            &["tcp", "udp"]
+        } else {
+            &["tcp"]
+        };
+        for proto in protos {
+            let mut m = json!({ "ContainerPort": p.container, "Protocol": proto });
+            if ec2 {
+                // Host networking: the container's ports are the instance's.
+                m["HostPort"] = json!(p.container);
+            }
+            port_mappings.push(m);
         }
     }
     let res = group
@@ -849,7 +907,15 @@ fn node_resources(
             memory_mib: 2048,
             storage_gib: 10,
         });
-    let (cpu, mem) = fargate_size(res.cpu_millis, res.memory_mib);
+    let (cpu, mem) = if ec2 {
+        // Exact reservations: 1024 CPU units per vCPU; the instance is sized to hold them.
+        (
+            res.cpu_millis.saturating_mul(1024).div_ceil(1000),
+            res.memory_mib,
+        )
+    } else {
+        fargate_size(res.cpu_millis, res.memory_mib)
+    };
     let mut container = json!({
         "Name": "node",
         "Image": shared.r("Image"),
@@ -879,8 +945,8 @@ fn node_resources(
             "Family": format!("{}-{}", net.name, node.name),
             "Cpu": cpu.to_string(),
             "Memory": mem.to_string(),
-            "NetworkMode": "awsvpc",
-            "RequiresCompatibilities": ["FARGATE"],
+            "NetworkMode": if ec2 { "host" } else { "awsvpc" },
+            "RequiresCompatibilities": [if ec2 { "EC2" } else { "FARGATE" }],
             "ExecutionRoleArn": shared.ga("ExecutionRole", "Arn"),
             "TaskRoleArn": shared.ga("TaskRole", "Arn"),
             "ContainerDefinitions": [container],
@@ -908,35 +974,44 @@ fn node_resources(
     } else {
         json!(1)
     };
-    // A node behind its own NLB runs in the NLB's AZ: an NLB sends traffic only to targets
-    // in the zones it is enabled in.
-    let task_subnets = if nlb.is_empty() {
-        json!([
-            shared.subnet(net, "Private", 0),
-            shared.subnet(net, "Private", 1)
-        ])
-    } else {
-        json!([shared.subnet(net, "Private", node.ordinal as usize % 2)])
-    };
     let svc = format!("{n}Service");
     let mut props = json!({
         "ServiceName": node.name,
         "Cluster": shared.r("Cluster"),
-        "LaunchType": "FARGATE",
+        "LaunchType": if ec2 { "EC2" } else { "FARGATE" },
         "TaskDefinition": r(&td),
         "DesiredCount": desired,
         // Never two copies of one node: stop the old task before the new one starts.
         "DeploymentConfiguration": { "MinimumHealthyPercent": 0, "MaximumPercent": 100 },
-        "NetworkConfiguration": { "AwsvpcConfiguration": {
-            "AssignPublicIp": "DISABLED",
-            "SecurityGroups": [shared.r(&group_sg(&node.group))],
-            "Subnets": task_subnets,
-        }},
-        "ServiceRegistries": [{ "RegistryArn": ga(&sd, "Arn") }],
         "PropagateTags": "SERVICE",
         "EnableECSManagedTags": true,
         "Tags": tags(net, &node.name),
     });
+    if ec2 {
+        // The node runs only on its own instance, which carries its name as an attribute.
+        props["PlacementConstraints"] = json!([{
+            "Type": "memberOf",
+            "Expression": format!("attribute:{NODE_ATTRIBUTE} == {}", node.name),
+        }]);
+        container_instance(net, node, &eni, tpl, shared);
+    } else {
+        // A node behind its own NLB runs in the NLB's AZ: an NLB sends traffic only to targets
+        // in the zones it is enabled in.
+        let task_subnets = if nlb.is_empty() {
+            json!([
+                shared.subnet(net, "Private", 0),
+                shared.subnet(net, "Private", 1)
+            ])
+        } else {
+            json!([shared.subnet(net, "Private", node.ordinal as usize % 2)])
+        };
+        props["NetworkConfiguration"] = json!({ "AwsvpcConfiguration": {
+            "AssignPublicIp": "DISABLED",
+            "SecurityGroups": [shared.r(&group_sg(&node.group))],
+            "Subnets": task_subnets,
+        }});
+        props["ServiceRegistries"] = json!([{ "RegistryArn": ga(&sd, "Arn") }]);
+    }
     if !lb_links.is_empty() {
         props["LoadBalancers"] = Value::Array(lb_links);
         props["HealthCheckGracePeriodSeconds"] = json!(600);
@@ -983,6 +1058,96 @@ fn node_resources(
     }
 }
 
+/// ECS container instance attribute naming the node an EC2 instance runs.
+const NODE_ATTRIBUTE: &str = "chainfleet.node";
+
+/// Stack parameter with the instance type of a group's container instances.
+fn instance_type_param(group: &str) -> String {
+    format!("{}InstanceType", lid(group))
+}
+
+/// Condition true when a scalable group runs (its desired-count parameter is not 0).
+fn runs_condition(group: &str) -> String {
+    format!("{}Runs", lid(group))
+}
+
+/// EC2 launch type: the node's container instance on its own network interface, and an
+/// alarm that recovers it (same interface, addresses and volume) when the host fails.
+fn container_instance(net: &Network, node: &Node, eni: &str, tpl: &mut Tpl, shared: &mut Shared) {
+    let n = lid(&node.name);
+    let condition = scalable(node.role).then(|| {
+        let c = runs_condition(&node.group);
+        let count = shared.r(&full_param(&node.group));
+        tpl.conditions.insert(
+            c.clone(),
+            json!({ "Fn::Not": [{ "Fn::Equals": [count, "0"] }] }),
+        );
+        c
+    });
+    // Joins the cluster with the node's name as an attribute (the service's placement
+    // constraint); nothing secret: keys reach the task from Secrets Manager.
+    let user_data = json!({ "Fn::Base64": { "Fn::Join": ["", [
+        "#!/bin/bash\nset -eu\ncat >> /etc/ecs/ecs.config <<'EOF'\nECS_CLUSTER=",
+        shared.r("Cluster"),
+        format!("\nECS_INSTANCE_ATTRIBUTES={{\"{NODE_ATTRIBUTE}\":\"{}\"}}\nECS_ENABLE_CONTAINER_METADATA=true\nECS_CONTAINER_STOP_TIMEOUT=2m\nEOF\n", node.name),
+    ]] } });
+    let instance = format!("{n}Instance");
+    let res = tpl.res(
+        &instance,
+        "AWS::EC2::Instance",
+        json!({
+            "ImageId": shared.r("EcsAmi"),
+            "InstanceType": shared.r(&instance_type_param(&node.group)),
+            "IamInstanceProfile": shared.r("InstanceProfile"),
+            "NetworkInterfaces": [{ "NetworkInterfaceId": r(eni), "DeviceIndex": "0" }],
+            "MetadataOptions": { "HttpTokens": "required", "HttpEndpoint": "enabled", "HttpPutResponseHopLimit": 1 },
+            "BlockDeviceMappings": [{
+                "DeviceName": "/dev/xvda",
+                "Ebs": { "VolumeSize": 30, "VolumeType": "gp3", "Encrypted": true, "DeleteOnTermination": true }
+            }],
+            "Monitoring": true,
+            "EbsOptimized": true,
+            "UserData": user_data,
+            "Tags": tags(net, &format!("{}-{}", net.name, node.name)),
+        }),
+    );
+    if let Some(c) = &condition {
+        res.insert("Condition".into(), json!(c));
+    }
+    if !nlb_ports(node).is_empty() {
+        // Boot with the public address in place: the ECS agent's first calls leave through it.
+        res.insert("DependsOn".into(), json!([format!("{n}EipAssociation")]));
+    }
+    let mut actions = vec![sub(
+        "arn:${AWS::Partition}:automate:${AWS::Region}:ec2:recover",
+    )];
+    if let Value::Array(a) = alarm_actions(net, shared) {
+        actions.extend(a);
+    }
+    let res = tpl.res(
+        &format!("{n}RecoverAlarm"),
+        "AWS::CloudWatch::Alarm",
+        json!({
+            "AlarmName": format!("{}-{}-host", net.name, node.name),
+            "AlarmDescription": format!("The container instance of {} failed its system status check: recover it onto healthy hardware (same interface, Elastic IP and volume)", node.name),
+            "Namespace": "AWS/EC2",
+            "MetricName": "StatusCheckFailed_System",
+            "Dimensions": [{ "Name": "InstanceId", "Value": r(&instance) }],
+            "Statistic": "Maximum",
+            "Period": 60,
+            "EvaluationPeriods": 2,
+            "Threshold": 0,
+            "ComparisonOperator": "GreaterThanThreshold",
+            "TreatMissingData": "missing",
+            "AlarmActions": actions,
+            "Tags": tags(net, &format!("{}-{}-host", net.name, node.name)),
+        }),
+    );
+    if let Some(c) = &condition {
+        res.insert("Condition".into(), json!(c));
+    }
+}
+
 /// Resources and YAML bytes one node adds (for splitting), measured by building them.
 fn measure(net: &Network, artifacts: &Artifacts, node: &Node) -> (usize, usize) {
     let mut t = Tpl::default();
@@ -1020,10 +1185,16 @@ fn region_templates(
         }
         g
     };
+    let ec2 = aws.launch_type == LaunchType::Ec2;
     let mut tpl = Tpl {
         description: format!(
-            "chainfleet network {} in {region}: VPC, ECS cluster with Container Insights, one Fargate service per node, EFS, Cloud Map, load balancers, alarms and dashboard",
-            net.name
+            "chainfleet network {} in {region}: VPC, ECS cluster with Container Insights, {}, EFS, Cloud Map, load balancers, alarms and dashboard",
+            net.name,
+            if ec2 {
+                "one EC2 container instance and service per node"
+            } else {
+                "one Fargate service per node"
+            }
         ),
         ..Tpl::default()
     };
@@ -1055,6 +1226,9 @@ fn region_templates(
                 "Default": 1, "MinValue": 0, "MaxValue": 1,
             }),
         );
+    }
+    if ec2 {
+        ec2_parameters(net, &nodes, &groups, &mut tpl);
     }
     let mut peer_params: BTreeSet<String> = BTreeSet::new();
     for n in &nodes {
@@ -1091,7 +1265,7 @@ fn region_templates(
             "VpcId",
             json!({ "Type": "AWS::EC2::VPC::Id", "Description": "Existing VPC" }),
         );
-        tpl.param("Network", "PublicSubnets", json!({ "Type": "List<AWS::EC2::Subnet::Id>", "Description": "Two public subnets in different AZs (load balancers)" }));
+        tpl.param("Network", "PublicSubnets", json!({ "Type": "List<AWS::EC2::Subnet::Id>", "Description": if ec2 { "Two public subnets in different AZs (load balancers, instances of nodes with public p2p)" } else { "Two public subnets in different AZs (load balancers)" } }));
         tpl.param("Network", "PrivateSubnets", json!({ "Type": "List<AWS::EC2::Subnet::Id>", "Description": "Two private subnets with NAT egress in different AZs (tasks, EFS)" }));
     }
     let mut shared = Shared {
@@ -1131,10 +1305,7 @@ fn region_templates(
         "AWS::IAM::Role",
         json!({
             "Description": format!("ECS task execution role of {}: pull the image, write logs, read secrets {}/*", net.name, net.name),
-            "AssumeRolePolicyDocument": {
-                "Version": "2012-10-17",
-                "Statement": [{ "Effect": "Allow", "Principal": { "Service": "ecs-tasks.amazonaws.com" }, "Action": "sts:AssumeRole" }]
-            },
+            "AssumeRolePolicyDocument": assumed_by("ecs-tasks.amazonaws.com"),
             "ManagedPolicyArns": [sub("arn:${AWS::Partition}:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy")],
             "Policies": [{
                 "PolicyName": "read-network-secrets",
@@ -1155,10 +1326,7 @@ fn region_templates(
         "AWS::IAM::Role",
         json!({
             "Description": format!("ECS task role of {} nodes: mount their EFS access points, nothing else", net.name),
-            "AssumeRolePolicyDocument": {
-                "Version": "2012-10-17",
-                "Statement": [{ "Effect": "Allow", "Principal": { "Service": "ecs-tasks.amazonaws.com" }, "Action": "sts:AssumeRole" }]
-            },
+            "AssumeRolePolicyDocument": assumed_by("ecs-tasks.amazonaws.com"),
             "Policies": [{
                 "PolicyName": "mount-chain-data",
                 "PolicyDocument": {
@@ -1173,6 +1341,10 @@ fn region_templates(
             "Tags": tags(net, &format!("{}-task", net.name)),
         }),
     );
+
+    if ec2 {
+        instance_role(net, &mut tpl);
+    }
 
     // Security groups: one per group; rules added below.
     let vpc = shared.vpc(net);
@@ -1212,7 +1384,11 @@ fn region_templates(
             } {
                 rules.insert(
                     (n.group.clone(), p.container, proto, "0.0.0.0/0".into()),
-                    format!("public {} through the node's network load balancer", p.name),
+                    if ec2 {
+                        format!("public {} on the node's Elastic IP", p.name)
+                    } else {
+                        format!("public {} through the node's network load balancer", p.name)
+                    },
                 );
             }
         }
@@ -1477,10 +1653,10 @@ fn region_templates(
             }
             let mut params = Map::new();
             for (p, value) in &cs.used {
-                let ty = if p == "PublicSubnets" || p == "PrivateSubnets" {
-                    "CommaDelimitedList"
-                } else {
-                    "String"
+                let ty = match p.as_str() {
+                    "PublicSubnets" | "PrivateSubnets" => "CommaDelimitedList",
+                    "EcsAmi" => "AWS::EC2::Image::Id",
+                    _ => "String",
                 };
                 child.param(
                     "Shared",
@@ -1551,6 +1727,81 @@ fn region_templates(
     Ok(())
 }
 
+/// EC2 launch type parameters: the ECS-optimised AMI (from its public SSM parameter) and an
+/// instance type per group, defaulting to the spec's type or the group's size.
+fn ec2_parameters(net: &Network, nodes: &[&Node], groups: &[&str], tpl: &mut Tpl) {
+    let aws = net.targets.aws.as_ref().expect("aws target");
+    let arm = aws.instance_type.as_deref().is_some_and(ec2::is_arm64);
+    let (arch, ami) = if arm {
+        (
+            "arm64",
+            "/aws/service/ecs/optimized-ami/amazon-linux-2023/arm64/recommended/image_id",
+        )
+    } else {
+        (
+            "x86_64",
+            "/aws/service/ecs/optimized-ami/amazon-linux-2023/recommended/image_id",
+        )
+    };
+    tpl.param(
+        "Instances",
+        "EcsAmi",
+        json!({
+            "Type": "AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>",
+            "Description": format!("ECS-optimised Amazon Linux 2023 AMI ({arch}; the image must be built for {arch}), read from its public SSM parameter at deploy time"),
+            "Default": ami,
+        }),
+    );
+    for g in groups {
+        let ty = aws.instance_type.clone().unwrap_or_else(|| {
+            let res = nodes
+                .iter()
+                .find(|n| n.group == *g)
+                .and_then(|n| net.group(&n.group))
+                .map(|g| g.resources)
+                .unwrap_or_else(|| crate::model::resolve::resources_of(None));
+            ec2::default_for(res)
+        });
+        tpl.param(
+            "Instances",
+            &instance_type_param(g),
+            json!({
+                "Type": "String",
+                "Description": format!("EC2 instance type of each {g} node's container instance ({arch})"),
+                "Default": ty,
+                "AllowedPattern": "^[a-z][a-z0-9-]*\\.[a-z0-9]+$",
+                "ConstraintDescription": "an EC2 instance type such as m6i.xlarge",
+            }),
+        );
+    }
+}
+
+/// EC2 launch type: the role of the container instances (join the cluster, be reachable by
+/// Session Manager) and its instance profile.
+fn instance_role(net: &Network, tpl: &mut Tpl) {
+    tpl.res(
+        "InstanceRole",
+        "AWS::IAM::Role",
+        json!({
+            "Description": format!("Container instances of {}: register with ECS, pull images, Session Manager; tasks use their own roles", net.name),
+            "AssumeRolePolicyDocument": {
+                "Version": "2012-10-17",
+                "Statement": [{ "Effect": "Allow", "Principal": { "Service": "ec2.amazonaws.com" }, "Action": "sts:AssumeRole" }]
+            },
+            "ManagedPolicyArns": [
+                sub("arn:${AWS::Partition}:iam::aws:policy/service-role/AmazonEC2ContainerServiceforEC2Role"),
+                sub("arn:${AWS::Partition}:iam::aws:policy/AmazonSSMManagedInstanceCore"),
+            ],
+            "Tags": tags(net, &format!("{}-instance", net.name)),
+        }),
+    );
+    tpl.res(
+        "InstanceProfile",
+        "AWS::IAM::InstanceProfile",
+        json!({ "Roles": [r("InstanceRole")] }),
+    );
+}
+
 fn vpc_resources(net: &Network, cidr: &str, tpl: &mut Tpl) {
     let blocks = subnets(cidr);
     tpl.res(
@@ -1572,10 +1823,7 @@ fn vpc_resources(net: &Network, cidr: &str, tpl: &mut Tpl) {
         "AWS::IAM::Role",
         json!({
             "Description": "Lets VPC flow logs write to their log group",
-            "AssumeRolePolicyDocument": {
-                "Version": "2012-10-17",
-                "Statement": [{ "Effect": "Allow", "Principal": { "Service": "vpc-flow-logs.amazonaws.com" }, "Action": "sts:AssumeRole" }]
-            },
+            "AssumeRolePolicyDocument": assumed_by("vpc-flow-logs.amazonaws.com"),
             "Policies": [{
                 "PolicyName": "write-flow-logs",
                 "PolicyDocument": {
@@ -1677,6 +1925,7 @@ fn alb_resources(
     shared: &mut Shared,
 ) {
     let aws = net.targets.aws.as_ref().expect("aws target");
+    let ec2 = aws.launch_type == LaunchType::Ec2;
     let ingress: Vec<Value> = alb_ports
         .keys()
         .map(|p| json!({ "IpProtocol": "tcp", "FromPort": p, "ToPort": p, "CidrIp": "0.0.0.0/0", "Description": format!("public RPC/API on {p}") }))
@@ -1749,7 +1998,8 @@ fn alb_resources(
             id,
             "AWS::ElasticLoadBalancingV2::TargetGroup",
             json!({
-                "TargetType": "ip",
+                // awsvpc tasks register their own address; host-mode tasks their instance.
+                "TargetType": if ec2 { "instance" } else { "ip" },
                 "Protocol": "HTTP",
                 "Port": number,
                 "VpcId": shared.vpc(net),
@@ -1888,11 +2138,24 @@ packages and deploys `<region>.yaml` as stack `{name}-<region>`. Without a Route
 peer across regions get each other's Elastic IPs in a second pass (stack parameters `PeerHost<Node>`).\n\
 4. Alarms (memory, CPU, consensus errors) go to the SNS topic `{name} alerts`; confirm the e-mail\n   \
 subscriptions. Dashboards: CloudWatch → Dashboards → `{name}-<region>`.\n\n\
-Limits: launch type `ec2` is not generated yet (Fargate only). Secrets are encrypted with the AWS\n\
-managed key. Each node runs as one ECS service of at most one task: a node owns one data directory\n\
-and one identity.\n",
-        name = net.name
+{launch}Secrets are encrypted with the AWS managed key. Each node runs as one ECS service of at most\n\
+one task: a node owns one data directory and one identity.\n",
+        name = net.name,
+        launch = launch_note(net),
     )
+}
+
+/// What the launch type means for operators, for the README section.
+fn launch_note(net: &Network) -> &'static str {
+    match net.targets.aws.as_ref().map(|a| a.launch_type) {
+        Some(LaunchType::Ec2) => "Launch type `ec2`: each node has its own container instance (ECS-optimised Amazon Linux 2023,\n\
+host networking) on its own network interface; a public node's Elastic IP is associated with that\n\
+interface, so it survives instance recovery and replacement. Change an instance type with the\n\
+stack parameter `<Group>InstanceType`; reach a host with Session Manager (no SSH, no key pair).\n\
+A host that fails its system status check is recovered by its alarm `<network>-<node>-host`.\n\n",
+        _ => "Launch type `fargate`: public p2p reaches each public node through its own Network Load\n\
+Balancer on its Elastic IP.\n\n",
+    }
 }
 
 fn deploy_regions(net: &Network) -> Vec<String> {

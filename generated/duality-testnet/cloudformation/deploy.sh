@@ -15,9 +15,11 @@
 # 4. Alarms (memory, CPU, consensus errors) go to the SNS topic `duality-testnet alerts`; confirm the e-mail
 #    subscriptions. Dashboards: CloudWatch → Dashboards → `duality-testnet-<region>`.
 #
-# Limits: launch type `ec2` is not generated yet (Fargate only). Secrets are encrypted with the AWS
-# managed key. Each node runs as one ECS service of at most one task: a node owns one data directory
-# and one identity.
+# Launch type `fargate`: public p2p reaches each public node through its own Network Load
+# Balancer on its Elastic IP.
+#
+# Secrets are encrypted with the AWS managed key. Each node runs as one ECS service of at most
+# one task: a node owns one data directory and one identity.
 set -euo pipefail
 
 : "${CHAINFLEET_IMAGE:?set CHAINFLEET_IMAGE to the image built from docker/Dockerfile}"

@@ -15,9 +15,14 @@
 # 4. Alarms (memory, CPU, consensus errors) go to the SNS topic `mina-qanet alerts`; confirm the e-mail
 #    subscriptions. Dashboards: CloudWatch → Dashboards → `mina-qanet-<region>`.
 #
-# Limits: launch type `ec2` is not generated yet (Fargate only). Secrets are encrypted with the AWS
-# managed key. Each node runs as one ECS service of at most one task: a node owns one data directory
-# and one identity.
+# Launch type `ec2`: each node has its own container instance (ECS-optimised Amazon Linux 2023,
+# host networking) on its own network interface; a public node's Elastic IP is associated with that
+# interface, so it survives instance recovery and replacement. Change an instance type with the
+# stack parameter `<Group>InstanceType`; reach a host with Session Manager (no SSH, no key pair).
+# A host that fails its system status check is recovered by its alarm `<network>-<node>-host`.
+#
+# Secrets are encrypted with the AWS managed key. Each node runs as one ECS service of at most
+# one task: a node owns one data directory and one identity.
 set -euo pipefail
 
 : "${CHAINFLEET_IMAGE:?set CHAINFLEET_IMAGE to the image built from docker/Dockerfile}"
