@@ -77,20 +77,7 @@ fn variant(shape: Shape) -> (tempfile::TempDir, PathBuf) {
             "launch_type: ec2\n    instance_type: m7g.xlarge",
         ),
     };
-    let dir = tempfile::tempdir().unwrap();
-    let spec = dir.path().join("variant.yaml");
-    std::fs::write(&spec, text).unwrap();
-    let out = dir.path().join("out");
-    let o = common::run(
-        common::chainfleet()
-            .arg("generate")
-            .arg(&spec)
-            .arg("--out")
-            .arg(&out)
-            .arg("--secrets")
-            .arg(dir.path().join("secrets")),
-    );
-    common::assert_ok(&o, "generate a variant of the AWS example");
+    let (dir, out, _secrets) = common::generate_text("variant.yaml", &text);
     (dir, out)
 }
 
@@ -117,11 +104,15 @@ fn all_outputs() -> Vec<(String, tempfile::TempDir, PathBuf)> {
 fn all_templates(outputs: &[(String, tempfile::TempDir, PathBuf)]) -> Vec<PathBuf> {
     outputs
         .iter()
-        .flat_map(|(_, _, out)| {
-            templates(out)
-                .into_iter()
-                .map(|p| out.join("cloudformation").join(p))
-        })
+        .flat_map(|(_, _, out)| template_paths(out))
+        .collect()
+}
+
+/// Template paths below `out/cloudformation`, ready to open.
+fn template_paths(out: &Path) -> Vec<PathBuf> {
+    templates(out)
+        .into_iter()
+        .map(|p| out.join("cloudformation").join(p))
         .collect()
 }
 
@@ -235,10 +226,7 @@ fn dashboards_are_valid_json_with_widgets() {
     let mut seen = 0;
     for ex in aws_examples() {
         let (_d, out, _s) = common::generate_example(&ex);
-        let files: Vec<PathBuf> = templates(&out)
-            .into_iter()
-            .map(|p| out.join("cloudformation").join(p))
-            .collect();
+        let files = template_paths(&out);
         let Some(docs) = load_yaml(&files) else {
             return;
         };
@@ -644,28 +632,11 @@ fn a_thousand_validators_on_ec2_split_into_nested_stacks_that_lint() {
     let Some(lint) = common::tool("CFN_LINT") else {
         return;
     };
-    let dir = tempfile::tempdir().unwrap();
-    let spec = dir.path().join("big.yaml");
-    std::fs::write(
-        &spec,
+    let (_dir, out, _secrets) = common::generate_text(
+        "big.yaml",
         "name: big-net\nchain:\n  family: cometbft\n  chain_id: big-1\n  binary: cometbft\n  image: cometbft/cometbft:v0.38.26\n  home: /cometbft\nkeys:\n  seed: { env: CHAINFLEET_SEED }\nregions: [us-east-1, eu-west-1]\ngroups:\n  - name: validator\n    role: validator\n    count: 1000\n    regions: [us-east-1, eu-west-1]\n    behind: sentry\n    resources: { cpu: 1, memory: 2Gi, storage: 20Gi }\n  - name: sentry\n    role: sentry\n    count: 20\n    regions: [us-east-1, eu-west-1]\n    expose: { p2p: public, rpc: public }\ntargets:\n  aws: { launch_type: ec2, dns_zone: { name: big.example.com, hosted_zone_id: Z0123456789ABCDEFGHIJ } }\n",
-    )
-    .unwrap();
-    let out = dir.path().join("out");
-    let o = common::run(
-        common::chainfleet()
-            .arg("generate")
-            .arg(&spec)
-            .arg("--out")
-            .arg(&out)
-            .arg("--secrets")
-            .arg(dir.path().join("secrets")),
     );
-    common::assert_ok(&o, "generate a 1000-validator network");
-    let files: Vec<PathBuf> = templates(&out)
-        .into_iter()
-        .map(|p| out.join("cloudformation").join(p))
-        .collect();
+    let files = template_paths(&out);
     let nested = files
         .iter()
         .filter(|f| f.to_string_lossy().contains("/nodes-"))
@@ -745,24 +716,10 @@ fn nested_stacks_package_and_deploy_on_moto() {
     };
     // 160 validators in one region: more secrets than one secrets stack holds and more node
     // resources than one region stack holds, so both templates nest.
-    let dir = tempfile::tempdir().unwrap();
-    let spec = dir.path().join("nested.yaml");
-    std::fs::write(
-        &spec,
+    let (dir, out, _secrets) = common::generate_text(
+        "nested.yaml",
         "name: nested-net\nchain:\n  family: cometbft\n  chain_id: nested-1\n  binary: cometbft\n  image: cometbft/cometbft:v0.38.26\n  home: /cometbft\nkeys:\n  seed: { env: CHAINFLEET_SEED }\nregions: [us-east-1]\ngroups:\n  - name: validator\n    role: validator\n    count: 160\n    resources: { cpu: 1, memory: 2Gi, storage: 20Gi }\ntargets:\n  aws: { launch_type: fargate }\n",
-    )
-    .unwrap();
-    let out = dir.path().join("out");
-    let o = common::run(
-        common::chainfleet()
-            .arg("generate")
-            .arg(&spec)
-            .arg("--out")
-            .arg(&out)
-            .arg("--secrets")
-            .arg(dir.path().join("secrets")),
     );
-    common::assert_ok(&o, "generate the nested network");
     let cfn = out.join("cloudformation");
     let files = templates(&out);
     assert!(
@@ -904,7 +861,7 @@ fn nested_stacks_package_and_deploy_on_moto() {
 fn ec2_nodes_run_on_their_own_instance_and_interface() {
     let mut ec2_services = 0;
     for (label, _d, out) in all_outputs() {
-        let files = all_templates(&[(label.clone(), tempfile::tempdir().unwrap(), out.clone())]);
+        let files = template_paths(&out);
         let Some(docs) = load_yaml(&files) else {
             return;
         };

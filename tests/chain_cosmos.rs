@@ -12,19 +12,9 @@ use common::{assert_ok, chainfleet, root, run, tool};
 use serde_json::Value;
 
 fn generate(spec: &Path, seed: &str) -> (tempfile::TempDir, PathBuf, PathBuf) {
-    let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("out");
-    let secrets = dir.path().join("secrets");
-    let o = run(chainfleet()
-        .env("CHAINFLEET_SEED", seed)
-        .arg("generate")
-        .arg(spec)
-        .arg("--out")
-        .arg(&out)
-        .arg("--secrets")
-        .arg(&secrets));
-    assert_ok(&o, &format!("chainfleet generate {}", spec.display()));
-    (dir, out, secrets)
+    let mut generate = chainfleet();
+    generate.env("CHAINFLEET_SEED", seed).arg("generate");
+    common::generate_with(generate, spec)
 }
 
 fn fixture(name: &str) -> PathBuf {

@@ -292,16 +292,8 @@ fn start_order_follows_the_topology() {
     let Some(compose) = tool("COMPOSE") else {
         return;
     };
-    let dir = tempfile::tempdir().unwrap();
-    let (out, secrets) = (dir.path().join("out"), dir.path().join("secrets"));
-    let o = run(chainfleet()
-        .arg("generate")
-        .arg(root().join("tests/fixtures/compose/sentry-topology.yaml"))
-        .arg("--out")
-        .arg(&out)
-        .arg("--secrets")
-        .arg(&secrets));
-    assert_ok(&o, "chainfleet generate sentry-topology");
+    let (_dir, out, secrets) =
+        common::generate_spec(&root().join("tests/fixtures/compose/sentry-topology.yaml"));
     let o = run(Command::new(&compose)
         .arg("-f")
         .arg(out.join("compose/docker-compose.yaml"))

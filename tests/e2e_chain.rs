@@ -80,19 +80,9 @@ struct Net {
 impl Net {
     fn generate(fixture: &str, binary: PathBuf) -> Net {
         let spec = root().join("tests/fixtures").join(fixture);
-        let dir = tempfile::tempdir().unwrap();
-        let out = dir.path().join("out");
-        let secrets = dir.path().join("secrets");
-        let o = run(chainfleet()
-            .arg("generate")
-            .arg(&spec)
-            .arg("--out")
-            .arg(&out)
-            .arg("--secrets")
-            .arg(&secrets)
-            .arg("--target")
-            .arg("local"));
-        assert_ok(&o, &format!("chainfleet generate {fixture}"));
+        let mut generate = chainfleet();
+        generate.args(["generate", "--target", "local"]);
+        let (dir, out, secrets) = common::generate_with(generate, &spec);
         let bytes = std::fs::read(&spec).unwrap();
         let network = chainfleet::validate(fixture, &bytes, spec.parent().unwrap())
             .unwrap_or_else(|d| panic!("{fixture} is invalid: {d:?}"))

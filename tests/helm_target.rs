@@ -208,19 +208,7 @@ fn sentry_case() -> Case {
         spec.contains("behind: sentry"),
         "{SENTRY_BASE} no longer has validators behind sentries"
     );
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("sentry-k8s.yaml");
-    std::fs::write(&file, &spec).unwrap();
-    let out = dir.path().join("out");
-    let secrets = dir.path().join("secrets");
-    let o = run(common::chainfleet()
-        .arg("generate")
-        .arg(&file)
-        .arg("--out")
-        .arg(&out)
-        .arg("--secrets")
-        .arg(&secrets));
-    assert_ok(&o, "chainfleet generate (sentry topology on Kubernetes)");
+    let (dir, out, secrets) = common::generate_text("sentry-k8s.yaml", &spec);
     Case {
         label: format!("{SENTRY_BASE} on kubernetes"),
         dir,

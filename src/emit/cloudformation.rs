@@ -593,6 +593,14 @@ fn full_param(group: &str) -> String {
     format!("{}DesiredCount", lid(group))
 }
 
+/// A group's resources (the spec's defaults if the group were unknown).
+fn group_resources(net: &Network, group: &str) -> crate::model::Resources {
+    net.group(group).map_or_else(
+        || crate::model::resolve::resources_of(None),
+        |g| g.resources,
+    )
+}
+
 fn scalable(role: Role) -> bool {
     matches!(role, Role::Full | Role::Archive | Role::SnarkWorker)
 }
@@ -644,13 +652,10 @@ fn node_resources(
 
     // EC2: the node's own network interface, so its private address (the Cloud Map record)
     // and its Elastic IP outlive any instance; the instance attaches it as its primary one.
+    let nlb = nlb_ports(node);
     let eni = format!("{n}Eni");
     if ec2 {
-        let kind = if nlb_ports(node).is_empty() {
-            "Private"
-        } else {
-            "Public"
-        };
+        let kind = if nlb.is_empty() { "Private" } else { "Public" };
         tpl.res(
             &eni,
             "AWS::EC2::NetworkInterface",
@@ -673,7 +678,6 @@ fn node_resources(
     }
 
     // Public p2p: an Elastic IP, on the node's NLB (Fargate) or its interface (EC2).
-    let nlb = nlb_ports(node);
     let mut external: Option<Value> = None;
     let mut lb_links: Vec<Value> = Vec::new();
     let mut depends: Vec<Value> = Vec::new();
@@ -900,13 +904,7 @@ fn node_resources(
             port_mappings.push(m);
         }
     }
-    let res = group
-        .map(|g| g.resources)
-        .unwrap_or(crate::model::Resources {
-            cpu_millis: 1000,
-            memory_mib: 2048,
-            storage_gib: 10,
-        });
+    let res = group_resources(net, &node.group);
     let (cpu, mem) = if ec2 {
         // Exact reservations: 1024 CPU units per vCPU; the instance is sized to hold them.
         (
@@ -993,7 +991,7 @@ fn node_resources(
             "Type": "memberOf",
             "Expression": format!("attribute:{NODE_ATTRIBUTE} == {}", node.name),
         }]);
-        container_instance(net, node, &eni, tpl, shared);
+        container_instance(net, node, &eni, !nlb.is_empty(), tpl, shared);
     } else {
         // A node behind its own NLB runs in the NLB's AZ: an NLB sends traffic only to targets
         // in the zones it is enabled in.
@@ -1073,7 +1071,14 @@ fn runs_condition(group: &str) -> String {
 
 /// EC2 launch type: the node's container instance on its own network interface, and an
 /// alarm that recovers it (same interface, addresses and volume) when the host fails.
-fn container_instance(net: &Network, node: &Node, eni: &str, tpl: &mut Tpl, shared: &mut Shared) {
+fn container_instance(
+    net: &Network,
+    node: &Node,
+    eni: &str,
+    public: bool,
+    tpl: &mut Tpl,
+    shared: &mut Shared,
+) {
     let n = lid(&node.name);
     let condition = scalable(node.role).then(|| {
         let c = runs_condition(&node.group);
@@ -1114,7 +1119,7 @@ fn container_instance(net: &Network, node: &Node, eni: &str, tpl: &mut Tpl, shar
     if let Some(c) = &condition {
         res.insert("Condition".into(), json!(c));
     }
-    if !nlb_ports(node).is_empty() {
+    if public {
         // Boot with the public address in place: the ECS agent's first calls leave through it.
         res.insert("DependsOn".into(), json!([format!("{n}EipAssociation")]));
     }
@@ -1228,7 +1233,7 @@ fn region_templates(
         );
     }
     if ec2 {
-        ec2_parameters(net, &nodes, &groups, &mut tpl);
+        ec2_parameters(net, &groups, &mut tpl);
     }
     let mut peer_params: BTreeSet<String> = BTreeSet::new();
     for n in &nodes {
@@ -1729,7 +1734,7 @@ fn region_templates(
 
 /// EC2 launch type parameters: the ECS-optimised AMI (from its public SSM parameter) and an
 /// instance type per group, defaulting to the spec's type or the group's size.
-fn ec2_parameters(net: &Network, nodes: &[&Node], groups: &[&str], tpl: &mut Tpl) {
+fn ec2_parameters(net: &Network, groups: &[&str], tpl: &mut Tpl) {
     let aws = net.targets.aws.as_ref().expect("aws target");
     let arm = aws.instance_type.as_deref().is_some_and(ec2::is_arm64);
     let (arch, ami) = if arm {
@@ -1753,15 +1758,10 @@ fn ec2_parameters(net: &Network, nodes: &[&Node], groups: &[&str], tpl: &mut Tpl
         }),
     );
     for g in groups {
-        let ty = aws.instance_type.clone().unwrap_or_else(|| {
-            let res = nodes
-                .iter()
-                .find(|n| n.group == *g)
-                .and_then(|n| net.group(&n.group))
-                .map(|g| g.resources)
-                .unwrap_or_else(|| crate::model::resolve::resources_of(None));
-            ec2::default_for(res)
-        });
+        let ty = aws
+            .instance_type
+            .clone()
+            .unwrap_or_else(|| ec2::default_for(group_resources(net, g)));
         tpl.param(
             "Instances",
             &instance_type_param(g),

@@ -76,18 +76,55 @@ pub fn assert_ok(out: &Output, what: &str) {
 /// Generate `example` (a file name in `examples/`) into a fresh temporary folder and return
 /// (tempdir guard, output dir, secrets dir).
 pub fn generate_example(example: &str) -> (tempfile::TempDir, PathBuf, PathBuf) {
+    generate_in(
+        tempfile::tempdir().unwrap(),
+        &root().join("examples").join(example),
+    )
+}
+
+/// Generate the spec file `spec` into a fresh temporary folder: (guard, output, secrets).
+pub fn generate_spec(spec: &Path) -> (tempfile::TempDir, PathBuf, PathBuf) {
+    generate_in(tempfile::tempdir().unwrap(), spec)
+}
+
+/// Write `text` as `name` in a fresh temporary folder and generate it there: (guard, output,
+/// secrets).
+pub fn generate_text(name: &str, text: &str) -> (tempfile::TempDir, PathBuf, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
+    let spec = dir.path().join(name);
+    std::fs::write(&spec, text).unwrap();
+    generate_in(dir, &spec)
+}
+
+/// Run `generate` (a `chainfleet generate` command, perhaps with more options or
+/// environment) on `spec` into a fresh temporary folder: (guard, output, secrets).
+pub fn generate_with(generate: Command, spec: &Path) -> (tempfile::TempDir, PathBuf, PathBuf) {
+    generate_into(tempfile::tempdir().unwrap(), generate, spec)
+}
+
+/// `chainfleet generate spec` into `dir/out` and `dir/secrets`.
+fn generate_in(dir: tempfile::TempDir, spec: &Path) -> (tempfile::TempDir, PathBuf, PathBuf) {
+    let mut generate = chainfleet();
+    generate.arg("generate");
+    generate_into(dir, generate, spec)
+}
+
+/// Run `generate` on `spec` with `--out dir/out --secrets dir/secrets`; fails the test on
+/// error.
+fn generate_into(
+    dir: tempfile::TempDir,
+    mut generate: Command,
+    spec: &Path,
+) -> (tempfile::TempDir, PathBuf, PathBuf) {
     let out = dir.path().join("out");
     let secrets = dir.path().join("secrets");
-    let spec = root().join("examples").join(example);
-    let o = run(chainfleet()
-        .arg("generate")
-        .arg(&spec)
+    let o = run(generate
+        .arg(spec)
         .arg("--out")
         .arg(&out)
         .arg("--secrets")
         .arg(&secrets));
-    assert_ok(&o, &format!("chainfleet generate {example}"));
+    assert_ok(&o, &format!("chainfleet generate {}", spec.display()));
     (dir, out, secrets)
 }
 
