@@ -4,7 +4,7 @@ use std::path::Path;
 
 use anyhow::{bail, Context as _};
 
-use crate::emit::templates;
+use crate::templates;
 use crate::keys::{Seed, DEFAULT_SEED_FILE};
 use crate::spec::check::{family_name, is_dns_label};
 use crate::spec::Family;

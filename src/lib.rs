@@ -15,10 +15,12 @@ pub mod chain;
 pub mod cli;
 pub mod diag;
 pub mod emit;
+pub mod files;
 pub mod init;
 pub mod keys;
 pub mod model;
 pub mod spec;
+pub mod templates;
 pub mod write;
 
 use std::path::Path;

@@ -22,7 +22,7 @@ use anyhow::{bail, Context as _};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::emit::FileSet;
+use crate::files::FileSet;
 
 /// The manifest of files chainfleet owns in a tree, with their SHA-256.
 pub const MANIFEST: &str = "chainfleet.lock.json";
@@ -371,7 +371,7 @@ pub fn check_tree(root: &Path, files: &FileSet) -> anyhow::Result<Vec<Drift>> {
     let mut expected = files.clone();
     expected.insert(
         MANIFEST.to_string(),
-        crate::emit::FileEntry {
+        crate::files::FileEntry {
             bytes: manifest_bytes(files),
             executable: false,
         },
@@ -443,7 +443,7 @@ pub fn relative_path(from: &Path, to: &Path) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::emit::FileEntry;
+    use crate::files::FileEntry;
 
     fn set(files: &[(&str, &str)]) -> FileSet {
         files

@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::diag::Diagnostics;
-use crate::emit::FileSet;
+use crate::files::FileSet;
 use crate::keys::Seed;
 use crate::model::{Family, Network, Node};
 

@@ -29,7 +29,8 @@ use serde::Serialize;
 
 use super::{Artifacts, Launch, NodeArtifacts, RuntimeSettings, SecretFile};
 use crate::diag::{Diagnostic, Diagnostics};
-use crate::emit::{templates, FileEntry};
+use crate::files::FileEntry;
+use crate::templates;
 use crate::keys::Seed;
 use crate::model::{Assetchain, Network, Node, Role};
 

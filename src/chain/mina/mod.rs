@@ -37,7 +37,7 @@ use xsalsa20poly1305::XSalsa20Poly1305;
 
 use super::{Artifacts, Launch, NodeArtifacts, RuntimeSettings, SecretFile};
 use crate::diag::{Diagnostic, Diagnostics};
-use crate::emit::FileEntry;
+use crate::files::FileEntry;
 use crate::keys::{Ed25519, Seed};
 use crate::model::{Network, Node, Role};
 

@@ -21,16 +21,16 @@ use serde_json::{json, Value};
 
 use super::{Artifacts, NodeArtifacts, SecretFile};
 use crate::diag::{Diagnostic, Diagnostics};
-use crate::emit::FileEntry;
+use crate::files::FileEntry;
 use crate::keys::{Ed25519, Seed};
 use crate::model::{Family, Network, Node};
 
 /// `config.toml` as CometBFT v0.38 `init` writes it (captured from `simd init`, whose
 /// CometBFT writes the same template).
-const CONFIG_TOML: &str = include_str!("../../templates/cosmos/cometbft-0.38/config.toml");
+const CONFIG_TOML: &str = include_str!("../../../templates/cosmos/cometbft-0.38/config.toml");
 /// Consensus params as `simd init` (SDK v0.50, CometBFT v0.38) writes them.
 const CONSENSUS_PARAMS: &str =
-    include_str!("../../templates/cosmos/sdk-0.50/consensus_params.json");
+    include_str!("../../../templates/cosmos/sdk-0.50/consensus_params.json");
 
 static CONFIG: LazyLock<tomledit::Template> =
     LazyLock::new(|| tomledit::Template::parse(CONFIG_TOML));

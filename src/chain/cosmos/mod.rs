@@ -22,15 +22,15 @@ use serde_json::{json, Value};
 use super::cometbft::{self, tomledit};
 use super::Artifacts;
 use crate::diag::{Diagnostic, Diagnostics};
-use crate::emit::FileEntry;
+use crate::files::FileEntry;
 use crate::keys::cosmos::{bech32, Account, HD_PATH};
 use crate::keys::Seed;
 use crate::model::{Network, Node};
 
 /// `app_state` as `simd init` (SDK v0.50.15) writes it.
-const APP_STATE_050: &str = include_str!("../../templates/cosmos/sdk-0.50/app_state.json");
+const APP_STATE_050: &str = include_str!("../../../templates/cosmos/sdk-0.50/app_state.json");
 /// `app.toml` as `simd init` (SDK v0.50.15) writes it.
-const APP_TOML_050: &str = include_str!("../../templates/cosmos/sdk-0.50/app.toml");
+const APP_TOML_050: &str = include_str!("../../../templates/cosmos/sdk-0.50/app.toml");
 
 static APP_TOML: LazyLock<tomledit::Template> =
     LazyLock::new(|| tomledit::Template::parse(APP_TOML_050));
