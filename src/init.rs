@@ -4,10 +4,10 @@ use std::path::Path;
 
 use anyhow::{bail, Context as _};
 
-use crate::templates;
 use crate::keys::{Seed, DEFAULT_SEED_FILE};
 use crate::spec::check::{family_name, is_dns_label};
 use crate::spec::Family;
+use crate::templates;
 
 /// Write `network.yaml`, `.chainfleet/seed` and `.chainfleet/.gitignore` into `dir`.
 /// Refuses to overwrite an existing spec or seed. Returns the exit code.

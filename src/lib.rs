@@ -9,7 +9,9 @@
 //! 7. `write`         the only code that touches the output: atomic, owned files only,
 //!    public tree and secrets tree apart; `--check` diffs instead of writing.
 //!
-//! Stages 1–6 are pure: the same spec and seed give byte-identical output.
+//! Stages 1–6 are pure: the same spec and seed give byte-identical output. `generate` runs
+//! them all; the binary only parses arguments, prints and calls the writer.
+#![deny(missing_docs)]
 
 pub mod chain;
 pub mod cli;
@@ -23,11 +25,171 @@ pub mod spec;
 pub mod templates;
 pub mod write;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
+use anyhow::Context as _;
 use diag::{Diagnostic, Diagnostics};
+use emit::Target;
 use model::Network;
 use spec::Spec;
+
+/// What can go wrong in `generate` and `keys`, by who must act.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The spec (or its seed) is wrong: positioned diagnostics for the user (exit 1).
+    #[error("the spec has {} problem(s)", .0.error_count())]
+    Invalid(Diagnostics),
+    /// The command line asks for something the spec cannot give (exit 2).
+    #[error("{0}")]
+    Usage(String),
+    /// Plumbing failed: I/O, or an internal error (exit 2).
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+/// A spec file as read: its name for diagnostics, bytes, and the folder its relative paths
+/// start from.
+#[derive(Debug, Clone)]
+pub struct SpecInput {
+    /// The name diagnostics show.
+    pub display: String,
+    /// Contents.
+    pub bytes: Vec<u8>,
+    /// The spec's folder.
+    pub dir: PathBuf,
+}
+
+impl SpecInput {
+    /// Read the spec at `path`.
+    pub fn read(path: &Path) -> anyhow::Result<SpecInput> {
+        let bytes =
+            std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+        let dir = path
+            .parent()
+            .map(Path::to_path_buf)
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or_else(|| PathBuf::from("."));
+        Ok(SpecInput {
+            display: path.display().to_string(),
+            bytes,
+            dir,
+        })
+    }
+
+    /// The text diagnostics quote, without a byte-order mark (the loader skips it too, so
+    /// columns on line 1 agree).
+    pub fn text(&self) -> String {
+        let t = String::from_utf8_lossy(&self.bytes);
+        t.strip_prefix('\u{feff}').unwrap_or(&t).to_string()
+    }
+
+    /// Stages 1–4 on this spec.
+    pub fn validate(&self) -> Result<Validated, Diagnostics> {
+        validate(&self.display, &self.bytes, &self.dir)
+    }
+}
+
+/// What `generate` is asked for.
+#[derive(Debug, Clone, Default)]
+pub struct GenerateOptions {
+    /// Targets to emit; empty means every target the spec configures.
+    pub targets: Vec<Target>,
+    /// The public tree (default `generated/<network>`).
+    pub out_dir: Option<PathBuf>,
+    /// The secrets tree (default `.chainfleet/secrets/<network>`).
+    pub secrets_dir: Option<PathBuf>,
+}
+
+/// Everything `generate` computed, ready for the writer.
+#[derive(Debug)]
+pub struct Generated {
+    /// The validated spec and its network (with warnings).
+    pub validated: Validated,
+    /// Targets emitted.
+    pub targets: Vec<Target>,
+    /// Where the public tree goes.
+    pub out_dir: PathBuf,
+    /// Where the secrets tree goes.
+    pub secrets_dir: PathBuf,
+    /// The files of both trees.
+    pub output: emit::Output,
+}
+
+/// The targets to emit for `asked` (empty: every configured one), or a usage error naming
+/// targets the spec does not configure.
+fn choose_targets(net: &Network, asked: &[Target]) -> Result<Vec<Target>, Error> {
+    if asked.is_empty() {
+        return Ok(Target::ALL
+            .into_iter()
+            .filter(|t| t.configured(net))
+            .collect());
+    }
+    let missing: Vec<&str> = asked
+        .iter()
+        .filter(|t| !t.configured(net))
+        .map(|t| t.name())
+        .collect();
+    if !missing.is_empty() {
+        return Err(Error::Usage(format!(
+            "the spec does not configure target(s) {}; add them under `targets:`",
+            missing.join(", ")
+        )));
+    }
+    let mut t = asked.to_vec();
+    t.sort();
+    t.dedup();
+    Ok(t)
+}
+
+/// Stage 5: the seed, then every key and chain artifact of a validated spec.
+fn artifacts(input: &SpecInput, v: &Validated) -> Result<chain::Artifacts, Error> {
+    let seed = keys::load_seed(
+        v.spec.keys.as_ref().map(|k| &k.seed),
+        &input.dir,
+        &input.display,
+    )
+    .map_err(|d| Error::Invalid(Diagnostics(vec![d])))?;
+    chain::build(&v.network, &seed).map_err(Error::Invalid)
+}
+
+/// Stages 1–5: validate, derive keys and chain artifacts.
+pub fn keys(input: &SpecInput) -> Result<(Validated, chain::Artifacts), Error> {
+    let v = input.validate().map_err(Error::Invalid)?;
+    let a = artifacts(input, &v)?;
+    Ok((v, a))
+}
+
+/// Stages 1–6: every file of both trees, nothing written.
+pub fn generate(input: &SpecInput, options: &GenerateOptions) -> Result<Generated, Error> {
+    let validated = input.validate().map_err(Error::Invalid)?;
+    let targets = choose_targets(&validated.network, &options.targets)?;
+    let artifacts = artifacts(input, &validated)?;
+    let net = &validated.network;
+    let out_dir = options
+        .out_dir
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("generated").join(&net.name));
+    let secrets_dir = options
+        .secrets_dir
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(".chainfleet/secrets").join(&net.name));
+    let cwd = std::env::current_dir().context("cannot read the current directory")?;
+    let secrets_rel = write::relative_path(&cwd.join(&out_dir), &cwd.join(&secrets_dir));
+    let cx = emit::Context {
+        net,
+        artifacts: &artifacts,
+        targets: &targets,
+        secrets_rel: &secrets_rel,
+    };
+    let output = emit::emit_all(&cx)?;
+    Ok(Generated {
+        validated,
+        targets,
+        out_dir,
+        secrets_dir,
+        output,
+    })
+}
 
 /// A spec that passed every check, with its resolved network.
 #[derive(Debug, Clone)]

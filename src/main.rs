@@ -2,16 +2,14 @@
 //! and sets the exit code (0 ok, 1 invalid spec, 2 usage or I/O error, 3 drift).
 
 use std::io::IsTerminal;
-use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use anyhow::Context as _;
 use clap::{CommandFactory, Parser};
 
 use chainfleet::cli::{Cli, Command, Format};
 use chainfleet::diag::{self, Diagnostics, Style};
-use chainfleet::emit::{self, Target};
 use chainfleet::write::{self, TreeKind};
+use chainfleet::{GenerateOptions, SpecInput};
 
 // Printing never panics: `chainfleet validate x | head` closes the pipe early, and the
 // standard macros would panic on the write error. These shadow them in this file.
@@ -83,33 +81,15 @@ fn report(
     diags.has_errors()
 }
 
-struct Input {
-    display: String,
-    bytes: Vec<u8>,
-    dir: PathBuf,
-}
-
-impl Input {
-    /// The text diagnostics quote, without a byte-order mark (the loader skips it too, so
-    /// columns on line 1 agree).
-    fn text(&self) -> String {
-        let t = String::from_utf8_lossy(&self.bytes);
-        t.strip_prefix('\u{feff}').unwrap_or(&t).to_string()
+/// Report a library error: diagnostics (exit 1) or a plain message (exit 2).
+fn fail(e: chainfleet::Error, text: &str, format: Format, generating: bool) -> anyhow::Result<u8> {
+    match e {
+        chainfleet::Error::Invalid(d) => {
+            report(&d, Some(text), format, generating);
+            Ok(EXIT_INVALID)
+        }
+        other => Err(other.into()),
     }
-}
-
-fn read_spec(path: &Path) -> anyhow::Result<Input> {
-    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let dir = path
-        .parent()
-        .map(Path::to_path_buf)
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or_else(|| PathBuf::from("."));
-    Ok(Input {
-        display: path.display().to_string(),
-        bytes,
-        dir,
-    })
 }
 
 fn run(cli: Cli) -> anyhow::Result<u8> {
@@ -131,9 +111,9 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             chainfleet::init::run(&dir, family.into(), name.as_deref())
         }
         Command::Validate { spec, format } => {
-            let input = read_spec(&spec)?;
+            let input = SpecInput::read(&spec)?;
             let text = input.text();
-            match chainfleet::validate(&input.display, &input.bytes, &input.dir) {
+            match input.validate() {
                 Ok(v) => {
                     report(&v.warnings, Some(&text), format, false);
                     if format == Format::Human {
@@ -153,35 +133,15 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             }
         }
         Command::Keys { spec } => {
-            let input = read_spec(&spec)?;
+            let input = SpecInput::read(&spec)?;
             let text = input.text();
-            let v = match chainfleet::validate(&input.display, &input.bytes, &input.dir) {
-                Ok(v) => v,
-                Err(d) => {
-                    report(&d, Some(&text), Format::Human, false);
-                    return Ok(EXIT_INVALID);
+            match chainfleet::keys(&input) {
+                Ok((v, artifacts)) => {
+                    print!("{}", chainfleet::chain::key_table(&v.network, &artifacts));
+                    Ok(0)
                 }
-            };
-            let seed = match chainfleet::keys::load_seed(
-                v.spec.keys.as_ref().map(|k| &k.seed),
-                &input.dir,
-                &input.display,
-            ) {
-                Ok(s) => s,
-                Err(d) => {
-                    report(&Diagnostics(vec![d]), None, Format::Human, false);
-                    return Ok(EXIT_INVALID);
-                }
-            };
-            let artifacts = match chainfleet::chain::build(&v.network, &seed) {
-                Ok(a) => a,
-                Err(d) => {
-                    report(&d, Some(&text), Format::Human, false);
-                    return Ok(EXIT_INVALID);
-                }
-            };
-            print!("{}", chainfleet::chain::key_table(&v.network, &artifacts));
-            Ok(0)
+                Err(e) => fail(e, &text, Format::Human, false),
+            }
         }
         Command::Generate {
             spec,
@@ -191,71 +151,21 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             check,
             format,
         } => {
-            let input = read_spec(&spec)?;
+            let input = SpecInput::read(&spec)?;
             let text = input.text();
-            let v = match chainfleet::validate(&input.display, &input.bytes, &input.dir) {
-                Ok(v) => v,
-                Err(d) => {
-                    report(&d, Some(&text), format, true);
-                    return Ok(EXIT_INVALID);
-                }
+            let options = GenerateOptions {
+                targets: target,
+                out_dir: out,
+                secrets_dir: secrets,
             };
-            report(&v.warnings, Some(&text), format, false);
-            let net = &v.network;
-            let targets: Vec<Target> = if target.is_empty() {
-                Target::ALL
-                    .into_iter()
-                    .filter(|t| t.configured(net))
-                    .collect()
-            } else {
-                let missing: Vec<&str> = target
-                    .iter()
-                    .filter(|t| !t.configured(net))
-                    .map(|t| t.name())
-                    .collect();
-                if !missing.is_empty() {
-                    anyhow::bail!(
-                        "the spec does not configure target(s) {}; add them under `targets:`",
-                        missing.join(", ")
-                    );
-                }
-                let mut t = target.clone();
-                t.sort();
-                t.dedup();
-                t
+            let g = match chainfleet::generate(&input, &options) {
+                Ok(g) => g,
+                Err(e) => return fail(e, &text, format, true),
             };
-            let seed = match chainfleet::keys::load_seed(
-                v.spec.keys.as_ref().map(|k| &k.seed),
-                &input.dir,
-                &input.display,
-            ) {
-                Ok(s) => s,
-                Err(d) => {
-                    report(&Diagnostics(vec![d]), None, format, true);
-                    return Ok(EXIT_INVALID);
-                }
-            };
-            let artifacts = match chainfleet::chain::build(net, &seed) {
-                Ok(a) => a,
-                Err(d) => {
-                    report(&d, Some(&text), format, true);
-                    return Ok(EXIT_INVALID);
-                }
-            };
-            let out_dir = out.unwrap_or_else(|| PathBuf::from("generated").join(&net.name));
-            let secrets_dir =
-                secrets.unwrap_or_else(|| PathBuf::from(".chainfleet/secrets").join(&net.name));
-            let cwd = std::env::current_dir()?;
-            let secrets_rel = write::relative_path(&cwd.join(&out_dir), &cwd.join(&secrets_dir));
-            let cx = emit::Context {
-                net,
-                artifacts: &artifacts,
-                targets: &targets,
-                secrets_rel: &secrets_rel,
-            };
-            let output = emit::emit_all(&cx)?;
+            report(&g.validated.warnings, Some(&text), format, false);
+            let (out_dir, secrets_dir, output) = (&g.out_dir, &g.secrets_dir, &g.output);
             if check {
-                let drifts = write::check_tree(&out_dir, &output.public)?;
+                let drifts = write::check_tree(out_dir, &output.public)?;
                 if drifts.is_empty() {
                     eprintln!(
                         "{}: up to date ({} files)",
@@ -275,8 +185,8 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                 );
                 return Ok(EXIT_DRIFT);
             }
-            let public = write::write_tree(&out_dir, &output.public, TreeKind::Public)?;
-            let private = write::write_tree(&secrets_dir, &output.secrets, TreeKind::Secret)?;
+            let public = write::write_tree(out_dir, &output.public, TreeKind::Public)?;
+            let private = write::write_tree(secrets_dir, &output.secrets, TreeKind::Secret)?;
             eprintln!(
                 "{}: {} written, {} removed, {} unchanged; secrets in {} ({} written, {} removed)",
                 out_dir.display(),

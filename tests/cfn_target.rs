@@ -117,23 +117,6 @@ fn template_paths(out: &Path) -> Vec<PathBuf> {
 }
 
 #[test]
-fn snapshots_of_templates() {
-    for ex in aws_examples() {
-        let (_d, out, _s) = common::generate_example(&ex);
-        let dir = out.join("cloudformation");
-        for rel in common::files_under(&dir) {
-            let text = std::fs::read_to_string(dir.join(&rel)).unwrap();
-            let name = format!(
-                "{}__{}",
-                ex.trim_end_matches(".yaml"),
-                rel.to_string_lossy().replace('/', "__")
-            );
-            insta::assert_snapshot!(name, text);
-        }
-    }
-}
-
-#[test]
 fn cfn_lint_reports_nothing() {
     let Some(lint) = common::tool("CFN_LINT") else {
         return;

@@ -8,9 +8,9 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use base64::Engine;
-use chainfleet::chain::{self, Artifacts, Endpoint, RuntimeSettings};
+use chainfleet::chain::{self, Artifacts, PeerHost, TargetRuntime, Text};
 use chainfleet::keys::Seed;
-use chainfleet::model::{Network, Node, Role};
+use chainfleet::model::{Network, Node, Port, Role};
 
 fn load(example: &str) -> Network {
     let path = common::root().join("examples").join(example);
@@ -36,42 +36,85 @@ fn seed() -> Seed {
     Seed::from_hex(&seed_hex()).unwrap()
 }
 
-/// Settings as a container target would pass them: DNS names, container ports.
-fn container_settings(net: &Network, a: &Artifacts, node: &Node) -> RuntimeSettings {
-    let endpoint = |n: &Node| Endpoint {
-        host: format!("{}.{}.svc", n.name, net.name),
-        port: n.port("p2p").map_or(0, |p| p.container),
-    };
-    RuntimeSettings {
-        home: net.chain.home.clone(),
-        bind_host: "0.0.0.0".into(),
-        ports: node
-            .ports
-            .iter()
-            .map(|p| (p.name.clone(), p.container))
-            .collect(),
-        peers: chain::peer_lists(net, a, node, &endpoint),
-        external_address: None,
+/// A node's process as the chain layer computes it, with everything literal.
+struct Run {
+    home: String,
+    bind_host: &'static str,
+    ports: BTreeMap<String, u16>,
+    program: String,
+    args: Vec<String>,
+    env: BTreeMap<String, String>,
+}
+
+fn lit(t: &Text) -> String {
+    t.literal()
+        .expect("test runtimes use no target expressions")
+}
+
+/// A runtime like a container target's (DNS names, container ports), or like the local
+/// launcher's (127.0.0.1, local ports, a home per node).
+struct TestRuntime {
+    local: bool,
+}
+
+impl TargetRuntime for TestRuntime {
+    fn home(&self, net: &Network) -> Text {
+        Text::lit(net.chain.home.clone())
+    }
+    fn bind_host(&self) -> &'static str {
+        if self.local {
+            "127.0.0.1"
+        } else {
+            "0.0.0.0"
+        }
+    }
+    fn port(&self, _node: &Node, port: &Port) -> u16 {
+        if self.local {
+            port.local
+        } else {
+            port.container
+        }
+    }
+    fn peer_host(&self, net: &Network, _from: &Node, peer: &Node) -> PeerHost {
+        PeerHost::At(Text::lit(if self.local {
+            "127.0.0.1".to_string()
+        } else {
+            format!("{}.{}.svc", peer.name, net.name)
+        }))
+    }
+    fn external_address(&self, _net: &Network, _node: &Node) -> Option<Text> {
+        None
+    }
+    fn in_image(&self) -> bool {
+        false
     }
 }
 
-/// Settings as the local target would pass them: 127.0.0.1 and local ports.
-fn local_settings(net: &Network, a: &Artifacts, node: &Node) -> RuntimeSettings {
-    let endpoint = |n: &Node| Endpoint {
-        host: "127.0.0.1".into(),
-        port: n.port("p2p").map_or(0, |p| p.local),
-    };
-    RuntimeSettings {
-        home: format!("/tmp/net/{}", node.name),
-        bind_host: "127.0.0.1".into(),
+fn run_on(local: bool, net: &Network, a: &Artifacts, node: &Node) -> Run {
+    let rt = TestRuntime { local };
+    let p = chain::process(net, a, node, &rt);
+    Run {
+        home: lit(&rt.home(net)),
+        bind_host: rt.bind_host(),
         ports: node
             .ports
             .iter()
-            .map(|p| (p.name.clone(), p.local))
+            .map(|p| (p.name.clone(), rt.port(node, p)))
             .collect(),
-        peers: chain::peer_lists(net, a, node, &endpoint),
-        external_address: None,
+        program: lit(&p.program),
+        args: p.args.iter().map(lit).collect(),
+        env: p.env.iter().map(|(k, v)| (k.clone(), lit(v))).collect(),
     }
+}
+
+/// As a container target runs it: DNS names, container ports.
+fn container_settings(net: &Network, a: &Artifacts, node: &Node) -> Run {
+    run_on(false, net, a, node)
+}
+
+/// As the local target runs it: 127.0.0.1 and local ports.
+fn local_settings(net: &Network, a: &Artifacts, node: &Node) -> Run {
+    run_on(true, net, a, node)
 }
 
 fn read_tree(dir: &Path) -> BTreeMap<String, Vec<u8>> {
@@ -100,8 +143,7 @@ fn assert_absent(public: &BTreeMap<String, Vec<u8>>, needles: &[String]) {
     }
 }
 
-fn launch_line(net: &Network, node: &Node, s: &RuntimeSettings) -> String {
-    let l = chain::launch(net, node, s);
+fn launch_line(node: &Node, l: &Run) -> String {
     let env: Vec<String> = l.env.iter().map(|(k, v)| format!("{k}={v:?}")).collect();
     format!(
         "{}: {}{} {}",
@@ -111,7 +153,7 @@ fn launch_line(net: &Network, node: &Node, s: &RuntimeSettings) -> String {
         } else {
             format!("{} ", env.join(" "))
         },
-        chain::program(net, node),
+        l.program,
         l.args.join(" ")
     )
 }
@@ -196,7 +238,7 @@ fn mina_launch_args_carry_every_seed_and_role_flags() {
     for settings in [container_settings, local_settings] {
         for node in &net.nodes {
             let s = settings(&net, &a, node);
-            let l = chain::launch(&net, node, &s);
+            let l = &s;
             let args = l.args.join(" ");
             match node.role {
                 Role::SnarkWorker => {
@@ -269,32 +311,15 @@ fn mina_launch_args_carry_every_seed_and_role_flags() {
                 ))
             );
             if node.role == Role::SnarkCoordinator {
-                assert_eq!(chain::program(&net, node), "sh");
+                assert_eq!(s.program, "sh");
                 assert_eq!(l.args[0], "-c");
                 assert!(l.args[1].contains("MINA_SNARK_COORDINATOR_PUBKEY"));
                 assert_eq!(l.args[2], "mina");
                 assert!(args.contains("--snark-worker-fee 0.01"));
             } else {
-                assert_eq!(chain::program(&net, node), "mina");
+                assert_eq!(s.program, "mina");
             }
         }
-    }
-}
-
-#[test]
-fn mina_seed_peer_list_has_one_multiaddr_per_seed() {
-    let net = load("mina-testnet.yaml");
-    let a = chain::build(&net, &seed()).unwrap();
-    let endpoint = |n: &Node| Endpoint {
-        host: format!("{}.example.net", n.name),
-        port: 8302,
-    };
-    let list = chainfleet::chain::mina::seed_peer_list(&net, &a, &endpoint);
-    let lines: Vec<&str> = list.lines().collect();
-    assert_eq!(lines.len(), 3);
-    for (line, name) in lines.iter().zip(["seed-0", "seed-1", "seed-2"]) {
-        let id = a.nodes[name].node_id.as_deref().unwrap();
-        assert_eq!(*line, format!("/dns4/{name}.example.net/tcp/8302/p2p/{id}"));
     }
 }
 
@@ -479,8 +504,8 @@ fn komodo_launch_runs_every_assetchain_with_its_peers() {
     for settings in [container_settings, local_settings] {
         for node in &net.nodes {
             let s = settings(&net, &a, node);
-            let l = chain::launch(&net, node, &s);
-            assert_eq!(chain::program(&net, node), "bash");
+            let l = &s;
+            assert_eq!(s.program, "bash");
             if node.role == Role::Notary {
                 assert_eq!(l.args[0], format!("{}/chainfleet/iguana-run.sh", s.home));
                 for ac in &net.chain.assetchains {
@@ -534,7 +559,7 @@ fn komodo_launch_runs_every_assetchain_with_its_peers() {
     // Local ports of different nodes never collide.
     let mut seen = std::collections::BTreeSet::new();
     for node in net.nodes.iter().filter(|n| n.role != Role::Notary) {
-        let l = chain::launch(&net, node, &local_settings(&net, &a, node));
+        let l = local_settings(&net, &a, node);
         for arg in &l.args {
             if let Some(p) = arg
                 .strip_prefix("-port=")
@@ -658,11 +683,7 @@ fn snapshot_text(example: &str) -> String {
     }
     s.push_str("==> launch (container target)\n");
     for node in &net.nodes {
-        s.push_str(&launch_line(
-            &net,
-            node,
-            &container_settings(&net, &a, node),
-        ));
+        s.push_str(&launch_line(node, &container_settings(&net, &a, node)));
         s.push('\n');
     }
     s

@@ -272,22 +272,6 @@ fn shellcheck_is_silent_on_the_scripts() {
 }
 
 #[test]
-fn snapshots_of_compose_file_and_dockerfile() {
-    for example in image_examples() {
-        let (_guard, out, _secrets) = generate_example(&example);
-        let stem = example.trim_end_matches(".yaml");
-        insta::assert_snapshot!(
-            format!("{stem}-Dockerfile"),
-            read(&out.join("docker/Dockerfile"))
-        );
-        let compose = out.join("compose/docker-compose.yaml");
-        if compose.is_file() {
-            insta::assert_snapshot!(format!("{stem}-docker-compose"), read(&compose));
-        }
-    }
-}
-
-#[test]
 fn start_order_follows_the_topology() {
     let Some(compose) = tool("COMPOSE") else {
         return;

@@ -13,11 +13,40 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
-use chainfleet::chain::{self, Endpoint, RuntimeSettings};
-use chainfleet::model::Node;
+use chainfleet::chain::{self, PeerHost, TargetRuntime, Text};
+use chainfleet::model::{Network, Node, Port};
 use common::{assert_ok, chainfleet, example_seed, root, run, tool};
 
 const SPEC: &str = "tests/fixtures/compose/cometbft-entrypoint.yaml";
+
+/// Every node on 127.0.0.1 with its local ports, its home a folder of the test.
+struct OneHost {
+    home: String,
+}
+
+impl TargetRuntime for OneHost {
+    fn home(&self, _net: &Network) -> Text {
+        Text::lit(self.home.clone())
+    }
+    fn bind_host(&self) -> &'static str {
+        "127.0.0.1"
+    }
+    fn port(&self, _node: &Node, port: &Port) -> u16 {
+        port.local
+    }
+    fn peer_host(&self, _net: &Network, _from: &Node, _peer: &Node) -> PeerHost {
+        PeerHost::At(Text::lit("127.0.0.1"))
+    }
+    fn external_address(&self, _net: &Network, node: &Node) -> Option<Text> {
+        Some(Text::lit(format!("127.0.0.1:{}", node.port("p2p")?.local)))
+    }
+    fn shares_one_address(&self) -> bool {
+        true
+    }
+    fn in_image(&self) -> bool {
+        false
+    }
+}
 
 /// Kills the node processes when the test ends, pass or fail.
 struct Nodes(Vec<(String, Child)>);
@@ -89,27 +118,22 @@ fn entrypoint_installs_keys_and_the_network_makes_blocks() {
     let dir = tempfile::tempdir().unwrap();
     let (out, secrets) = generate(dir.path());
     let (net, artifacts) = network();
-    let local = |n: &Node, port: &str| n.port(port).unwrap().local;
-    let endpoint = |n: &Node| Endpoint {
-        host: "127.0.0.1".into(),
-        port: local(n, "p2p"),
-    };
 
+    let local = |n: &Node, port: &str| n.port(port).unwrap().local;
     let mut nodes = Nodes(Vec::new());
     let mut homes = BTreeMap::new();
     let env_node = net.nodes.last().unwrap().name.clone();
     for n in &net.nodes {
         let home = dir.path().join("homes").join(&n.name);
-        let settings = RuntimeSettings {
+        let rt = OneHost {
             home: home.display().to_string(),
-            bind_host: "127.0.0.1".into(),
-            ports: n.ports.iter().map(|p| (p.name.clone(), p.local)).collect(),
-            peers: chain::peer_lists(&net, &artifacts, n, &endpoint),
-            external_address: Some(format!("127.0.0.1:{}", local(n, "p2p"))),
         };
-        let launch = chain::launch(&net, n, &settings);
+        let proc = chain::process(&net, &artifacts, n, &rt);
+        let lit = |t: &Text| t.literal().expect("all literal on one host");
         let mut cmd = entrypoint(&out, &home, &n.name);
-        cmd.arg(&cometbft).args(&launch.args).envs(&launch.env);
+        cmd.arg(&cometbft)
+            .args(proc.args.iter().map(lit))
+            .envs(proc.env.iter().map(|(k, v)| (k.clone(), lit(v))));
         // One node takes its keys from the environment (as ECS injects them), the others
         // from mounted files (compose secrets, Kubernetes Secret volumes).
         let mounted = dir.path().join("mounted").join(&n.name);

@@ -528,20 +528,3 @@ fn validators_behind_sentries_talk_p2p_only_to_them() {
         }
     }
 }
-
-#[test]
-fn chart_snapshots() {
-    for case in cases() {
-        let chart = chart_of(&case.out);
-        let mut all = String::new();
-        for f in files_under(&chart) {
-            all.push_str(&format!("=== {} ===\n", f.display()));
-            all.push_str(&std::fs::read_to_string(chart.join(&f)).unwrap());
-        }
-        let label = case
-            .label
-            .trim_end_matches(".yaml")
-            .replace(".yaml on ", "-on-");
-        insta::assert_snapshot!(format!("helm_chart__{label}"), all);
-    }
-}

@@ -35,7 +35,7 @@ use std::net::Ipv4Addr;
 use serde_json::{json, Map, Value};
 
 use super::{Context, FileEntry, FileSet};
-use crate::chain::{self, Artifacts, Endpoint, RuntimeSettings};
+use crate::chain::{process, Artifacts, PeerHost, Piece, TargetRuntime, Text};
 use crate::model::{ec2, Exposure, LaunchType, Network, Node, Protocol, Role};
 
 pub use yaml::to_yaml;
@@ -441,19 +441,6 @@ fn nlb_ports(node: &Node) -> Vec<&crate::model::Port> {
         .collect()
 }
 
-/// How a node in `from_region` reaches `peer`: host and p2p port.
-fn endpoint(net: &Network, from_region: &str, peer: &Node) -> Endpoint {
-    let port = peer.port("p2p").map_or(0, |p| p.container);
-    let host = if peer.region == from_region {
-        format!("{}.{}.internal", peer.name, net.name)
-    } else if let Some((zone, _)) = net.targets.aws.as_ref().and_then(|a| a.dns_zone.as_ref()) {
-        format!("{}.{zone}", peer.name)
-    } else {
-        format!("${{PeerHost{}}}", lid(&peer.name))
-    };
-    Endpoint { host, port }
-}
-
 /// Nodes in other regions whose address is a stack parameter (no DNS zone).
 fn placeholder_peers<'a>(net: &'a Network, node: &Node) -> Vec<&'a Node> {
     if net
@@ -480,37 +467,99 @@ fn reachable(from: &Node, peer: &Node) -> bool {
     peer.region == from.region || nlb_ports(peer).iter().any(|p| p.name == "p2p")
 }
 
-/// A value that may contain `${PeerHost…}` placeholders: `Fn::Sub` then, else a string.
-fn maybe_sub(s: String) -> Value {
-    // `${Name}` with a CloudFormation name is a reference (peer-host parameters); any other
-    // `${...}` is the container shell's (e.g. `${VAR:?message}`) and must stay literal, which
-    // Fn::Sub spells `${!...}`.
-    let mut out = String::with_capacity(s.len());
-    let mut refs = 0;
-    let mut rest = s.as_str();
-    while let Some(i) = rest.find("${") {
-        out.push_str(&rest[..i]);
-        let after = &rest[i + 2..];
-        let is_ref = after.find('}').is_some_and(|end| {
-            end > 0
-                && after[..end]
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, ':' | '.' | '_'))
-        });
-        if is_ref {
-            refs += 1;
-            out.push_str("${");
-        } else {
-            out.push_str("${!");
+/// How ECS runs nodes: tasks of the one image, same-region peers by Cloud Map name, other
+/// regions' public nodes by Route 53 name or a peer-host stack parameter.
+pub struct CfnRuntime;
+
+impl TargetRuntime for CfnRuntime {
+    fn home(&self, net: &Network) -> Text {
+        Text::lit(net.chain.home.clone())
+    }
+    /// Peers in another region without public p2p cannot be dialled: they are left out, or
+    /// the start-up would wait forever for a name that never resolves.
+    fn peer_host(&self, net: &Network, from: &Node, peer: &Node) -> PeerHost {
+        if !reachable(from, peer) {
+            return PeerHost::Unreachable;
         }
-        rest = after;
+        if peer.region == from.region {
+            PeerHost::At(Text::lit(format!("{}.{}.internal", peer.name, net.name)))
+        } else if let Some((zone, _)) = net.targets.aws.as_ref().and_then(|a| a.dns_zone.as_ref()) {
+            PeerHost::At(Text::lit(format!("{}.{zone}", peer.name)))
+        } else {
+            PeerHost::At(Text::expr(format!("${{PeerHost{}}}", lid(&peer.name))))
+        }
     }
-    out.push_str(rest);
-    if refs > 0 {
-        json!({ "Fn::Sub": out })
-    } else {
-        json!(s)
+    /// A public node's Elastic IP (or its Route 53 name), known only once the stack exists.
+    fn external_address(&self, net: &Network, node: &Node) -> Option<Text> {
+        if nlb_ports(node).is_empty() {
+            return None;
+        }
+        let p2p = node.port("p2p").map_or(0, |p| p.container);
+        Some(
+            match net.targets.aws.as_ref().and_then(|a| a.dns_zone.as_ref()) {
+                Some((zone, _)) => Text::lit(format!("{}.{zone}:{p2p}", node.name)),
+                None => {
+                    let eip = format!("{}Eip", lid(&node.name));
+                    Text::expr(json!({ "Fn::Join": [":", [r(&eip), p2p.to_string()]] }).to_string())
+                }
+            },
+        )
     }
+    fn names_home(&self) -> bool {
+        true
+    }
+    fn dials_by_name(&self) -> bool {
+        true
+    }
+}
+
+/// A process text as a CloudFormation value: a string; `Fn::Sub` when it names peer-host
+/// parameters (`${PeerHost…}`; any other `${` is the container shell's and is escaped);
+/// `Fn::Join` around intrinsics.
+fn cfn_value(t: &Text) -> Value {
+    let intrinsic = |e: &str| !e.starts_with("${");
+    let has_intrinsic = t
+        .pieces()
+        .iter()
+        .any(|p| matches!(p, Piece::Expr(e) if intrinsic(e)));
+    if has_intrinsic {
+        let parts: Vec<Value> = t
+            .pieces()
+            .iter()
+            .map(|p| match p {
+                Piece::Expr(e) if intrinsic(e) => {
+                    serde_json::from_str(e).unwrap_or_else(|_| json!(e))
+                }
+                other => cfn_value(&Text::from_pieces(vec![other.clone()])),
+            })
+            .collect();
+        return match <[Value; 1]>::try_from(parts) {
+            Ok([one]) => one,
+            Err(parts) => json!({ "Fn::Join": ["", parts] }),
+        };
+    }
+    if let Some(s) = t.literal() {
+        return json!(s);
+    }
+    let sub = t.render(
+        &|s| s.replace("${", "${!"),
+        &|e| e.to_string(),
+        &|_, body| body,
+    );
+    json!({ "Fn::Sub": sub })
+}
+
+/// The container's command and environment (`Name`/`Value` pairs) of `node`.
+fn container_launch(net: &Network, artifacts: &Artifacts, node: &Node) -> (Vec<Value>, Vec<Value>) {
+    let proc = process(net, artifacts, node, &CfnRuntime);
+    let mut command = vec![cfn_value(&proc.program)];
+    command.extend(proc.args.iter().map(cfn_value));
+    let environment = proc
+        .env
+        .iter()
+        .map(|(k, v)| json!({ "Name": k, "Value": cfn_value(v) }))
+        .collect();
+    (command, environment)
 }
 
 /// Where node resources find shared region resources: directly, or as parameters of a
@@ -678,7 +727,6 @@ fn node_resources(
     }
 
     // Public p2p: an Elastic IP, on the node's NLB (Fargate) or its interface (EC2).
-    let mut external: Option<Value> = None;
     let mut lb_links: Vec<Value> = Vec::new();
     let mut depends: Vec<Value> = Vec::new();
     if !nlb.is_empty() {
@@ -765,8 +813,9 @@ fn node_resources(
             r(&eip),
             Some(ip_export(net, &node.name)),
         );
-        let p2p = node.port("p2p").map_or(0, |p| p.container);
-        external = Some(if let Some((zone, zone_id)) = &aws.dns_zone {
+        // The address peers dial is the runtime's (`CfnRuntime::external_address`); the
+        // record here is what makes its name resolve.
+        if let Some((zone, zone_id)) = &aws.dns_zone {
             let rec = format!("{n}Record");
             tpl.res(
                 &rec,
@@ -779,10 +828,7 @@ fn node_resources(
                     "ResourceRecords": [r(&eip)],
                 }),
             );
-            json!(format!("{}.{zone}:{p2p}", node.name))
-        } else {
-            json!({ "Fn::Join": [":", [r(&eip), p2p.to_string()]] })
-        });
+        }
     }
     // Public HTTP ports: the region's ALB target groups.
     for p in served(node).filter(|p| p.exposure == Exposure::Public && is_http(&p.name)) {
@@ -796,88 +842,8 @@ fn node_resources(
         }
     }
 
-    // The launch command, shared with every other target.
-    let ports = node.container_ports();
-    let mut peers = chain::peer_lists(net, artifacts, node, &|peer| {
-        endpoint(net, &node.region, peer)
-    });
-    // Peers in another region without public p2p cannot be dialled: leave them out, or the
-    // start-up would wait forever for a name that never resolves.
-    let keep = |names: &[String], rendered: Vec<String>| -> Vec<String> {
-        names
-            .iter()
-            .filter_map(|n| net.node(n))
-            .zip(rendered)
-            .filter(|(p, _)| reachable(node, p))
-            .map(|(_, r)| r)
-            .collect()
-    };
-    peers.persistent = keep(&node.peers.persistent, peers.persistent);
-    peers.seeds = keep(&node.peers.seeds, peers.seeds);
-    const EXT: &str = "@@EXTERNAL@@";
-    let launch = chain::launch(
-        net,
-        node,
-        &RuntimeSettings {
-            home: chain.home.clone(),
-            bind_host: "0.0.0.0".into(),
-            ports,
-            peers,
-            external_address: external.as_ref().map(|_| EXT.to_string()),
-        },
-    );
-    let group = net.group(&node.group);
-    let mut command = vec![json!(chain::program(net, node))];
-    command.extend(launch.args.iter().map(|a| maybe_sub(a.clone())));
-    let mut env: BTreeMap<String, Value> = BTreeMap::new();
-    if let Some(g) = group {
-        for (k, v) in &g.env {
-            env.insert(k.clone(), json!(v));
-        }
-    }
-    for (k, v) in &launch.env {
-        let val = if v.contains(EXT) {
-            let ext = external.clone().unwrap_or(json!(""));
-            let parts: Vec<&str> = v.split(EXT).collect();
-            let mut joined = Vec::new();
-            for (i, part) in parts.iter().enumerate() {
-                if !part.is_empty() {
-                    joined.push(json!(part));
-                }
-                if i + 1 < parts.len() {
-                    joined.push(ext.clone());
-                }
-            }
-            if joined.len() == 1 {
-                joined.remove(0)
-            } else {
-                json!({ "Fn::Join": ["", joined] })
-            }
-        } else {
-            maybe_sub(v.clone())
-        };
-        env.insert(k.clone(), val);
-    }
-    env.insert("CHAINFLEET_NODE".into(), json!(node.name));
-    env.insert("CHAINFLEET_HOME".into(), json!(chain.home));
-    let wait: BTreeSet<String> = node
-        .peers
-        .persistent
-        .iter()
-        .chain(&node.peers.seeds)
-        .filter_map(|p| net.node(p))
-        .filter(|p| reachable(node, p))
-        .map(|p| endpoint(net, &node.region, p).host)
-        .collect();
-    env.insert(
-        "CHAINFLEET_WAIT_HOSTS".into(),
-        // Space-separated, as the entrypoint reads it.
-        maybe_sub(wait.into_iter().collect::<Vec<_>>().join(" ")),
-    );
-    let environment: Vec<Value> = env
-        .into_iter()
-        .map(|(k, v)| json!({ "Name": k, "Value": v }))
-        .collect();
+    // The node's process, as every target runs it.
+    let (command, environment) = container_launch(net, artifacts, node);
     let secrets: Vec<Value> = na
         .secret_files
         .iter()
@@ -2336,5 +2302,21 @@ mod tests {
                 "10.42.48.0/20"
             ]
         );
+    }
+
+    #[test]
+    fn process_text_becomes_a_string_sub_or_join() {
+        assert_eq!(cfn_value(&Text::lit("a ${X:?y}")), json!("a ${X:?y}"));
+        let t = Text::lit("id@")
+            .then(Text::expr("${PeerHostA}"))
+            .then(":1 ${B}");
+        assert_eq!(
+            cfn_value(&t),
+            json!({ "Fn::Sub": "id@${PeerHostA}:1 ${!B}" })
+        );
+        let ext = json!({ "Fn::Join": [":", [{ "Ref": "AEip" }, "26656"]] });
+        assert_eq!(cfn_value(&Text::expr(ext.to_string())), ext);
+        let joined = cfn_value(&Text::lit("x=").then(Text::expr(ext.to_string())));
+        assert_eq!(joined, json!({ "Fn::Join": ["", ["x=", ext]] }));
     }
 }

@@ -5,13 +5,13 @@
 //! Peers are static IPs, so nodes need no DNS wait. Start order: seeds before everyone
 //! else, sentries before the validators behind them, each waiting for the other's health.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
 use super::{docker, monitoring, templates, Context, FileEntry, FileSet};
-use crate::chain::{self, Endpoint, RuntimeSettings};
-use crate::model::{Node, Protocol, Role};
+use crate::chain::{process, NodeProcess, PeerHost, Probe, TargetRuntime, Text};
+use crate::model::{Network, Node, Protocol, Role};
 
 /// A YAML double-quoted scalar (JSON string syntax) with compose's `$` interpolation
 /// escaped, so values reach the container verbatim.
@@ -77,6 +77,37 @@ fn free_port(used: &BTreeSet<u16>, want: u16) -> u16 {
         .unwrap_or(want)
 }
 
+/// How compose runs nodes: containers of the one image on a static-IP network, dialling
+/// each other by IP.
+pub struct ComposeRuntime;
+
+impl TargetRuntime for ComposeRuntime {
+    fn home(&self, net: &Network) -> Text {
+        Text::lit(net.chain.home.clone())
+    }
+    fn peer_host(&self, _net: &Network, _from: &Node, peer: &Node) -> PeerHost {
+        PeerHost::At(Text::lit(peer.compose_ip.to_string()))
+    }
+    fn external_address(&self, _net: &Network, node: &Node) -> Option<Text> {
+        let p2p = node.port("p2p")?;
+        Some(Text::lit(format!("{}:{}", node.compose_ip, p2p.container)))
+    }
+}
+
+/// A process text as a compose scalar: compose knows no deploy-time expressions.
+fn qt(t: &Text) -> anyhow::Result<String> {
+    t.literal()
+        .map(|s| q(&s))
+        .ok_or_else(|| anyhow::anyhow!("internal error: a compose value holds a target expression"))
+}
+
+/// The healthcheck `test` of a probe, exec form.
+fn healthcheck(p: &Probe) -> String {
+    let mut all = vec![q("CMD"), q(docker::HEALTHCHECK), q(&p.port.to_string())];
+    all.extend(p.http_path.map(q));
+    format!("[{}]", all.join(", "))
+}
+
 /// Emit the compose project.
 pub fn emit(cx: &Context<'_>) -> anyhow::Result<FileSet> {
     let net = cx.net;
@@ -84,18 +115,17 @@ pub fn emit(cx: &Context<'_>) -> anyhow::Result<FileSet> {
         anyhow::bail!("internal error: compose emitter called without targets.compose");
     };
     let image = docker::image_ref(cx)?;
-    let data_dir = docker::data_dir(net);
-    let p2p = |n: &Node| n.port("p2p").map(|p| p.container);
-    let endpoint = |n: &Node| Endpoint {
-        host: n.compose_ip.to_string(),
-        port: p2p(n).unwrap_or(0),
-    };
-    let env_prefix = chain::cometbft::env_prefix(net);
-    let cometbft = matches!(
-        net.chain.family,
-        crate::model::Family::Cosmos | crate::model::Family::Cometbft
-    );
     let secrets_root = format!("../{}", cx.secrets_rel.trim_end_matches('/'));
+    let procs: BTreeMap<&str, NodeProcess> = net
+        .nodes
+        .iter()
+        .map(|n| {
+            (
+                n.name.as_str(),
+                process(net, cx.artifacts, n, &ComposeRuntime),
+            )
+        })
+        .collect();
     let mut all_secrets = Vec::new();
     let mut used_ports = BTreeSet::new();
     let mut services = Vec::new();
@@ -103,33 +133,15 @@ pub fn emit(cx: &Context<'_>) -> anyhow::Result<FileSet> {
         let group = net
             .group(&n.group)
             .ok_or_else(|| anyhow::anyhow!("internal error: node {} has no group", n.name))?;
-        let settings = RuntimeSettings {
-            home: net.chain.home.clone(),
-            bind_host: "0.0.0.0".into(),
-            ports: n.container_ports(),
-            peers: chain::peer_lists(net, cx.artifacts, n, &endpoint),
-            external_address: p2p(n).map(|p| format!("{}:{p}", n.compose_ip)),
-        };
-        let launch = chain::launch(net, n, &settings);
-        let mut command = vec![q(&chain::program(net, n))];
-        command.extend(launch.args.iter().map(|a| q(a)));
-
-        let mut env = std::collections::BTreeMap::new();
-        env.extend(group.env.clone());
-        env.extend(launch.env.clone());
-        if cometbft && net.monitoring.prometheus {
-            // The launch already binds the metrics listener; make sure it is switched on.
-            if let Some(m) = n.port("metrics") {
-                env.entry(format!("{env_prefix}_INSTRUMENTATION_PROMETHEUS"))
-                    .or_insert_with(|| "true".into());
-                env.entry(format!(
-                    "{env_prefix}_INSTRUMENTATION_PROMETHEUS_LISTEN_ADDR"
-                ))
-                .or_insert_with(|| format!("0.0.0.0:{}", m.container));
-            }
+        let proc = &procs[n.name.as_str()];
+        let mut command = vec![qt(&proc.program)?];
+        for a in &proc.args {
+            command.push(qt(a)?);
         }
-        env.insert("CHAINFLEET_NODE".into(), n.name.clone());
-        let environment = env.iter().map(|(k, v)| (k.clone(), q(v))).collect();
+        let mut environment = Vec::new();
+        for (k, v) in &proc.env {
+            environment.push((k.clone(), qt(v)?));
+        }
 
         let mut ports = Vec::new();
         for p in &n.ports {
@@ -143,12 +155,10 @@ pub fn emit(cx: &Context<'_>) -> anyhow::Result<FileSet> {
         }
 
         let mut secrets = Vec::new();
-        if let Some(a) = cx.artifacts.nodes.get(&n.name) {
-            for s in &a.secret_files {
-                let name = format!("{}-{}-{}", net.name, n.name, s.key);
-                secrets.push((name.clone(), s.key.clone()));
-                all_secrets.push((name, q(&format!("{secrets_root}/{}", s.source))));
-            }
+        for s in &proc.secret_files {
+            let name = format!("{}-{}-{}", net.name, n.name, s.key);
+            secrets.push((name.clone(), s.key.clone()));
+            all_secrets.push((name, q(&format!("{secrets_root}/{}", s.source))));
         }
 
         let mut deps: Vec<&Node> = Vec::new();
@@ -164,7 +174,7 @@ pub fn emit(cx: &Context<'_>) -> anyhow::Result<FileSet> {
             .into_iter()
             .filter(|d| d.name != n.name)
             .map(|d| {
-                let cond = if docker::health(net, d).is_some() {
+                let cond = if procs[d.name.as_str()].probe.is_some() {
                     "service_healthy"
                 } else {
                     "service_started"
@@ -182,14 +192,10 @@ pub fn emit(cx: &Context<'_>) -> anyhow::Result<FileSet> {
             environment,
             ip: n.compose_ip.to_string(),
             ports,
-            volume: q(&format!("{volume_name}:{data_dir}")),
+            volume: q(&format!("{volume_name}:{}", proc.data_dir)),
             volume_name,
             secrets,
-            healthcheck: docker::health_command(net, n).map(|cmd| {
-                let mut all = vec![q("CMD")];
-                all.extend(cmd.iter().map(|c| q(c)));
-                format!("[{}]", all.join(", "))
-            }),
+            healthcheck: proc.probe.as_ref().map(healthcheck),
             depends_on,
             cpus: cpus(group.resources.cpu_millis),
             memory: format!("{}M", group.resources.memory_mib),

@@ -6,7 +6,7 @@
 //!   [`image_ref`] (content-addressed, so a changed genesis or config gives a new tag).
 //! - The image is `FROM` the pinned chain image, bakes `genesis.json` and `nodes/` under
 //!   [`ROOT`], and runs [`ENTRYPOINT`]; `CMD` is empty: targets pass the binary and its
-//!   `chain::launch` arguments as the container command.
+//!   launch arguments (`chain::process`) as the container command.
 //! - The entrypoint selects the node from `CHAINFLEET_NODE` (else the host/pod name), installs
 //!   its secret files from `$CHAINFLEET_SECRETS_DIR/<key>` (default `/run/secrets`) or
 //!   `CHAINFLEET_SECRET_<KEY>`, waits for `CHAINFLEET_WAIT_HOSTS` to resolve (timeout
@@ -14,7 +14,7 @@
 //!   (CometBFT families) becomes `<PREFIX>_P2P_EXTERNAL_ADDRESS` for targets that learn
 //!   the address only at run time. `CHAINFLEET_ROOT` and `CHAINFLEET_HOME` move the baked
 //!   files and the node home, so the script also runs outside a container (tested so).
-//! - [`HEALTHCHECK`] `PORT [PATH]` is the health probe (see [`health`]).
+//! - [`HEALTHCHECK`] `PORT [PATH]` is the health probe (see [`probe`]).
 //!
 //! User: a numeric non-root UID (build ARG `CHAINFLEET_UID`, default 10001) owns the node
 //! home; numeric because a name must exist in the base image. A home under `/root` forces
@@ -27,7 +27,8 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use super::{templates, Context, FileEntry, FileSet};
-use crate::model::{Family, Network, Node, Protocol};
+use crate::chain::{family, process, PeerHost, Probe, TargetRuntime, Text};
+use crate::model::{Network, Node, Protocol};
 
 /// Where the image keeps the public artifacts.
 pub const ROOT: &str = "/chainfleet";
@@ -36,63 +37,25 @@ pub const ENTRYPOINT: &str = "/usr/local/bin/chainfleet-entrypoint";
 /// The health probe inside the image: `chainfleet-healthcheck PORT [HTTP_PATH]`.
 pub const HEALTHCHECK: &str = "/usr/local/bin/chainfleet-healthcheck";
 
-/// True for families whose nodes run CometBFT (RPC `/health`, `data/` chain state).
-fn cometbft_based(family: Family) -> bool {
-    matches!(family, Family::Cosmos | Family::Cometbft)
-}
+/// The image's own view of a node, for defaults baked into the image (its health probe):
+/// container ports, no peers.
+struct InImage;
 
-/// Where the node keeps its chain data (the volume mount point of every target).
-pub fn data_dir(net: &Network) -> String {
-    if cometbft_based(net.chain.family) {
-        format!("{}/data", net.chain.home.trim_end_matches('/'))
-    } else {
-        net.chain.home.clone()
+impl TargetRuntime for InImage {
+    fn home(&self, net: &Network) -> Text {
+        Text::lit(net.chain.home.clone())
+    }
+    fn peer_host(&self, _net: &Network, _from: &Node, _peer: &Node) -> PeerHost {
+        PeerHost::Unreachable
+    }
+    fn external_address(&self, _net: &Network, _node: &Node) -> Option<Text> {
+        None
     }
 }
 
-/// Where `genesis.json` goes inside the node home, for families that have one.
-pub fn genesis_home_path(family: Family) -> &'static str {
-    if cometbft_based(family) {
-        "config/genesis.json"
-    } else {
-        "genesis.json"
-    }
-}
-
-/// How to probe a node: a port, and an HTTP path when the port serves a health endpoint
-/// (`None`: a listening socket is enough, e.g. Komodo's authenticated RPC).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Health {
-    /// Container port.
-    pub port: u16,
-    /// HTTP path, e.g. `/health`.
-    pub path: Option<&'static str>,
-}
-
-/// The health probe of `node`, or `None` when it listens on nothing worth probing.
-pub fn health(net: &Network, node: &Node) -> Option<Health> {
-    if cometbft_based(net.chain.family) {
-        return node.port("rpc").map(|p| Health {
-            port: p.container,
-            path: Some("/health"),
-        });
-    }
-    ["rpc", "graphql", "client"]
-        .iter()
-        .find_map(|n| node.port(n))
-        .map(|p| Health {
-            port: p.container,
-            path: None,
-        })
-}
-
-/// The health probe command of `node` (exec form), for compose and Kubernetes probes.
-pub fn health_command(net: &Network, node: &Node) -> Option<Vec<String>> {
-    health(net, node).map(|h| {
-        let mut cmd = vec![HEALTHCHECK.to_string(), h.port.to_string()];
-        cmd.extend(h.path.map(str::to_string));
-        cmd
-    })
+/// The health probe of `node` in container port numbers.
+pub fn probe(cx: &Context<'_>, node: &Node) -> Option<Probe> {
+    process(cx.net, cx.artifacts, node, &InImage).probe
 }
 
 /// Public files the image bakes in: `genesis.json` and everything under `nodes/`.
@@ -202,7 +165,7 @@ fn render(cx: &Context<'_>) -> anyhow::Result<FileSet> {
             .artifacts
             .public
             .contains_key("genesis.json")
-            .then(|| genesis_home_path(net.chain.family)),
+            .then(|| family(net.chain.family).genesis_home_path()),
         names: net
             .nodes
             .iter()
@@ -210,12 +173,7 @@ fn render(cx: &Context<'_>) -> anyhow::Result<FileSet> {
             .collect::<Vec<_>>()
             .join(" "),
         nodes,
-        external_address_var: cometbft_based(net.chain.family).then(|| {
-            format!(
-                "{}_P2P_EXTERNAL_ADDRESS",
-                crate::chain::cometbft::env_prefix(net)
-            )
-        }),
+        external_address_var: family(net.chain.family).external_address_env(net),
     };
     let mut out = FileSet::new();
     out.insert(
@@ -253,15 +211,14 @@ fn dockerfile(cx: &Context<'_>, image_ref: String) -> anyhow::Result<String> {
     let home = net.chain.home.trim_end_matches('/');
     // The first node with a probe gives the image's default health port; targets pass each
     // node's own port explicitly (ports can differ per group).
-    let default_health = net.nodes.iter().find_map(|n| health(net, n));
-    let data = data_dir(net);
+    let default_health = net.nodes.iter().find_map(|n| probe(cx, n));
+    let fam = family(net.chain.family);
+    let data = fam.data_dir(net);
     let mut dirs = vec![home.to_string()];
     if data != home {
         dirs.push(data);
     }
-    if cometbft_based(net.chain.family) {
-        dirs.push(format!("{home}/config"));
-    }
+    dirs.extend(fam.home_dirs().iter().map(|d| format!("{home}/{d}")));
     let view = DockerView {
         network: &net.name,
         base_image: &net.chain.image,
@@ -275,7 +232,7 @@ fn dockerfile(cx: &Context<'_>, image_ref: String) -> anyhow::Result<String> {
         entrypoint: ENTRYPOINT,
         healthcheck: HEALTHCHECK,
         health_port: default_health.as_ref().map(|h| h.port),
-        health_path: default_health.and_then(|h| h.path),
+        health_path: default_health.and_then(|h| h.http_path),
         expose: expose(net),
     };
     templates::render("docker/Dockerfile.j2", &view)
@@ -317,15 +274,18 @@ mod tests {
     #[test]
     fn cometbft_nodes_probe_rpc_health_and_keep_data_under_home() {
         let n = net(KV);
-        assert_eq!(
-            health(&n, &n.nodes[0]),
-            Some(Health {
-                port: 26657,
-                path: Some("/health")
-            })
-        );
-        assert_eq!(data_dir(&n), "/var/lib/chainfleet/data");
-        assert_eq!(genesis_home_path(n.chain.family), "config/genesis.json");
+        let a = Artifacts::default();
+        let cx = Context {
+            net: &n,
+            artifacts: &a,
+            targets: &[],
+            secrets_rel: "../s",
+        };
+        let p = probe(&cx, &n.nodes[0]).unwrap();
+        assert_eq!((p.port, p.http_path), (26657, Some("/health")));
+        let fam = family(n.chain.family);
+        assert_eq!(fam.data_dir(&n), "/var/lib/chainfleet/data");
+        assert_eq!(fam.genesis_home_path(), "config/genesis.json");
     }
 
     #[test]

@@ -19,15 +19,15 @@
 //! - The node home is the data volume at `/var/lib/chainfleet`, so the pod runs as a non-root
 //!   user with a read-only root filesystem whatever home the base image assumes.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use base64::Engine;
 use serde::Serialize;
 use serde_json::{json, Value};
 
 use super::{templates, Context, FileEntry, FileSet, Output};
-use crate::chain::{self, Endpoint, PeerLists, RuntimeSettings};
-use crate::model::{Exposure, Family, Network, Node, Protocol, Role};
+use crate::chain::{family, process, Healthy, PeerHost, TargetRuntime, Text};
+use crate::model::{Exposure, Network, Node, Protocol, Role};
 
 /// Home of every node inside its pod: the mount point of its data volume.
 pub const POD_HOME: &str = "/var/lib/chainfleet";
@@ -112,17 +112,92 @@ fn dialed_across_regions(net: &Network) -> BTreeSet<String> {
     out
 }
 
-/// Wrap `text` so it renders only when this release runs `peer`, for hidden peers (another
-/// cluster's hidden validator has no public address; CometBFT skips empty list entries).
-fn only_if_local(net: &Network, peer: &Node, text: String) -> String {
-    if is_hidden(net, peer) {
-        format!(
-            "{{{{ if (index $.Values.nodes {}).enabled }}}}{text}{{{{ end }}}}",
-            raw(&peer.name)
-        )
-    } else {
-        text
+/// The Helm condition under which this release runs `peer`.
+fn runs_here(peer: &Node) -> String {
+    format!("(index $.Values.nodes {}).enabled", raw(&peer.name))
+}
+
+/// How the chart runs nodes: one pod per node with its home on the data volume, peers dialled
+/// at names the chart's helpers choose at install time.
+pub struct HelmRuntime {
+    /// Nodes some node in another region dials (their p2p must be public).
+    across: BTreeSet<String>,
+}
+
+impl HelmRuntime {
+    /// The runtime of `net`'s chart.
+    pub fn new(net: &Network) -> HelmRuntime {
+        HelmRuntime {
+            across: dialed_across_regions(net),
+        }
     }
+}
+
+impl TargetRuntime for HelmRuntime {
+    fn home(&self, _net: &Network) -> Text {
+        Text::lit(POD_HOME)
+    }
+    /// A peer running in this release is dialled at its pod name, another cluster's at its
+    /// public host; another cluster's hidden validator only when this release runs it (it
+    /// has no public address; CometBFT skips empty list entries).
+    fn peer_host(&self, net: &Network, _from: &Node, peer: &Node) -> PeerHost {
+        let host = Text::expr(format!(
+            "{{{{ include {} (list $ {} {} {}) }}}}",
+            raw("chainfleet.peerHost"),
+            raw(&peer.name),
+            raw(&peer.group),
+            raw(&peer.region)
+        ));
+        if is_hidden(net, peer) {
+            PeerHost::When {
+                condition: runs_here(peer),
+                host,
+            }
+        } else {
+            PeerHost::At(host)
+        }
+    }
+    fn external_address(&self, _net: &Network, node: &Node) -> Option<Text> {
+        let p = node.port("p2p")?;
+        let public = p.exposure == Exposure::Public || self.across.contains(&node.name);
+        Some(
+            Text::expr(format!(
+                "{{{{ include {} (list $ {} {} {} {}) }}}}",
+                raw("chainfleet.externalHost"),
+                raw(&node.name),
+                raw(&node.group),
+                raw(&node.region),
+                if public { "true" } else { "false" },
+            ))
+            .then(format!(":{}", p.container)),
+        )
+    }
+    fn names_home(&self) -> bool {
+        true
+    }
+    fn dials_by_name(&self) -> bool {
+        true
+    }
+    fn secrets_dir(&self) -> Option<&'static str> {
+        Some(SECRETS_DIR)
+    }
+}
+
+/// Literal text for a Helm template: `{` is spelled as an action where Go's template engine
+/// could otherwise read `{{`, so spec values reach the pod verbatim.
+fn helm_literal(s: &str) -> String {
+    if s.contains("{{") || s.ends_with('{') {
+        s.replace('{', "{{`{`}}")
+    } else {
+        s.to_string()
+    }
+}
+
+/// A process text as Helm template text (before YAML quoting).
+fn helm_text(t: &Text) -> String {
+    t.render(&helm_literal, &|e| e.to_string(), &|c, body| {
+        format!("{{{{ if {c} }}}}{body}{{{{ end }}}}")
+    })
 }
 
 #[derive(Serialize)]
@@ -262,99 +337,18 @@ pub fn emit(cx: &Context<'_>) -> anyhow::Result<Output> {
             g.name
         );
     }
-    let across = dialed_across_regions(net);
-    let cometbft = matches!(net.chain.family, Family::Cosmos | Family::Cometbft);
 
-    // How a node reaches a peer: decided by the chart helpers at install time.
-    let endpoint = |peer: &Node| Endpoint {
-        host: format!(
-            "{{{{ include {} (list $ {} {} {}) }}}}",
-            raw("chainfleet.peerHost"),
-            raw(&peer.name),
-            raw(&peer.group),
-            raw(&peer.region)
-        ),
-        port: peer.port("p2p").map_or(0, |p| p.container),
-    };
+    let runtime = HelmRuntime::new(net);
 
     let mut nodes = Vec::new();
     for node in &net.nodes {
-        let arts = cx
-            .artifacts
-            .nodes
-            .get(&node.name)
-            .cloned()
-            .unwrap_or_default();
-        // chain::peer_lists, with hidden peers made conditional (see `only_if_local`).
-        let render = |names: &[String]| -> Vec<String> {
-            names
-                .iter()
-                .filter_map(|n| net.node(n))
-                .map(|peer| {
-                    let id = cx
-                        .artifacts
-                        .nodes
-                        .get(&peer.name)
-                        .and_then(|a| a.node_id.as_deref());
-                    let addr = chain::peer_address(net.chain.family, id, &endpoint(peer));
-                    only_if_local(net, peer, addr)
-                })
-                .collect()
-        };
-        let peers = PeerLists {
-            persistent: render(&node.peers.persistent),
-            seeds: render(&node.peers.seeds),
-        };
-        let p2p = node.port("p2p");
-        let public_p2p = p2p.is_some_and(|p| p.exposure == Exposure::Public)
-            || (p2p.is_some() && across.contains(&node.name));
-        let external_address = p2p.map(|p| {
-            format!(
-                "{{{{ include {} (list $ {} {} {} {}) }}}}:{}",
-                raw("chainfleet.externalHost"),
-                raw(&node.name),
-                raw(&node.group),
-                raw(&node.region),
-                if public_p2p { "true" } else { "false" },
-                p.container
-            )
-        });
-        let settings = RuntimeSettings {
-            home: POD_HOME.into(),
-            bind_host: "0.0.0.0".into(),
-            ports: node.container_ports(),
-            peers,
-            external_address,
-        };
-        let launch = chain::launch(net, node, &settings);
-        let mut args = vec![q(&chain::program(net, node))];
-        args.extend(launch.args.iter().map(|a| q_wrapped(a, 14)));
-
-        let mut env: BTreeMap<String, String> = net
-            .group(&node.group)
-            .map(|g| g.env.clone())
-            .unwrap_or_default();
-        env.extend(launch.env.clone());
-        env.insert("CHAINFLEET_NODE".into(), node.name.clone());
-        env.insert("CHAINFLEET_HOME".into(), POD_HOME.into());
-        // Space-separated host names; a hidden peer's separator sits inside its condition so
-        // an absent peer leaves no blank entry (nor a blank line once wrapped).
-        let mut seen = BTreeSet::new();
-        let mut wait = String::new();
-        for p in node.peers.persistent.iter().chain(&node.peers.seeds) {
-            if let Some(peer) = net.node(p) {
-                if seen.insert(peer.name.clone()) {
-                    let sep = if wait.is_empty() { "" } else { " " };
-                    let host = endpoint(peer).host;
-                    wait.push_str(&only_if_local(net, peer, format!("{sep}{host}")));
-                }
-            }
-        }
-        env.insert("CHAINFLEET_WAIT_HOSTS".into(), wait.clone());
-        let secret = (!arts.secret_files.is_empty()).then(|| secret_name(net, &node.name));
-        if secret.is_some() {
-            env.insert("CHAINFLEET_SECRETS_DIR".into(), SECRETS_DIR.into());
-        }
+        let proc = process(net, cx.artifacts, node, &runtime);
+        let mut args = vec![q(&helm_text(&proc.program))];
+        args.extend(proc.args.iter().map(|a| q_wrapped(&helm_text(a), 14)));
+        let secret = (!proc.secret_files.is_empty()).then(|| secret_name(net, &node.name));
+        let public_p2p = node
+            .port("p2p")
+            .is_some_and(|p| p.exposure == Exposure::Public || runtime.across.contains(&node.name));
 
         let pod_ports: Vec<&crate::model::Port> =
             node.ports.iter().filter(|p| p.name != "pprof").collect();
@@ -366,14 +360,10 @@ pub fn emit(cx: &Context<'_>) -> anyhow::Result<Output> {
         public.dedup_by(|a, b| a.name == b.name);
 
         let rpc = node.port("rpc").map(|p| p.container);
-        let tcp_port = ["rpc", "client", "graphql", "p2p"]
-            .iter()
-            .find_map(|n| node.port(n))
-            .map(|p| p.container);
-        let (probe, probe_port) = match (cometbft, rpc, tcp_port) {
-            (true, Some(r), _) => ("cometbft", r),
-            (_, _, Some(p)) => ("tcp", p),
-            _ => ("none", 0),
+        let (probe, probe_port) = match &proc.probe {
+            Some(p) if p.healthy == Healthy::CometbftSynced => ("cometbft", p.port),
+            Some(p) => ("tcp", p.port),
+            None => ("none", 0),
         };
         let mut skips = vec![
             Skip {
@@ -409,12 +399,13 @@ pub fn emit(cx: &Context<'_>) -> anyhow::Result<Output> {
             ports: port_views(pod_ports.iter().copied()),
             public_ports: port_views(public.into_iter()),
             args,
-            env: env
-                .into_iter()
-                .map(|(k, v)| (k, q_wrapped(&v, 16)))
+            env: proc
+                .env
+                .iter()
+                .map(|(k, v)| (k.clone(), q_wrapped(&helm_text(v), 16)))
                 .collect(),
             secret,
-            secret_keys: arts.secret_files.iter().map(|s| s.key.clone()).collect(),
+            secret_keys: proc.secret_files.iter().map(|s| s.key.clone()).collect(),
             probe,
             probe_port,
             rpc_port: rpc,
@@ -480,6 +471,7 @@ pub fn emit(cx: &Context<'_>) -> anyhow::Result<Output> {
         })
         .or_else(|| net.nodes.iter().find(|n| n.port("rpc").is_some()));
 
+    let dialect = family(net.chain.family).metrics().map(|m| m.dialect);
     let view = View {
         network: net.name.clone(),
         chain_id: net.chain.chain_id.clone(),
@@ -513,8 +505,8 @@ pub fn emit(cx: &Context<'_>) -> anyhow::Result<Output> {
             .iter()
             .map(|(k, v)| (k.clone(), q(v)))
             .collect(),
-        cometbft_metrics: cometbft,
-        mina_metrics: net.chain.family == Family::Mina,
+        cometbft_metrics: dialect == Some("cometbft"),
+        mina_metrics: dialect == Some("mina"),
         rpc_node: rpc_node.map(|n| n.name.clone()),
         rpc_port: rpc_node.and_then(|n| n.port("rpc")).map(|p| p.container),
     };
@@ -781,5 +773,16 @@ mod tests {
         assert_eq!(cpu(2000), "2");
         assert_eq!(memory(1024), "1Gi");
         assert_eq!(memory(1536), "1536Mi");
+    }
+
+    #[test]
+    fn spec_text_reaches_the_pod_literally() {
+        assert_eq!(helm_literal("plain"), "plain");
+        let t = helm_literal("{{ .Release.Name }}");
+        assert_eq!(t, "{{`{`}}{{`{`}} .Release.Name }}");
+        let t = Text::lit("a{").then(Text::expr("{{ include `x` . }}"));
+        assert_eq!(helm_text(&t), "a{{`{`}}{{ include `x` . }}");
+        let w = Text::when("c", Text::lit("b"));
+        assert_eq!(helm_text(&w), "{{ if c }}b{{ end }}");
     }
 }

@@ -3,17 +3,11 @@
 //! under a run folder, installing public files from the generated tree and private files from
 //! the secrets tree at start. No Docker, only the chain binary.
 
-use std::collections::BTreeMap;
-
 use serde::Serialize;
 
 use super::{templates, Context, FileEntry, FileSet};
-use crate::chain::{self, Endpoint, RuntimeSettings};
-use crate::model::{Family, Network, Node};
-
-/// Stands for the node's home in launch arguments; the script substitutes `"$home"`
-/// because the run folder is only known when it runs.
-const HOME: &str = "\u{1}CHAINFLEET_HOME\u{1}";
+use crate::chain::{family, process, PeerHost, TargetRuntime, Text};
+use crate::model::{Network, Node, Port};
 
 #[derive(Serialize)]
 struct Secret {
@@ -29,6 +23,8 @@ struct NodeView {
     secrets: Vec<Secret>,
     /// `NAME=value` words for `env`, shell-quoted.
     env: Vec<String>,
+    /// The program, as a shell word (`"$binary"` for the chain binary).
+    program: String,
     /// Launch arguments, shell-quoted.
     args: Vec<String>,
     /// `name=port` pairs, for the start message.
@@ -57,121 +53,51 @@ pub fn sh_quote(s: &str) -> String {
     }
 }
 
-/// Quote `s` as one shell word, with every `HOME` marker replaced by `"$home"`.
-fn sh_word(s: &str) -> String {
-    if !s.contains(HOME) {
-        return sh_quote(s);
-    }
-    s.split(HOME)
-        .enumerate()
-        .map(|(i, part)| {
-            let head = if i == 0 { "" } else { "\"$home\"" };
-            let tail = if part.is_empty() {
-                String::new()
-            } else {
-                sh_quote(part)
-            };
-            format!("{head}{tail}")
-        })
-        .collect()
-}
+/// How the local launcher runs nodes: plain processes on 127.0.0.1, each with its own
+/// ports (`Port::local`) and a home that `run.sh` creates.
+pub struct LocalRuntime;
 
-/// Where the family's nodes read the shared genesis file, relative to their home.
-fn genesis_home_path(family: Family) -> Option<&'static str> {
-    match family {
-        Family::Cosmos | Family::Cometbft => Some("config/genesis.json"),
-        _ => None,
+impl TargetRuntime for LocalRuntime {
+    fn home(&self, _net: &Network) -> Text {
+        Text::expr("\"$home\"")
     }
-}
-
-fn local_endpoint(peer: &Node) -> Endpoint {
-    Endpoint {
-        host: "127.0.0.1".into(),
-        port: peer.port("p2p").map_or(0, |p| p.local),
+    fn binary(&self, _net: &Network) -> Text {
+        Text::expr("\"$binary\"")
+    }
+    fn bind_host(&self) -> &'static str {
+        "127.0.0.1"
+    }
+    fn port(&self, _node: &Node, port: &Port) -> u16 {
+        port.local
+    }
+    fn peer_host(&self, _net: &Network, _from: &Node, _peer: &Node) -> PeerHost {
+        PeerHost::At(Text::lit("127.0.0.1"))
+    }
+    fn external_address(&self, _net: &Network, node: &Node) -> Option<Text> {
+        Some(Text::lit(format!("127.0.0.1:{}", node.port("p2p")?.local)))
+    }
+    fn shares_one_address(&self) -> bool {
+        true
+    }
+    fn in_image(&self) -> bool {
+        false
     }
 }
 
-/// Settings every local CometBFT-based node needs on top of its launch command, as
-/// environment overrides (CometBFT and Cosmos SDK apps read `<PREFIX>_<SECTION>_<KEY>`):
-/// all peers share 127.0.0.1, which CometBFT rejects as duplicates and the strict address
-/// book refuses; and listeners that `launch` leaves to the config files (API, gRPC, metrics,
-/// pprof) would collide between nodes on one host.
-fn cometbft_local_env(net: &Network, node: &Node) -> BTreeMap<String, String> {
-    let prefix = chain::cometbft::env_prefix(net);
-    let mut env = BTreeMap::new();
-    let mut set = |key: &str, value: String| {
-        env.insert(format!("{prefix}_{key}"), value);
-    };
-    set("P2P_ALLOW_DUPLICATE_IP", "true".into());
-    set("P2P_ADDR_BOOK_STRICT", "false".into());
-    for p in &node.ports {
-        let addr = format!("127.0.0.1:{}", p.local);
-        match p.name.as_str() {
-            "metrics" => set("INSTRUMENTATION_PROMETHEUS_LISTEN_ADDR", addr),
-            "pprof" => set("RPC_PPROF_LADDR", addr),
-            "api" if net.chain.family == Family::Cosmos => {
-                set("API_ADDRESS", format!("tcp://{addr}"))
-            }
-            "grpc" if net.chain.family == Family::Cosmos => set("GRPC_ADDRESS", addr),
-            _ => {}
-        }
+/// One shell word: literal runs quoted, the launcher's variables (`"$home"`) as they are.
+fn sh_word(t: &Text) -> String {
+    if t.is_empty() {
+        return sh_quote("");
     }
-    env
-}
-
-/// The flag spelling of a `<PREFIX>_SECTION_KEY` override (`--api.address`), to skip
-/// overrides `launch` already passes as flags.
-fn flag_of(prefix: &str, key: &str) -> String {
-    let rest = key
-        .strip_prefix(prefix)
-        .unwrap_or(key)
-        .trim_start_matches('_');
-    let lower = rest.to_lowercase();
-    match lower.split_once('_') {
-        Some((section, k)) => format!("--{section}.{k}"),
-        None => format!("--{lower}"),
-    }
+    t.render(&|s| sh_quote(s), &|e| e.to_string(), &|_, body| body)
 }
 
 fn node_view(cx: &Context<'_>, node: &Node) -> NodeView {
-    let net = cx.net;
-    let art = cx
-        .artifacts
-        .nodes
-        .get(&node.name)
-        .cloned()
-        .unwrap_or_default();
-    let ports: BTreeMap<String, u16> = node
-        .ports
-        .iter()
-        .map(|p| (p.name.clone(), p.local))
-        .collect();
-    let settings = RuntimeSettings {
-        home: HOME.into(),
-        bind_host: "127.0.0.1".into(),
-        ports: ports.clone(),
-        peers: chain::peer_lists(net, cx.artifacts, node, &local_endpoint),
-        external_address: node.port("p2p").map(|p| format!("127.0.0.1:{}", p.local)),
-    };
-    let launch = chain::launch(net, node, &settings);
-    let mut env = launch.env.clone();
-    if matches!(net.chain.family, Family::Cosmos | Family::Cometbft) {
-        let prefix = chain::cometbft::env_prefix(net);
-        for (k, v) in cometbft_local_env(net, node) {
-            let flag = flag_of(&prefix, &k);
-            let has_flag = launch
-                .args
-                .iter()
-                .any(|a| a == &flag || a.starts_with(&format!("{flag}=")));
-            if !has_flag {
-                env.entry(k).or_insert(v);
-            }
-        }
-    }
+    let proc = process(cx.net, cx.artifacts, node, &LocalRuntime);
     NodeView {
         name: node.name.clone(),
-        files: art.home_files.clone(),
-        secrets: art
+        files: proc.home_files.clone(),
+        secrets: proc
             .secret_files
             .iter()
             .map(|s| Secret {
@@ -179,24 +105,33 @@ fn node_view(cx: &Context<'_>, node: &Node) -> NodeView {
                 home_path: sh_quote(&s.home_path),
             })
             .collect(),
-        env: env
+        env: proc
+            .env
             .iter()
-            .map(|(k, v)| sh_word(&format!("{k}={v}")))
+            .map(|(k, v)| sh_word(&Text::lit(format!("{k}=")).then(v.clone())))
             .collect(),
-        args: launch.args.iter().map(|a| sh_word(a)).collect(),
-        ports: ports
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect::<Vec<_>>()
-            .join(" "),
+        program: sh_word(&proc.program),
+        args: proc.args.iter().map(sh_word).collect(),
+        ports: {
+            let mut ports: Vec<String> = node
+                .ports
+                .iter()
+                .map(|p| format!("{}={}", p.name, p.local))
+                .collect();
+            ports.sort();
+            ports.join(" ")
+        },
     }
 }
 
 /// Render `local/run.sh`, `local/stop.sh` and `local/.gitignore`.
 pub fn emit(cx: &Context<'_>) -> anyhow::Result<FileSet> {
     let net = cx.net;
-    let genesis = genesis_home_path(net.chain.family)
-        .filter(|_| cx.artifacts.public.contains_key("genesis.json"));
+    let genesis = cx
+        .artifacts
+        .public
+        .contains_key("genesis.json")
+        .then(|| family(net.chain.family).genesis_home_path());
     let view = View {
         network: net.name.clone(),
         binary: sh_quote(&net.chain.binary),
@@ -233,14 +168,34 @@ mod tests {
         assert_eq!(sh_quote("tcp://127.0.0.1:26656"), "tcp://127.0.0.1:26656");
         assert_eq!(sh_quote(""), "''");
         assert_eq!(sh_quote("a b'c"), r"'a b'\''c'");
-        assert_eq!(sh_word(HOME), "\"$home\"");
-        assert_eq!(sh_word(&format!("{HOME}/config x")), "\"$home\"'/config x'");
-        assert_eq!(sh_word(&format!("--home={HOME}")), "--home=\"$home\"");
+        let home = Text::expr("\"$home\"");
+        assert_eq!(sh_word(&home), "\"$home\"");
+        assert_eq!(
+            sh_word(&home.clone().then("/config x")),
+            "\"$home\"'/config x'"
+        );
+        assert_eq!(
+            sh_word(&Text::lit("--home=").then(home)),
+            "--home=\"$home\""
+        );
     }
 
     #[test]
-    fn flags_of_overrides() {
-        assert_eq!(flag_of("SIMD", "SIMD_API_ADDRESS"), "--api.address");
-        assert_eq!(flag_of("CMT", "CMT_RPC_PPROF_LADDR"), "--rpc.pprof_laddr");
+    fn run_sh_carries_the_group_env_and_the_binary_variable() {
+        let yaml = "name: t\nchain: { family: cometbft, chain_id: t-1, binary: cometbft, image: cometbft/cometbft:v0.38.26 }\ngroups:\n  - { name: validator, role: validator, count: 2, env: { GOGC: \"50 percent\" } }\ntargets:\n  local: { base_port: 42000 }\n";
+        let net = crate::validate("t.yaml", yaml.as_bytes(), std::path::Path::new("."))
+            .expect("valid spec")
+            .network;
+        let a = crate::chain::build(&net, &crate::keys::Seed::from_bytes([7; 32])).unwrap();
+        let cx = Context {
+            net: &net,
+            artifacts: &a,
+            targets: &[],
+            secrets_rel: "../s",
+        };
+        let run = String::from_utf8(emit(&cx).unwrap()["local/run.sh"].bytes.clone()).unwrap();
+        assert_eq!(run.matches("'GOGC=50 percent'").count(), 2, "{run}");
+        assert!(run.contains("\"$binary\" start --home \"$home\""), "{run}");
+        assert!(run.contains("CMT_P2P_ALLOW_DUPLICATE_IP=true"));
     }
 }

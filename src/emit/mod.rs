@@ -10,14 +10,12 @@ pub mod local;
 pub mod monitoring;
 pub mod readme;
 
-use std::collections::BTreeMap;
-
 use serde::Serialize;
 
 use crate::chain::Artifacts;
 pub use crate::files::{FileEntry, FileSet};
-pub use crate::templates;
 use crate::model::Network;
+pub use crate::templates;
 
 /// A deployment target.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, clap::ValueEnum)]

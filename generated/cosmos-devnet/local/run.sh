@@ -87,6 +87,7 @@ start_node() {
       install_secret nodes/validator-0/config/priv_validator_key.json config/priv_validator_key.json
       # ports: api=36602 grpc=36603 metrics=36604 p2p=36600 pprof=36605 rpc=36601
       nohup env \
+        SIMD_INSTRUMENTATION_PROMETHEUS=true \
         SIMD_INSTRUMENTATION_PROMETHEUS_LISTEN_ADDR=127.0.0.1:36604 \
         SIMD_P2P_ADDR_BOOK_STRICT=false \
         SIMD_P2P_ALLOW_DUPLICATE_IP=true \
@@ -102,6 +103,7 @@ start_node() {
       install_secret nodes/validator-1/config/priv_validator_key.json config/priv_validator_key.json
       # ports: api=36612 grpc=36613 metrics=36614 p2p=36610 pprof=36615 rpc=36611
       nohup env \
+        SIMD_INSTRUMENTATION_PROMETHEUS=true \
         SIMD_INSTRUMENTATION_PROMETHEUS_LISTEN_ADDR=127.0.0.1:36614 \
         SIMD_P2P_ADDR_BOOK_STRICT=false \
         SIMD_P2P_ALLOW_DUPLICATE_IP=true \
@@ -117,6 +119,7 @@ start_node() {
       install_secret nodes/validator-2/config/priv_validator_key.json config/priv_validator_key.json
       # ports: api=36622 grpc=36623 metrics=36624 p2p=36620 pprof=36625 rpc=36621
       nohup env \
+        SIMD_INSTRUMENTATION_PROMETHEUS=true \
         SIMD_INSTRUMENTATION_PROMETHEUS_LISTEN_ADDR=127.0.0.1:36624 \
         SIMD_P2P_ADDR_BOOK_STRICT=false \
         SIMD_P2P_ALLOW_DUPLICATE_IP=true \
@@ -132,6 +135,7 @@ start_node() {
       install_secret nodes/validator-3/config/priv_validator_key.json config/priv_validator_key.json
       # ports: api=36632 grpc=36633 metrics=36634 p2p=36630 pprof=36635 rpc=36631
       nohup env \
+        SIMD_INSTRUMENTATION_PROMETHEUS=true \
         SIMD_INSTRUMENTATION_PROMETHEUS_LISTEN_ADDR=127.0.0.1:36634 \
         SIMD_P2P_ADDR_BOOK_STRICT=false \
         SIMD_P2P_ALLOW_DUPLICATE_IP=true \
@@ -145,6 +149,7 @@ start_node() {
       install_secret nodes/rpc-0/config/node_key.json config/node_key.json
       # ports: api=36642 grpc=36643 metrics=36644 p2p=36640 pprof=36645 rpc=36641
       nohup env \
+        SIMD_INSTRUMENTATION_PROMETHEUS=true \
         SIMD_INSTRUMENTATION_PROMETHEUS_LISTEN_ADDR=127.0.0.1:36644 \
         SIMD_P2P_ADDR_BOOK_STRICT=false \
         SIMD_P2P_ALLOW_DUPLICATE_IP=true \

@@ -19,6 +19,9 @@ use base64::Engine;
 use rayon::prelude::*;
 use serde_json::{json, Value};
 
+use super::family::{ChainFamily, Healthy, Launch, Metrics, Probe};
+use super::runtime::{Peers, Runtime};
+use super::text::Text;
 use super::{Artifacts, NodeArtifacts, SecretFile};
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::files::FileEntry;
@@ -336,59 +339,147 @@ pub fn env_prefix(net: &Network) -> String {
     }
 }
 
+/// The family of bare CometBFT networks (an ABCI app built into the binary, e.g. kvstore).
+pub struct Cometbft;
+
+impl ChainFamily for Cometbft {
+    fn build(&self, net: &Network, seed: &Seed) -> Result<Artifacts, Diagnostics> {
+        build(net, seed)
+    }
+    fn launch(&self, net: &Network, node: &Node, rt: &Runtime<'_>) -> Launch {
+        launch(net, node, rt)
+    }
+    fn peer_address(&self, id: Option<&str>, host: &Text, port: u16) -> Text {
+        peer_address(id, host, port)
+    }
+    fn probe(&self, _net: &Network, node: &Node, rt: &Runtime<'_>) -> Option<Probe> {
+        probe(node, rt)
+    }
+    fn data_dir(&self, net: &Network) -> String {
+        data_dir(net)
+    }
+    fn genesis_home_path(&self) -> &'static str {
+        GENESIS_HOME_PATH
+    }
+    fn home_dirs(&self) -> &'static [&'static str] {
+        &["config"]
+    }
+    fn metrics(&self) -> Option<Metrics> {
+        Some(METRICS)
+    }
+    fn external_address_env(&self, net: &Network) -> Option<String> {
+        Some(format!("{}_P2P_EXTERNAL_ADDRESS", env_prefix(net)))
+    }
+}
+
+/// Where CometBFT reads the genesis file, relative to its home.
+pub const GENESIS_HOME_PATH: &str = "config/genesis.json";
+
+/// CometBFT's own Prometheus metrics (namespace `cometbft`).
+pub const METRICS: Metrics = Metrics {
+    dialect: "cometbft",
+    height: "cometbft_consensus_height",
+    peers: "cometbft_p2p_peers",
+    missing_validators: Some("cometbft_consensus_missing_validators"),
+    memory: Some("process_resident_memory_bytes"),
+};
+
+/// `id@host:port`.
+pub fn peer_address(id: Option<&str>, host: &Text, port: u16) -> Text {
+    let head = id.map(|id| format!("{id}@")).unwrap_or_default();
+    Text::lit(head).then(host.clone()).then(format!(":{port}"))
+}
+
+/// RPC `/health`, healthy when it answers and the node is not catching up.
+pub fn probe(node: &Node, rt: &Runtime<'_>) -> Option<Probe> {
+    rt.port(node, "rpc").map(|port| Probe {
+        port,
+        http_path: Some("/health"),
+        healthy: Healthy::CometbftSynced,
+    })
+}
+
+/// Chain state lives in `<home>/data`, the volume every target mounts.
+pub fn data_dir(net: &Network) -> String {
+    format!("{}/data", net.chain.home.trim_end_matches('/'))
+}
+
 /// `start` with every listener, peers and external address for this target, so several
 /// nodes can share one host. Flags carry what CometBFT v0.38 and the SDK honour as flags
 /// (`--p2p.laddr`, `--rpc.laddr`, `--rpc.pprof_laddr`, `--grpc.address`, `--api.address`);
 /// the Prometheus listener has no flag and the external address flag is ignored by v0.38
 /// (cometbft#3460), so both go through `<PREFIX>_…` environment variables, which viper
-/// applies to keys present in `config.toml`.
-pub fn launch(net: &Network, node: &Node, s: &super::RuntimeSettings) -> super::Launch {
-    let port = |name: &str| s.port(node, name);
+/// applies to keys present in `config.toml`. Shared by Cosmos SDK apps.
+pub fn launch(net: &Network, node: &Node, rt: &Runtime<'_>) -> Launch {
+    let port = |name: &str| rt.port(node, name);
     let cosmos = net.chain.family == Family::Cosmos;
-    let host = &s.bind_host;
-    let mut args = vec!["start".to_string(), "--home".into(), s.home.clone()];
+    let host = rt.bind_host;
+    let mut args: Vec<Text> = vec!["start".into(), "--home".into(), rt.home.clone()];
     if !cosmos {
         args.extend(["--proxy_app".into(), "kvstore".into()]);
     }
+    let mut flag = |name: &str, value: String| {
+        args.extend([Text::lit(name), Text::lit(value)]);
+    };
     if let Some(p) = port("p2p") {
-        args.extend(["--p2p.laddr".into(), format!("tcp://{host}:{p}")]);
+        flag("--p2p.laddr", format!("tcp://{host}:{p}"));
     }
     if let Some(p) = port("rpc") {
-        args.extend(["--rpc.laddr".into(), format!("tcp://{host}:{p}")]);
+        flag("--rpc.laddr", format!("tcp://{host}:{p}"));
     }
     if let Some(p) = port("pprof") {
-        args.extend(["--rpc.pprof_laddr".into(), format!("localhost:{p}")]);
+        flag("--rpc.pprof_laddr", format!("localhost:{p}"));
     }
     if cosmos {
         if let Some(p) = port("grpc") {
-            args.extend(["--grpc.address".into(), format!("{host}:{p}")]);
+            flag("--grpc.address", format!("{host}:{p}"));
         }
         if let Some(p) = port("api") {
-            args.extend(["--api.address".into(), format!("tcp://{host}:{p}")]);
+            flag("--api.address", format!("tcp://{host}:{p}"));
         }
     }
     args.extend([
         "--p2p.persistent_peers".into(),
-        s.peers.persistent.join(","),
+        Text::join(Peers::addresses(&rt.peers.persistent), ","),
     ]);
-    args.extend(["--p2p.seeds".into(), s.peers.seeds.join(",")]);
+    args.extend([
+        "--p2p.seeds".into(),
+        Text::join(Peers::addresses(&rt.peers.seeds), ","),
+    ]);
     let prefix = env_prefix(net);
     let mut env = BTreeMap::new();
+    let mut set = |key: &str, value: Text| {
+        env.insert(format!("{prefix}_{key}"), value);
+    };
     if let Some(p) = port("metrics") {
-        env.insert(
-            format!("{prefix}_INSTRUMENTATION_PROMETHEUS_LISTEN_ADDR"),
-            format!("{host}:{p}"),
+        set(
+            "INSTRUMENTATION_PROMETHEUS_LISTEN_ADDR",
+            format!("{host}:{p}").into(),
         );
+        if net.monitoring.prometheus {
+            set("INSTRUMENTATION_PROMETHEUS", "true".into());
+        }
     }
-    if let Some(ext) = &s.external_address {
-        env.insert(format!("{prefix}_P2P_EXTERNAL_ADDRESS"), ext.clone());
+    if let Some(ext) = &rt.external_address {
+        set("P2P_EXTERNAL_ADDRESS", ext.clone());
     }
-    super::Launch { args, env }
+    if rt.target.shares_one_address() {
+        // Every peer is on 127.0.0.1: CometBFT rejects such peers as duplicates and the
+        // strict address book refuses loopback addresses.
+        set("P2P_ALLOW_DUPLICATE_IP", "true".into());
+        set("P2P_ADDR_BOOK_STRICT", "false".into());
+    }
+    Launch {
+        program: rt.binary.clone(),
+        args,
+        env,
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::chain::runtime::{process, TargetRuntime, TestRuntime};
 
     fn network(example: &str) -> Network {
         let path = format!("{}/examples/{example}", env!("CARGO_MANIFEST_DIR"));
@@ -402,42 +493,40 @@ mod tests {
     fn launch_sets_every_listener_for_one_host_runs() {
         let net = network("cosmos-devnet.yaml");
         let node = &net.nodes[0];
-        let ports: BTreeMap<String, u16> = ["p2p", "rpc", "api", "grpc", "metrics", "pprof"]
-            .iter()
-            .enumerate()
-            .map(|(i, n)| (n.to_string(), 40000 + i as u16))
-            .collect();
-        let s = super::super::RuntimeSettings {
-            home: "/h".into(),
-            bind_host: "127.0.0.1".into(),
-            ports,
-            peers: Default::default(),
-            external_address: Some("1.2.3.4:40000".into()),
-        };
-        let l = launch(&net, node, &s);
-        let args = l.args.join(" ");
+        let a = crate::chain::Artifacts::default();
+        let rt = TestRuntime::local(40000);
+        let p = process(&net, &a, node, &rt);
+        let show = |t: &Text| t.literal().unwrap();
+        let args: Vec<String> = p.args.iter().map(show).collect();
+        let args = args.join(" ");
+        let port = |name: &str| rt.port(node, node.port(name).unwrap());
         for want in [
-            "--p2p.laddr tcp://127.0.0.1:40000",
-            "--rpc.laddr tcp://127.0.0.1:40001",
-            "--api.address tcp://127.0.0.1:40002",
-            "--grpc.address 127.0.0.1:40003",
-            "--rpc.pprof_laddr localhost:40005",
+            format!("--p2p.laddr tcp://127.0.0.1:{}", port("p2p")),
+            format!("--rpc.laddr tcp://127.0.0.1:{}", port("rpc")),
+            format!("--api.address tcp://127.0.0.1:{}", port("api")),
+            format!("--grpc.address 127.0.0.1:{}", port("grpc")),
+            format!("--rpc.pprof_laddr localhost:{}", port("pprof")),
         ] {
-            assert!(args.contains(want), "{want} missing from {args}");
+            assert!(args.contains(&want), "{want} missing from {args}");
         }
         assert!(!args.contains("proxy_app"));
         assert_eq!(
-            l.env["SIMD_INSTRUMENTATION_PROMETHEUS_LISTEN_ADDR"],
-            "127.0.0.1:40004"
+            show(&p.env["SIMD_INSTRUMENTATION_PROMETHEUS_LISTEN_ADDR"]),
+            format!("127.0.0.1:{}", port("metrics"))
         );
-        assert_eq!(l.env["SIMD_P2P_EXTERNAL_ADDRESS"], "1.2.3.4:40000");
+        assert_eq!(
+            show(&p.env["SIMD_P2P_EXTERNAL_ADDRESS"]),
+            format!("127.0.0.1:{}", port("p2p"))
+        );
+        assert_eq!(show(&p.env["SIMD_P2P_ALLOW_DUPLICATE_IP"]), "true");
 
         let net = network("cometbft-kvstore.yaml");
-        let l = launch(&net, &net.nodes[0], &s);
-        let args = l.args.join(" ");
+        let p = process(&net, &a, &net.nodes[0], &rt);
+        let args: Vec<String> = p.args.iter().map(show).collect();
+        let args = args.join(" ");
         assert!(args.contains("--proxy_app kvstore"));
         assert!(!args.contains("--grpc.address") && !args.contains("--api.address"));
-        assert!(l
+        assert!(p
             .env
             .contains_key("CMT_INSTRUMENTATION_PROMETHEUS_LISTEN_ADDR"));
     }

@@ -20,6 +20,9 @@ use rayon::prelude::*;
 use serde_json::{json, Value};
 
 use super::cometbft::{self, tomledit};
+use super::family::{ChainFamily, Launch, Metrics, Probe};
+use super::runtime::Runtime;
+use super::text::Text;
 use super::Artifacts;
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::files::FileEntry;
@@ -410,6 +413,43 @@ fn add_account(
         format!("accounts/{name}.json"),
         FileEntry::text(cometbft::canonical_json(&secret)),
     );
+}
+
+/// The Cosmos SDK family: CometBFT nodes running an SDK app, genesis with app state and
+/// signed gentxs. Nodes start, are probed and export metrics as CometBFT nodes do.
+pub struct Cosmos;
+
+impl ChainFamily for Cosmos {
+    fn build(&self, net: &Network, seed: &Seed) -> Result<Artifacts, Diagnostics> {
+        build(net, seed)
+    }
+    fn launch(&self, net: &Network, node: &Node, rt: &Runtime<'_>) -> Launch {
+        cometbft::launch(net, node, rt)
+    }
+    fn peer_address(&self, id: Option<&str>, host: &Text, port: u16) -> Text {
+        cometbft::peer_address(id, host, port)
+    }
+    fn probe(&self, _net: &Network, node: &Node, rt: &Runtime<'_>) -> Option<Probe> {
+        cometbft::probe(node, rt)
+    }
+    fn data_dir(&self, net: &Network) -> String {
+        cometbft::data_dir(net)
+    }
+    fn genesis_home_path(&self) -> &'static str {
+        cometbft::GENESIS_HOME_PATH
+    }
+    fn home_dirs(&self) -> &'static [&'static str] {
+        &["config"]
+    }
+    fn metrics(&self) -> Option<Metrics> {
+        Some(cometbft::METRICS)
+    }
+    fn external_address_env(&self, net: &Network) -> Option<String> {
+        Some(format!(
+            "{}_P2P_EXTERNAL_ADDRESS",
+            cometbft::env_prefix(net)
+        ))
+    }
 }
 
 #[cfg(test)]

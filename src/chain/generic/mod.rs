@@ -1,10 +1,13 @@
 //! Generic chains: chainfleet places nodes, ports and peers; there is no key or genesis
 //! format to prepare, so peers are plain `host:port` addresses.
 
+use super::family::{ChainFamily, Healthy, Launch, Probe};
+use super::runtime::Runtime;
+use super::text::Text;
 use super::{Artifacts, NodeArtifacts};
 use crate::diag::Diagnostics;
 use crate::keys::Seed;
-use crate::model::Network;
+use crate::model::{Network, Node};
 
 /// Artifacts of a generic network: an entry per node, no files.
 pub fn build(net: &Network, _seed: &Seed) -> Result<Artifacts, Diagnostics> {
@@ -15,26 +18,45 @@ pub fn build(net: &Network, _seed: &Seed) -> Result<Artifacts, Diagnostics> {
     Ok(a)
 }
 
-/// Launch command: the group's `command` for custom nodes, else none beyond the binary.
-pub fn launch(
-    net: &Network,
-    node: &crate::model::Node,
-    _s: &super::RuntimeSettings,
-) -> super::Launch {
-    let args = net
-        .group(&node.group)
-        .map(|g| g.command.clone())
-        .unwrap_or_default();
-    super::Launch {
-        args,
-        env: Default::default(),
+/// The generic family: the group's image and `command`, plain `host:port` peers.
+pub struct Generic;
+
+impl ChainFamily for Generic {
+    fn build(&self, net: &Network, seed: &Seed) -> Result<Artifacts, Diagnostics> {
+        build(net, seed)
     }
+    /// The binary with the group's `command` as arguments.
+    fn launch(&self, net: &Network, node: &Node, rt: &Runtime<'_>) -> Launch {
+        Launch {
+            program: rt.binary.clone(),
+            args: custom_command(net, node),
+            env: Default::default(),
+        }
+    }
+    /// A TCP connect on RPC, else p2p.
+    fn probe(&self, _net: &Network, node: &Node, rt: &Runtime<'_>) -> Option<Probe> {
+        ["rpc", "p2p"]
+            .iter()
+            .find_map(|n| rt.port(node, n))
+            .map(|port| Probe {
+                port,
+                http_path: None,
+                healthy: Healthy::Listening,
+            })
+    }
+}
+
+/// The group's `command` (custom roles of every family), as literal arguments.
+pub fn custom_command(net: &Network, node: &Node) -> Vec<Text> {
+    net.group(&node.group)
+        .map(|g| g.command.iter().map(Text::from).collect())
+        .unwrap_or_default()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::chain::{PeerLists, RuntimeSettings};
+    use crate::chain::runtime::{process, TestRuntime};
 
     fn network() -> Network {
         let yaml = r#"
@@ -57,16 +79,17 @@ targets:
         let a = build(&net, &Seed::from_bytes([1; 32])).unwrap();
         assert_eq!(a.nodes.len(), net.nodes.len());
         assert!(a.public.is_empty() && a.secrets.is_empty());
-        let s = RuntimeSettings {
-            home: "/data".into(),
-            bind_host: "0.0.0.0".into(),
-            ports: Default::default(),
-            peers: PeerLists::default(),
-            external_address: None,
+        let rt = TestRuntime::containers();
+        let args = |group: &str| {
+            let node = net.nodes.iter().find(|n| n.group == group).unwrap();
+            let p = process(&net, &a, node, &rt);
+            assert_eq!(p.program.literal().as_deref(), Some("gethd"));
+            p.args
+                .iter()
+                .map(|t| t.literal().unwrap())
+                .collect::<Vec<_>>()
         };
-        let tool = net.nodes.iter().find(|n| n.group == "tool").unwrap();
-        assert_eq!(launch(&net, tool, &s).args, ["run", "--fast"]);
-        let full = net.nodes.iter().find(|n| n.group == "node").unwrap();
-        assert!(launch(&net, full, &s).args.is_empty());
+        assert_eq!(args("tool"), ["run", "--fast"]);
+        assert!(args("node").is_empty());
     }
 }

@@ -27,12 +27,15 @@
 
 use serde::Serialize;
 
-use super::{Artifacts, Launch, NodeArtifacts, RuntimeSettings, SecretFile};
+use super::family::{ChainFamily, Healthy, Launch, Probe};
+use super::runtime::Runtime;
+use super::text::Text;
+use super::{Artifacts, NodeArtifacts, SecretFile};
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::files::FileEntry;
-use crate::templates;
 use crate::keys::Seed;
 use crate::model::{Assetchain, Network, Node, Role};
+use crate::templates;
 
 /// The launcher of nodes running several assetchains, relative to the home.
 pub const RUN_SCRIPT: &str = "chainfleet/komodo-run.sh";
@@ -227,166 +230,191 @@ pub fn build(net: &Network, seed: &Seed) -> Result<Artifacts, Diagnostics> {
     Ok(a)
 }
 
-/// A rendered `host:port` peer split, with the offset between the rendered port and the
-/// peer's own p2p port (0 in containers; the local target's remapping otherwise).
-fn peer_host_offset(net: &Network, peer_name: &str, rendered: &str) -> Option<(String, i32)> {
-    let (host, port) = rendered.rsplit_once(':')?;
-    let port: i32 = port.parse().ok()?;
-    let own = net.node(peer_name)?.port("p2p")?.container as i32;
-    Some((host.to_string(), port - own))
+/// The Komodo family: komodod per assetchain, iguana on notaries.
+pub struct Komodo;
+
+impl ChainFamily for Komodo {
+    fn build(&self, net: &Network, seed: &Seed) -> Result<Artifacts, Diagnostics> {
+        build(net, seed)
+    }
+    fn launch(&self, net: &Network, node: &Node, rt: &Runtime<'_>) -> Launch {
+        launch(net, node, rt)
+    }
+    /// A TCP connect on a port the node's own process opens: iguana's RPC on notaries, the
+    /// first assetchain's RPC on assetchain nodes, komodod's RPC on KMD nodes.
+    fn probe(&self, net: &Network, node: &Node, rt: &Runtime<'_>) -> Option<Probe> {
+        let port = match node.role {
+            Role::Notary => rt.port(node, "iguana"),
+            Role::Custom => None,
+            _ => match node_assetchains(net, node).first() {
+                Some(ac) => Some(shifted(ac.rpc_port, offset(node, rt))),
+                None => rt.port(node, "rpc"),
+            },
+        }?;
+        Some(Probe {
+            port,
+            http_path: None,
+            healthy: Healthy::Listening,
+        })
+    }
 }
 
-fn shifted(port: u16, offset: i32) -> String {
-    (port as i32 + offset).to_string()
+/// How far a target moved `node`'s ports from the spec's (0 in containers; the local
+/// target's remapping otherwise). Assetchain ports move by the same amount.
+fn offset(node: &Node, rt: &Runtime<'_>) -> i32 {
+    match (rt.port(node, "p2p"), node.port("p2p")) {
+        (Some(p), Some(own)) => p as i32 - own.container as i32,
+        _ => 0,
+    }
+}
+
+fn shifted(port: u16, offset: i32) -> u16 {
+    u16::try_from(port as i32 + offset).unwrap_or(port)
 }
 
 /// Peers of `node` as (host, offset), in plan order: seeds, then persistent peers.
-fn peers(net: &Network, node: &Node, s: &RuntimeSettings) -> Vec<(String, i32)> {
-    node.peers
+fn peers(net: &Network, rt: &Runtime<'_>) -> Vec<(Text, i32)> {
+    rt.peers
         .seeds
         .iter()
-        .zip(&s.peers.seeds)
-        .chain(node.peers.persistent.iter().zip(&s.peers.persistent))
-        .filter_map(|(name, rendered)| peer_host_offset(net, name, rendered))
+        .chain(&rt.peers.persistent)
+        .filter_map(|d| {
+            let own = net.node(&d.node)?.port("p2p")?.container as i32;
+            Some((d.host.clone(), d.port as i32 - own))
+        })
         .collect()
+}
+
+/// `<flag><home>/<rest>`.
+fn in_home(flag: &str, rt: &Runtime<'_>, rest: &str) -> Text {
+    Text::lit(flag).then(rt.home.clone()).then(rest)
 }
 
 /// komodod arguments for one assetchain on `node`.
 fn assetchain_args(
     ac: &Assetchain,
-    s: &RuntimeSettings,
+    rt: &Runtime<'_>,
     offset: i32,
-    peers: &[(String, i32)],
-) -> Vec<String> {
-    let mut v = vec![
-        format!("-ac_name={}", ac.name),
-        format!("-ac_supply={}", ac.supply),
+    peers: &[(Text, i32)],
+) -> Vec<Text> {
+    let mut v: Vec<Text> = vec![
+        format!("-ac_name={}", ac.name).into(),
+        format!("-ac_supply={}", ac.supply).into(),
     ];
     for (k, val) in &ac.params {
-        v.push(format!("-ac_{k}={val}"));
+        v.push(format!("-ac_{k}={val}").into());
     }
     v.extend([
-        format!("-datadir={}/{}", s.home, ac.name),
-        format!("-conf={0}/{1}/{1}.conf", s.home, ac.name),
-        format!("-port={}", shifted(ac.p2p_port, offset)),
-        format!("-rpcport={}", shifted(ac.rpc_port, offset)),
-        format!("-bind={}", s.bind_host),
-        format!("-rpcbind={}", s.bind_host),
+        in_home("-datadir=", rt, &format!("/{}", ac.name)),
+        in_home("-conf=", rt, &format!("/{0}/{0}.conf", ac.name)),
+        format!("-port={}", shifted(ac.p2p_port, offset)).into(),
+        format!("-rpcport={}", shifted(ac.rpc_port, offset)).into(),
+        format!("-bind={}", rt.bind_host).into(),
+        format!("-rpcbind={}", rt.bind_host).into(),
     ]);
     for (host, off) in peers {
-        v.push(format!("-addnode={host}:{}", shifted(ac.p2p_port, *off)));
+        v.push(
+            Text::lit("-addnode=")
+                .then(host.clone())
+                .then(format!(":{}", shifted(ac.p2p_port, *off))),
+        );
     }
     v
 }
 
 /// Launch command of a Komodo node (see the module doc for the model).
-pub fn launch(net: &Network, node: &Node, s: &RuntimeSettings) -> Launch {
-    let port = |name: &str| s.port(node, name);
+pub fn launch(net: &Network, node: &Node, rt: &Runtime<'_>) -> Launch {
+    let port = |name: &str| rt.port(node, name);
+    let binary = rt.binary.clone();
     if node.role == Role::Custom {
         return Launch {
-            args: net
-                .group(&node.group)
-                .map(|g| g.command.clone())
-                .unwrap_or_default(),
+            program: binary,
+            args: super::generic::custom_command(net, node),
             env: Default::default(),
         };
     }
-    let offset = match (port("p2p"), node.port("p2p")) {
-        (Some(p), Some(own)) => p as i32 - own.container as i32,
-        _ => 0,
-    };
-    let peers = peers(net, node, s);
+    let offset = offset(node, rt);
+    let peers = peers(net, rt);
     let acs = node_assetchains(net, node);
-    let binary = &net.chain.binary;
+    let launcher = |args: Vec<Text>| Launch {
+        program: "bash".into(),
+        args,
+        env: Default::default(),
+    };
     if node.role == Role::Notary {
         let (host, peer_off) = peers
             .first()
             .cloned()
-            .unwrap_or_else(|| ("127.0.0.1".into(), offset));
+            .unwrap_or_else(|| (Text::lit("127.0.0.1"), offset));
         let mut args = vec![
-            format!("{}/{IGUANA_SCRIPT}", s.home),
-            s.home.clone(),
-            format!("{}/{IGUANA_CONFIG}", s.home),
-            format!("{}/{IGUANA_RUNTIME_CONFIG}", s.home),
+            in_home("", rt, &format!("/{IGUANA_SCRIPT}")),
+            rt.home.clone(),
+            in_home("", rt, &format!("/{IGUANA_CONFIG}")),
+            in_home("", rt, &format!("/{IGUANA_RUNTIME_CONFIG}")),
         ];
         for ac in &acs {
-            args.push(format!(
-                "{}={host}:{}",
-                ac.name,
-                shifted(ac.rpc_port, peer_off)
-            ));
+            args.push(
+                Text::lit(format!("{}=", ac.name))
+                    .then(host.clone())
+                    .then(format!(":{}", shifted(ac.rpc_port, peer_off))),
+            );
         }
         args.extend([
             "--".into(),
             "iguana".into(),
-            format!("{}/{IGUANA_RUNTIME_CONFIG}", s.home),
+            in_home("", rt, &format!("/{IGUANA_RUNTIME_CONFIG}")),
         ]);
-        return Launch {
-            args,
-            env: Default::default(),
-        };
+        return launcher(args);
     }
     match acs.as_slice() {
         [] => {
             // The KMD chain itself, on the node's own ports.
             let mut args = vec![
-                format!("-datadir={}", s.home),
-                format!("-conf={}/komodo.conf", s.home),
+                in_home("-datadir=", rt, ""),
+                in_home("-conf=", rt, "/komodo.conf"),
             ];
             if let Some(p) = port("p2p") {
-                args.push(format!("-port={p}"));
+                args.push(format!("-port={p}").into());
             }
             if let Some(p) = port("rpc") {
-                args.push(format!("-rpcport={p}"));
+                args.push(format!("-rpcport={p}").into());
             }
             args.extend([
-                format!("-bind={}", s.bind_host),
-                format!("-rpcbind={}", s.bind_host),
+                format!("-bind={}", rt.bind_host).into(),
+                format!("-rpcbind={}", rt.bind_host).into(),
             ]);
-            for r in s.peers.seeds.iter().chain(&s.peers.persistent) {
-                args.push(format!("-addnode={r}"));
+            for d in rt.peers.seeds.iter().chain(&rt.peers.persistent) {
+                args.push(Text::lit("-addnode=").then(d.address.clone()));
             }
             Launch {
+                program: binary,
                 args,
                 env: Default::default(),
             }
         }
         [ac] => Launch {
-            args: assetchain_args(ac, s, offset, &peers),
+            program: binary,
+            args: assetchain_args(ac, rt, offset, &peers),
             env: Default::default(),
         },
         many => {
-            let mut args = vec![format!("{}/{RUN_SCRIPT}", s.home)];
+            let mut args = vec![in_home("", rt, &format!("/{RUN_SCRIPT}"))];
             for (i, ac) in many.iter().enumerate() {
                 if i > 0 {
                     args.push("--".into());
                 }
                 args.push(binary.clone());
-                args.extend(assetchain_args(ac, s, offset, &peers));
+                args.extend(assetchain_args(ac, rt, offset, &peers));
             }
-            Launch {
-                args,
-                env: Default::default(),
-            }
+            launcher(args)
         }
-    }
-}
-
-/// The program a target runs for `node`: `bash` (a generated launcher, first argument) for
-/// notaries and nodes with several assetchains, else the chain binary.
-pub fn program(net: &Network, node: &Node) -> String {
-    let launcher = node.role == Role::Notary
-        || (node.role != Role::Custom && node_assetchains(net, node).len() > 1);
-    if launcher {
-        "bash".into()
-    } else {
-        net.chain.binary.clone()
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::chain::runtime::{process, TestRuntime};
 
     fn network() -> Network {
         let yaml = r#"
@@ -412,23 +440,21 @@ targets:
             .network
     }
 
-    fn settings(node: &Node) -> RuntimeSettings {
-        RuntimeSettings {
-            home: "/data".into(),
-            bind_host: "0.0.0.0".into(),
-            ports: node.container_ports(),
-            peers: Default::default(),
-            external_address: None,
-        }
+    fn run(net: &Network, a: &Artifacts, name: &str) -> (String, Vec<String>, u16) {
+        let node = net.node(name).unwrap();
+        let p = process(net, a, node, &TestRuntime::containers());
+        let args = p.args.iter().map(|t| t.literal().unwrap()).collect();
+        let probe = p.probe.map_or(0, |p| p.port);
+        (p.program.literal().unwrap(), args, probe)
     }
 
     #[test]
     fn single_assetchain_and_kmd_nodes_run_komodod_directly() {
         let net = network();
         let a = build(&net, &Seed::from_bytes([3; 32])).unwrap();
-        let kmd = net.node("kmd-0").unwrap();
-        assert_eq!(program(&net, kmd), "komodod");
-        let args = launch(&net, kmd, &settings(kmd)).args;
+        let (program, args, probe) = run(&net, &a, "kmd-0");
+        assert_eq!(program, "komodod");
+        assert_eq!(probe, 7771, "KMD nodes are probed on komodod's RPC");
         assert!(
             args.contains(&"-conf=/data/komodo.conf".to_string()),
             "{args:?}"
@@ -442,9 +468,12 @@ targets:
         );
         assert!(a.secrets.contains_key("kmd/komodo.conf"));
 
-        let beer = net.node("beer-1").unwrap();
-        assert_eq!(program(&net, beer), "komodod");
-        let args = launch(&net, beer, &settings(beer)).args;
+        let (program, args, probe) = run(&net, &a, "beer-1");
+        assert_eq!(program, "komodod");
+        assert_eq!(
+            probe, 8923,
+            "assetchain nodes are probed on their assetchain's RPC"
+        );
         assert_eq!(args[0], "-ac_name=BEER");
         assert!(!args.iter().any(|x| x.contains("PIZZA")));
         assert_eq!(a.nodes["beer-1"].secret_files.len(), 1);
@@ -452,7 +481,12 @@ targets:
 
         // The notary still gets every assetchain's credentials.
         assert_eq!(a.nodes["notary-0"].secret_files.len(), 2);
-        assert_eq!(program(&net, net.node("notary-0").unwrap()), "bash");
+        let (program, _, probe) = run(&net, &a, "notary-0");
+        assert_eq!(
+            (program.as_str(), probe),
+            ("bash", 7776),
+            "notaries run iguana"
+        );
     }
 
     #[test]
@@ -472,8 +506,8 @@ targets:
 
     #[test]
     fn offsets_follow_the_rendered_port() {
-        assert_eq!(shifted(8922, 0), "8922");
-        assert_eq!(shifted(8922, 10), "8932");
-        assert_eq!(shifted(8922, -2), "8920");
+        assert_eq!(shifted(8922, 0), 8922);
+        assert_eq!(shifted(8922, 10), 8932);
+        assert_eq!(shifted(8922, -2), 8920);
     }
 }

@@ -35,7 +35,10 @@ use sha2::{Digest, Sha256};
 use xsalsa20poly1305::aead::{Aead, KeyInit};
 use xsalsa20poly1305::XSalsa20Poly1305;
 
-use super::{Artifacts, Launch, NodeArtifacts, RuntimeSettings, SecretFile};
+use super::family::{ChainFamily, Healthy, Launch, Metrics, Probe};
+use super::runtime::Runtime;
+use super::text::Text;
+use super::{Artifacts, NodeArtifacts, SecretFile};
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::files::FileEntry;
 use crate::keys::{Ed25519, Seed};
@@ -205,7 +208,7 @@ pub fn build(net: &Network, seed: &Seed) -> Result<Artifacts, Diagnostics> {
         }
         a.nodes.insert(node.name.clone(), na);
     }
-    let doc = crate::emit::templates::render(
+    let doc = crate::templates::render(
         "mina/operator-keys.md.j2",
         serde_json::json!({
             "name": net.name,
@@ -220,65 +223,69 @@ pub fn build(net: &Network, seed: &Seed) -> Result<Artifacts, Diagnostics> {
     Ok(a)
 }
 
-/// `peers.txt` for one target: every seed's multiaddr, one a line (the format of
-/// `mina daemon --peer-list-file` and of Mina's published seed lists). Targets pass the
-/// same `endpoint` they give `peer_lists`.
-pub fn seed_peer_list(
-    net: &Network,
-    artifacts: &Artifacts,
-    endpoint: &dyn Fn(&Node) -> super::Endpoint,
-) -> String {
-    let mut out = String::new();
-    for seed in net.nodes.iter().filter(|n| n.role == Role::Seed) {
-        let id = artifacts
-            .nodes
-            .get(&seed.name)
-            .and_then(|a| a.node_id.as_deref());
-        out.push_str(&super::peer_address(net.chain.family, id, &endpoint(seed)));
-        out.push('\n');
-    }
-    out
-}
+/// The Mina family: libp2p keys, seeds, block producers, SNARK coordinators and workers.
+pub struct Mina;
 
-/// `host` and `port` of a rendered multiaddr `/dns4|ip4/<host>/tcp/<port>/p2p/<id>`.
-fn multiaddr_host_port(addr: &str) -> Option<(String, u16)> {
-    let parts: Vec<&str> = addr.split('/').collect();
-    match parts.as_slice() {
-        ["", _, host, "tcp", port, ..] => Some(((*host).to_string(), port.parse().ok()?)),
-        _ => None,
+impl ChainFamily for Mina {
+    fn build(&self, net: &Network, seed: &Seed) -> Result<Artifacts, Diagnostics> {
+        build(net, seed)
     }
-}
-
-/// The port `name` of `peer` in the same numbering as `rendered_p2p` (the p2p port a target
-/// rendered for it): local ports when the target used local ports, container ports else.
-fn sibling_port(peer: &Node, rendered_p2p: u16, name: &str) -> Option<u16> {
-    let p2p = peer.port("p2p")?;
-    let other = peer.port(name)?;
-    if rendered_p2p == p2p.local && p2p.local != p2p.container {
-        Some(other.local)
-    } else {
-        Some(other.container)
+    fn launch(&self, net: &Network, node: &Node, rt: &Runtime<'_>) -> Launch {
+        launch(net, node, rt)
+    }
+    /// A libp2p multiaddr: `/ip4/<ip>/tcp/<port>/p2p/<id>`, `/dns4/<name>/…` for names.
+    fn peer_address(&self, id: Option<&str>, host: &Text, port: u16) -> Text {
+        let ip = host
+            .literal()
+            .is_some_and(|h| h.parse::<std::net::Ipv4Addr>().is_ok());
+        let proto = if ip { "ip4" } else { "dns4" };
+        let tail = match id {
+            Some(id) => format!("/tcp/{port}/p2p/{id}"),
+            None => format!("/tcp/{port}"),
+        };
+        Text::lit(format!("/{proto}/"))
+            .then(host.clone())
+            .then(tail)
+    }
+    fn metrics(&self) -> Option<Metrics> {
+        Some(Metrics {
+            dialect: "mina",
+            height: "Coda_Transition_frontier_max_blocklength_observed",
+            peers: "Coda_Network_peers",
+            missing_validators: None,
+            memory: None,
+        })
+    }
+    /// The GraphQL port, which the daemon opens once it runs (SNARK workers open nothing).
+    fn probe(&self, _net: &Network, node: &Node, rt: &Runtime<'_>) -> Option<Probe> {
+        rt.port(node, "graphql").map(|port| Probe {
+            port,
+            http_path: None,
+            healthy: Healthy::Listening,
+        })
     }
 }
 
 /// Launch command of a Mina node. Daemons: `daemon` with ports, key, peers and role flags.
 /// SNARK workers: `internal snark-worker` against their coordinator's client port.
-pub fn launch(net: &Network, node: &Node, s: &RuntimeSettings) -> Launch {
-    let port = |name: &str| s.port(node, name);
+pub fn launch(net: &Network, node: &Node, rt: &Runtime<'_>) -> Launch {
+    let port = |name: &str| rt.port(node, name);
     let group = net.group(&node.group);
+    let binary = rt.binary.clone();
     if node.role == Role::Custom {
         return Launch {
-            args: group.map(|g| g.command.clone()).unwrap_or_default(),
+            program: binary,
+            args: super::generic::custom_command(net, node),
             env: Default::default(),
         };
     }
     if node.role == Role::SnarkWorker {
-        let coordinator = s.peers.persistent.first().and_then(|addr| {
-            let (host, p2p) = multiaddr_host_port(addr)?;
-            let coord = node.peers.persistent.first().and_then(|n| net.node(n))?;
-            Some(format!("{host}:{}", sibling_port(coord, p2p, "client")?))
+        let coordinator = rt.peers.persistent.first().and_then(|dial| {
+            let coord = net.node(&dial.node)?;
+            let client = rt.port(coord, "client")?;
+            Some(dial.host.clone().then(format!(":{client}")))
         });
-        let mut args = vec!["internal".to_string(), "snark-worker".into()];
+        let mut args: Vec<Text> = vec!["internal".into(), "snark-worker".into()];
         if let Some(c) = coordinator {
             args.extend(["--daemon-address".into(), c]);
         }
@@ -290,16 +297,17 @@ pub fn launch(net: &Network, node: &Node, s: &RuntimeSettings) -> Launch {
             "false".into(),
         ]);
         return Launch {
+            program: binary,
             args,
             env: Default::default(),
         };
     }
-    let mut args = vec![
-        "daemon".to_string(),
+    let mut args: Vec<Text> = vec![
+        "daemon".into(),
         "--config-directory".into(),
-        s.home.clone(),
+        rt.home.clone(),
         "--libp2p-keypair".into(),
-        format!("{}/{LIBP2P_KEY_PATH}", s.home),
+        rt.home.clone().then(format!("/{LIBP2P_KEY_PATH}")),
     ];
     for (flag, name) in [
         ("--external-port", "p2p"),
@@ -308,67 +316,62 @@ pub fn launch(net: &Network, node: &Node, s: &RuntimeSettings) -> Launch {
         ("--metrics-port", "metrics"),
     ] {
         if let Some(p) = port(name) {
-            args.extend([flag.to_string(), p.to_string()]);
+            args.extend([flag.into(), p.to_string().into()]);
         }
     }
-    if s.bind_host != "127.0.0.1" {
+    if rt.bind_host != "127.0.0.1" {
         // GraphQL listens on localhost only unless told otherwise; in a container it must
         // answer on the pod/task address (exposure is decided by the target).
         args.push("--insecure-rest-server".into());
     }
-    if let Some(ip) = s
+    if let Some(ip) = rt
         .external_address
-        .as_deref()
-        .and_then(|a| a.rsplit_once(':').map(|(h, _)| h))
+        .as_ref()
+        .and_then(Text::literal)
+        .and_then(|a| a.rsplit_once(':').map(|(h, _)| h.to_string()))
         .filter(|h| h.parse::<std::net::Ipv4Addr>().is_ok())
     {
-        args.extend(["--external-ip".into(), ip.to_string()]);
+        args.extend(["--external-ip".into(), ip.into()]);
     }
     if node.peers.seed_mode {
         args.push("--seed".into());
     }
-    for p in s.peers.seeds.iter().chain(&s.peers.persistent) {
-        args.extend(["--peer".into(), p.clone()]);
+    for d in rt.peers.seeds.iter().chain(&rt.peers.persistent) {
+        args.extend(["--peer".into(), d.address.clone()]);
     }
     if node.role == Role::BlockProducer {
         args.extend([
             "--block-producer-key".into(),
-            format!("{}/{BLOCK_PRODUCER_KEY_PATH}", s.home),
+            rt.home.clone().then(format!("/{BLOCK_PRODUCER_KEY_PATH}")),
         ]);
     }
     let mut env = std::collections::BTreeMap::new();
-    env.insert("MINA_LIBP2P_PASS".to_string(), String::new());
+    env.insert("MINA_LIBP2P_PASS".to_string(), Text::default());
     if node.role == Role::SnarkCoordinator {
         if let Some(fee) = group.and_then(|g| g.snark_fee.clone()) {
-            args.extend(["--snark-worker-fee".into(), fee]);
+            args.extend(["--snark-worker-fee".into(), fee.into()]);
         }
         // The reward key is the operator's: the daemon cannot read it from the environment
         // itself, so a shell appends it at start (and fails loudly when it is unset).
-        let mut wrapped = vec![
-            "-c".to_string(),
-            coordinator_shell().to_string(),
-            net.chain.binary.clone(),
-        ];
+        let mut wrapped: Vec<Text> = vec!["-c".into(), coordinator_shell().into(), binary];
         wrapped.extend(args);
-        return Launch { args: wrapped, env };
+        return Launch {
+            program: "sh".into(),
+            args: wrapped,
+            env,
+        };
     }
-    Launch { args, env }
+    Launch {
+        program: binary,
+        args,
+        env,
+    }
 }
 
 /// The `sh -c` script that starts a SNARK coordinator: `$0` is the Mina binary, `"$@"` the
 /// daemon arguments.
 pub fn coordinator_shell() -> &'static str {
     "exec \"$0\" \"$@\" --run-snark-coordinator \"${MINA_SNARK_COORDINATOR_PUBKEY:?set MINA_SNARK_COORDINATOR_PUBKEY to the coordinator reward public key (B62...)}\""
-}
-
-/// The program a target runs for `node`: `sh` for the SNARK coordinator (see
-/// `coordinator_shell`), else the chain binary.
-pub fn program(net: &Network, node: &Node) -> String {
-    if node.role == Role::SnarkCoordinator {
-        "sh".into()
-    } else {
-        net.chain.binary.clone()
-    }
 }
 
 #[cfg(test)]
@@ -421,14 +424,5 @@ mod tests {
         assert_eq!(a, secret_box(b"hello", b"", &[1; 24], &[2; 16]));
         assert_eq!(open_secret_box(&a, b"").unwrap(), b"hello");
         assert!(!a.contains("hello"));
-    }
-
-    #[test]
-    fn multiaddr_parsing() {
-        assert_eq!(
-            multiaddr_host_port("/dns4/seed-0.example/tcp/8302/p2p/12D3KooWx"),
-            Some(("seed-0.example".into(), 8302))
-        );
-        assert_eq!(multiaddr_host_port("garbage"), None);
     }
 }

@@ -1,0 +1,109 @@
+//! The one interface every chain family implements, and the one place that dispatches on
+//! `Family`. Adding a family is a folder under `src/chain/` implementing `ChainFamily`, one
+//! `Family` variant and one arm in `family()`.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use super::runtime::Runtime;
+use super::text::Text;
+use super::Artifacts;
+use crate::diag::Diagnostics;
+use crate::keys::Seed;
+use crate::model::{Family, Network, Node};
+
+/// How to start a node: the family's part of its process.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Launch {
+    /// The executable (the chain binary, or a shell or launcher the family needs).
+    pub program: Text,
+    /// Arguments after the program.
+    pub args: Vec<Text>,
+    /// Environment variables the family sets.
+    pub env: BTreeMap<String, Text>,
+}
+
+/// What "healthy" means for a node.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Healthy {
+    /// CometBFT RPC: `/health` answers and the node is not catching up.
+    CometbftSynced,
+    /// The port accepts connections.
+    Listening,
+}
+
+/// A node's health probe.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Probe {
+    /// Port, in the target's numbering.
+    pub port: u16,
+    /// HTTP path to GET, when the port serves one (e.g. `/health`).
+    pub http_path: Option<&'static str>,
+    /// What passing means.
+    pub healthy: Healthy,
+}
+
+/// The metrics a family's nodes export, by meaning (Prometheus names).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Metrics {
+    /// Which exporter's vocabulary (`cometbft`, `mina`), for rules written per exporter.
+    pub dialect: &'static str,
+    /// Latest block height.
+    pub height: &'static str,
+    /// Connected peers.
+    pub peers: &'static str,
+    /// Validators missing from the last block (network-wide gauge), if exported.
+    pub missing_validators: Option<&'static str>,
+    /// Resident memory of the node process, if exported.
+    pub memory: Option<&'static str>,
+}
+
+/// One chain family: keys, genesis and configs, how its nodes start, how they are probed.
+pub trait ChainFamily: Sync {
+    /// Genesis, per-node configs and keys (public and secret files, node IDs, addresses).
+    fn build(&self, net: &Network, seed: &Seed) -> Result<Artifacts, Diagnostics>;
+    /// The program, arguments and environment of `node` under `rt`.
+    fn launch(&self, net: &Network, node: &Node, rt: &Runtime<'_>) -> Launch;
+    /// A peer in the family's syntax (`id@host:port`, a multiaddr, `host:port`).
+    fn peer_address(&self, id: Option<&str>, host: &Text, port: u16) -> Text {
+        let _ = id;
+        host.clone().then(format!(":{port}"))
+    }
+    /// How to probe `node` (ports in `rt`'s numbering), if it listens on anything.
+    fn probe(&self, net: &Network, node: &Node, rt: &Runtime<'_>) -> Option<Probe>;
+    /// Where a node keeps its chain data inside the image (the volume mount point).
+    fn data_dir(&self, net: &Network) -> String {
+        net.chain.home.clone()
+    }
+    /// Where a node reads the shared `genesis.json`, relative to its home.
+    fn genesis_home_path(&self) -> &'static str {
+        "genesis.json"
+    }
+    /// Directories under the home the image must create (besides the home and data dir).
+    fn home_dirs(&self) -> &'static [&'static str] {
+        &[]
+    }
+    /// The metrics its nodes export, when they speak a known vocabulary.
+    fn metrics(&self) -> Option<Metrics> {
+        None
+    }
+    /// The environment variable an entrypoint sets to a node's external address when a
+    /// target learns it only at run time, if the family reads one.
+    fn external_address_env(&self, net: &Network) -> Option<String> {
+        let _ = net;
+        None
+    }
+}
+
+/// The implementation of `f`.
+pub fn family(f: Family) -> &'static dyn ChainFamily {
+    match f {
+        Family::Cosmos => &super::cosmos::Cosmos,
+        Family::Cometbft => &super::cometbft::Cometbft,
+        Family::Mina => &super::mina::Mina,
+        Family::Komodo => &super::komodo::Komodo,
+        Family::Generic => &super::generic::Generic,
+    }
+}
