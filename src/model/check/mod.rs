@@ -37,3 +37,54 @@ fn written(c: &Checker<'_>, ptr: &str) -> String {
         _ => String::new(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    /// The messages `validate` reports for `yaml`.
+    fn problems(yaml: &str) -> Vec<String> {
+        match crate::validate("spec.yaml", yaml.as_bytes(), Path::new(".")) {
+            Ok(_) => Vec::new(),
+            Err(d) => d.0.into_iter().map(|d| d.message).collect(),
+        }
+    }
+
+    const HEAD: &str = "name: n\nchain: { family: cometbft, chain_id: c-1, binary: cometbft, image: cometbft/cometbft:v0.38.26 }\n";
+
+    #[test]
+    fn resolution_is_total_on_specs_that_fail_checking() {
+        // A subnet at the top of the address space: node addresses would overflow.
+        let got = problems(&format!(
+            "{HEAD}groups:\n  - {{ name: validator, role: validator, count: 20 }}\ntargets:\n  compose: {{ subnet: 255.255.255.255/32 }}\n"
+        ));
+        assert_eq!(
+            got,
+            ["subnet `255.255.255.255/32` holds 0 nodes, the network has 20"]
+        );
+        // Broken references, coins and sizes resolve to defaults; both stages report.
+        let got = problems(&format!(
+            "{HEAD}groups:\n  - {{ name: validator, role: validator, behind: nobody, stake: lots, resources: {{ memory: 4GB }} }}\n  - {{ name: w, role: snark_worker }}\ntargets:\n  local: {{}}\n"
+        ));
+        assert_eq!(got.len(), 5, "{got:#?}");
+        assert!(got
+            .iter()
+            .any(|m| m.contains("does not exist in a cometbft")));
+        assert!(got.iter().any(|m| m.contains("sentry group `nobody`")));
+    }
+
+    #[test]
+    fn resolved_problems_point_at_the_group_that_caused_them() {
+        let yaml = format!(
+            "{HEAD}groups:\n  - {{ name: validator, role: validator, count: 2 }}\n  - {{ name: validator, role: full, ports: {{ rpc: 26656 }} }}\ntargets:\n  local: {{}}\n"
+        );
+        let d = crate::validate("spec.yaml", yaml.as_bytes(), Path::new(".")).unwrap_err();
+        let dup =
+            d.0.iter()
+                .find(|d| d.message.contains("are both 26656"))
+                .unwrap();
+        // The second group of the same name, line 5, at its `rpc` value.
+        let pos = dup.pos.unwrap();
+        assert_eq!((pos.line, pos.column), (5, 50), "{dup:?}");
+    }
+}
