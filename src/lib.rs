@@ -40,8 +40,9 @@ pub struct Validated {
     pub warnings: Diagnostics,
 }
 
-/// Stages 1–4: load, validate and resolve a spec, reporting every problem at once. `file` is the name shown in diagnostics
-/// and `spec_dir` anchors files the spec refers to (app state templates).
+/// Stages 1–4: load, validate and resolve a spec, reporting every problem at once. `file`
+/// is the name shown in diagnostics and `spec_dir` anchors files the spec refers to (app
+/// state templates).
 pub fn validate(file: &str, bytes: &[u8], spec_dir: &Path) -> Result<Validated, Diagnostics> {
     let doc = spec::load::load(file, bytes)?;
     let mut diags = spec::schema::validate(file, &doc);

@@ -54,7 +54,7 @@ pub fn host_port(base_port: u16, index: usize, slot: usize) -> u32 {
     u32::from(base_port).saturating_add(offset)
 }
 
-/// Resolve a checked spec. `app_state_template` is the parsed template file, if the spec
+/// Resolve a spec, checked or not (see the module comment). `app_state_template` is the parsed template file, if the spec
 /// names one (reading files is the caller's job: this function does no I/O).
 pub fn resolve(spec: &Spec, app_state_template: Option<serde_json::Value>) -> Network {
     let family = spec.chain.family;

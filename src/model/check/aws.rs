@@ -4,7 +4,7 @@
 
 use std::collections::BTreeSet;
 
-use super::{written, Checker};
+use super::{nodes_by_name, written, Checker};
 use crate::model::{ec2, Aws, Exposure, LaunchType, Network};
 
 /// Cross-region peer address parameters one region stack may take (CloudFormation allows
@@ -113,11 +113,14 @@ fn cross_region_peers(c: &mut Checker<'_>, net: &Network, aws: &Aws) {
     if aws.dns_zone.is_some() {
         return;
     }
+    let nodes = nodes_by_name(net);
     for (i, region) in net.regions.iter().enumerate() {
         let mut peers: BTreeSet<&str> = BTreeSet::new();
         for n in net.nodes_in(region) {
             for name in n.peers.persistent.iter().chain(&n.peers.seeds) {
-                let Some(peer) = net.node(name) else { continue };
+                let Some(peer) = nodes.get(name.as_str()) else {
+                    continue;
+                };
                 let public_p2p = peer
                     .port("p2p")
                     .is_some_and(|p| p.exposure == Exposure::Public);

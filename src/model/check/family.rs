@@ -7,15 +7,22 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::Checker;
 use crate::diag::did_you_mean;
 use crate::model::ports::{family_port_names, family_roles, required_signer};
-use crate::model::{Group, Network, Role};
+use crate::model::{Group, Network, Node, Role};
 use crate::spec::check::{family_name, role_name};
 
 /// Check roles and ports of every group.
 pub(super) fn check(c: &mut Checker<'_>, net: &Network) {
+    // Every node of a group has the same container ports: the first node shows them.
+    let mut first: BTreeMap<&str, &Node> = BTreeMap::new();
+    for n in &net.nodes {
+        first.entry(n.source.as_str()).or_insert(n);
+    }
     for g in &net.groups {
         role(c, net, g);
         port_names(c, net, g);
-        port_numbers(c, net, g);
+        if let Some(node) = first.get(g.source.as_str()) {
+            port_numbers(c, g, node);
+        }
     }
     signer(c, net);
 }
@@ -80,12 +87,9 @@ fn port_names(c: &mut Checker<'_>, net: &Network, g: &Group) {
     }
 }
 
-/// The group's container ports (as its nodes got them) are not 0 and pairwise distinct.
-fn port_numbers(c: &mut Checker<'_>, net: &Network, g: &Group) {
-    // Every node of a group has the same container ports: look at the first.
-    let Some(node) = net.nodes.iter().find(|n| n.source == g.source) else {
-        return;
-    };
+/// The group's container ports (as its first node got them) are not 0 and pairwise
+/// distinct.
+fn port_numbers(c: &mut Checker<'_>, g: &Group, node: &Node) {
     let mut numbers: BTreeMap<u16, &str> = BTreeMap::new();
     for port in &node.ports {
         let n = port.container;

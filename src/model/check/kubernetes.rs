@@ -1,7 +1,7 @@
 //! Names the Helm chart derives: it names a headless Service after each group and a
 //! Service after each node, so no group may be named like a node.
 
-use super::Checker;
+use super::{nodes_by_name, Checker};
 use crate::model::Network;
 
 /// Check the Kubernetes target's derived names.
@@ -9,8 +9,9 @@ pub(super) fn check(c: &mut Checker<'_>, net: &Network) {
     if net.targets.kubernetes.is_none() {
         return;
     }
+    let nodes = nodes_by_name(net);
     for g in &net.groups {
-        let Some(node) = net.node(&g.name) else {
+        let Some(node) = nodes.get(g.name.as_str()) else {
             continue;
         };
         c.error(

@@ -12,7 +12,9 @@ mod family;
 mod host_ports;
 mod kubernetes;
 
-use super::Network;
+use std::collections::BTreeMap;
+
+use super::{Network, Node};
 use crate::diag::Diagnostics;
 use crate::spec::check::Checker;
 use crate::spec::load::Document;
@@ -27,6 +29,16 @@ pub fn check(file: &str, doc: &Document, net: &Network) -> Diagnostics {
     aws::check(&mut c, net);
     kubernetes::check(&mut c, net);
     c.finish()
+}
+
+/// Nodes by name (the first of a name, as `Network::node` finds it), so checks that look
+/// peers and names up stay linear on large networks.
+fn nodes_by_name(net: &Network) -> BTreeMap<&str, &Node> {
+    let mut by_name = BTreeMap::new();
+    for n in &net.nodes {
+        by_name.entry(n.name.as_str()).or_insert(n);
+    }
+    by_name
 }
 
 /// The scalar the user wrote at `ptr`, as text (`""` when there is none).
