@@ -2,8 +2,10 @@
 //!
 //! 1. `spec::load`    YAML bytes → JSON value + span index (JSON pointer → line:column).
 //! 2. `spec::schema`  JSON Schema validation; every violation is a positioned diagnostic.
-//! 3. `spec::check`   semantic rules (names, references, roles, coins, ports, regions).
-//! 4. `model::resolve` Spec → Network: nodes expanded, placed, given ports and peers.
+//! 3. `spec::check`   rules on what the user wrote (names, references, coins, regions, ...).
+//! 4. `model::resolve` Spec → Network: nodes expanded, placed, given ports and peers; then
+//!    `model::check` checks what only the resolved network shows (a family's roles and
+//!    ports, host port allocation, subnet capacity, EC2 sizes, names the targets derive).
 //! 5. `keys` + `chain` the seed → every key; genesis, gentxs, per-node configs (Artifacts).
 //! 6. `emit`          Network + Artifacts → in-memory file sets, one emitter per target.
 //! 7. `write`         the only code that touches the output: atomic, owned files only,
@@ -202,14 +204,19 @@ pub struct Validated {
     pub warnings: Diagnostics,
 }
 
-/// Stages 1–4: load, validate and resolve a spec. `file` is the name shown in diagnostics
-/// and `spec_dir` anchors files the spec refers to (app state templates).
+/// Stages 1–4: load, validate and resolve a spec, reporting every problem at once. `file`
+/// is the name shown in diagnostics and `spec_dir` anchors files the spec refers to (app
+/// state templates).
 pub fn validate(file: &str, bytes: &[u8], spec_dir: &Path) -> Result<Validated, Diagnostics> {
     let doc = spec::load::load(file, bytes)?;
     let mut diags = spec::schema::validate(file, &doc);
     if diags.has_errors() {
         // A typo'd key should not hide the spec's other problems.
-        diags.extend(spec::check::check_without_unknown_fields(file, &doc));
+        if let Some((stripped, spec)) = spec::check::without_unknown_fields(file, &doc) {
+            diags.extend(spec::check::check(file, &stripped, &spec));
+            let network = model::resolve::resolve(&spec, None);
+            diags.extend(model::check::check(file, &stripped, &network));
+        }
         diags.sort();
         return Err(diags);
     }
@@ -242,11 +249,14 @@ pub fn validate(file: &str, bytes: &[u8], spec_dir: &Path) -> Result<Validated, 
         },
         None => None,
     };
+    // Resolution is total, so the resolved checks run even when the checks above found
+    // errors: every problem is reported in one run.
+    let network = model::resolve::resolve(&spec, template);
+    diags.extend(model::check::check(file, &doc, &network));
     diags.sort();
     if diags.has_errors() {
         return Err(diags);
     }
-    let network = model::resolve::resolve(&spec, template);
     Ok(Validated {
         spec,
         network,

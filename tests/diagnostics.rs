@@ -7,7 +7,7 @@ mod common;
 use std::path::Path;
 use std::process::Output;
 
-use common::{chainfleet, files_under, root, run};
+use common::{chainfleet, files_under, generate_text, root, run};
 
 /// Every fixture with the positions of all its diagnostics, in order, and the text each
 /// one points at (checked against the fixture: the column is where that text starts).
@@ -18,6 +18,7 @@ const CORPUS: &[(&str, &[(&str, &str)])] = &[
     ("aws-group-larger-than-any-instance", &[("9:34", "1Ti")]),
     ("aws-instance-type-too-small", &[("10:20", "t3.small")]),
     ("aws-instance-type-with-fargate", &[("10:20", "m6i.large")]),
+    ("aws-too-many-cross-region-peers", &[("4:11", "us-east-1")]),
     ("bad-cidr", &[("11:22", "172.28.0.0/33")]),
     ("bad-email", &[("13:30", "\"ops at example dot com\"")]),
     ("bad-enum-family", &[("4:11", "cosmoss")]),
@@ -47,6 +48,7 @@ const CORPUS: &[(&str, &[(&str, &str)])] = &[
         &[("8:17", "\"2026-12-01 00:00\"")],
     ),
     ("group-name-not-dns-safe", &[("9:13", "\"Validators!\"")]),
+    ("group-named-like-a-node", &[("6:13", "validator-1")]),
     ("host-port-collision-compose", &[("16:24", "26641")]),
     ("host-port-collision-local", &[("12:24", "26601")]),
     ("image-latest", &[("7:10", "ghcr.io/cosmos/simapp:latest")]),
@@ -259,6 +261,28 @@ fn no_invalid_spec_writes_a_file() {
         let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
         assert!(left.is_empty(), "generate {file} wrote {left:?}");
     }
+}
+
+/// The checks that stand in for an emitter's own refusal accept what that emitter accepts:
+/// one step inside each limit, `generate` writes the network (the emitter would exit 2
+/// with an unplaced message if checking let through what it cannot render).
+#[test]
+fn checks_before_emitters_stop_at_the_emitters_limits() {
+    let read = |name: &str| {
+        std::fs::read_to_string(root().join(fixture(name))).unwrap()
+            + "keys:\n  seed: { env: CHAINFLEET_SEED }\n"
+    };
+    let t = std::time::Instant::now();
+    // 120 cross-region peers is the most a region stack takes.
+    let peers = read("aws-too-many-cross-region-peers").replace("count: 121", "count: 120");
+    assert!(peers.contains("count: 120"));
+    let (_g, out, _) = generate_text("spec.yaml", &peers);
+    assert!(out.join("cloudformation/us-east-1.yaml").is_file());
+    // A group named like a node that does not exist is fine.
+    let named = read("group-named-like-a-node").replace("validator-1", "validator-2");
+    let (_g, out, _) = generate_text("spec.yaml", &named);
+    assert!(out.join("helm").is_dir());
+    eprintln!("emitter limits: {:.1?}", t.elapsed());
 }
 
 // ---- garbage inputs -------------------------------------------------------------------

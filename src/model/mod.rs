@@ -2,6 +2,7 @@
 //! region, given ports, host ports, addresses and its peers. No `Option` defaults are
 //! left to interpret downstream, and every collection is in a deterministic order.
 
+pub mod check;
 pub mod ec2;
 pub mod ports;
 pub mod resolve;
@@ -11,6 +12,7 @@ use std::net::Ipv4Addr;
 
 use serde::Serialize;
 
+pub use crate::spec::parse::Coin;
 pub use crate::spec::{Exposure, Family, LaunchType, Role, SdkVersion, ServiceType};
 pub use ports::Protocol;
 
@@ -31,21 +33,6 @@ pub struct Network {
     pub monitoring: Monitoring,
     /// Targets to generate, with defaults filled in.
     pub targets: Targets,
-}
-
-/// A coin amount such as `100000000stake`.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-pub struct Coin {
-    /// Amount in base units.
-    pub amount: u128,
-    /// Denomination.
-    pub denom: String,
-}
-
-impl std::fmt::Display for Coin {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}{}", self.amount, self.denom)
-    }
 }
 
 /// The chain, resolved.
@@ -149,6 +136,10 @@ pub struct Group {
     pub env: BTreeMap<String, String>,
     /// Custom command.
     pub command: Vec<String>,
+    /// Where the spec defines it (`/groups/<i>`), so checks on the resolved network point
+    /// at what the user wrote. Not part of any output.
+    #[serde(skip)]
+    pub source: String,
 }
 
 /// One node port.
@@ -166,6 +157,10 @@ pub struct Port {
     pub local: u16,
     /// Published host port for the compose target (public ports only).
     pub compose_host: Option<u16>,
+    /// The user pinned its host port in the group's `host_ports` (used as written by the
+    /// local and compose targets, not allocated from `base_port`).
+    #[serde(skip)]
+    pub pinned: bool,
 }
 
 /// Who a node talks to, by node name. Emitters turn names into addresses per target.
@@ -208,6 +203,10 @@ pub struct Node {
     pub compose_ip: Ipv4Addr,
     /// Validator stake (validators only).
     pub stake: Option<Coin>,
+    /// Where the spec defines its group (`/groups/<i>`), for positioned diagnostics. Not
+    /// part of any output.
+    #[serde(skip)]
+    pub source: String,
 }
 
 impl Node {

@@ -1,14 +1,18 @@
 //! Spec → Network: fill defaults, expand groups into named nodes, place them in regions,
 //! allocate ports and addresses, and wire peers (a second pass, so any graph works).
 //!
-//! Resolution assumes `spec::check` passed; what it still cannot compute it reports as a
-//! diagnostic rather than panicking.
+//! Resolution is total: it accepts any spec that deserializes, also one `spec::check`
+//! rejected, so `model::check` can run on the result in the same pass and every problem is
+//! reported at once. What it cannot compute (a bad coin, CIDR or size) falls back to a
+//! default, and arithmetic that a bad spec could overflow wraps or saturates; the checks
+//! report those specs, so such a network is never emitted.
 
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 
 use super::ports::family_ports;
 use super::*;
+pub use crate::spec::parse::{parse_cidr, parse_coin, parse_mebibytes, valid_denom};
 use crate::spec::{self, Spec};
 
 /// Default genesis time: in the past, so a fresh network starts at once. Pinned, so the
@@ -20,27 +24,6 @@ pub const DEFAULT_GENESIS_TIME: &str = "2024-01-01T00:00:00Z";
 const FULL_MESH_LIMIT: usize = 16;
 /// Neighbours on each side in the ring.
 const RING_NEIGHBOURS: usize = 4;
-
-/// Parse `1000stake` into a coin. `None` when the text is not a coin.
-pub fn parse_coin(text: &str) -> Option<Coin> {
-    let split = text.find(|c: char| !c.is_ascii_digit())?;
-    let (amount, denom) = text.split_at(split);
-    if amount.is_empty() || !valid_denom(denom) {
-        return None;
-    }
-    Some(Coin {
-        amount: amount.parse().ok()?,
-        denom: denom.to_string(),
-    })
-}
-
-/// Cosmos SDK denom syntax: a letter, then 2–127 of letters, digits, `/:._-`.
-pub fn valid_denom(d: &str) -> bool {
-    let mut chars = d.chars();
-    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic())
-        && (3..=128).contains(&d.len())
-        && chars.all(|c| c.is_ascii_alphanumeric() || "/:._-".contains(c))
-}
 
 /// A group's resources with defaults: 1 vCPU, 2 GiB, 50 GiB of storage.
 pub fn resources_of(res: Option<&spec::ResourcesSpec>) -> Resources {
@@ -58,33 +41,20 @@ pub fn resources_of(res: Option<&spec::ResourcesSpec>) -> Resources {
     }
 }
 
-/// Parse `512Mi` / `4Gi` / `1Ti` into MiB.
-pub fn parse_mebibytes(text: &str) -> Option<u64> {
-    let split = text.find(|c: char| !c.is_ascii_digit())?;
-    let (n, unit) = text.split_at(split);
-    let n: u64 = n.parse().ok()?;
-    let factor = match unit {
-        "Mi" => 1,
-        "Gi" => 1024,
-        "Ti" => 1024 * 1024,
-        _ => return None,
-    };
-    n.checked_mul(factor).filter(|v| *v > 0)
-}
-
-/// Parse an IPv4 CIDR `a.b.c.d/n` into its network address and prefix length.
-pub fn parse_cidr(text: &str) -> Option<(Ipv4Addr, u8)> {
-    let (addr, len) = text.split_once('/')?;
-    let addr: Ipv4Addr = addr.parse().ok()?;
-    let len: u8 = len.parse().ok().filter(|l| *l <= 32)?;
-    let mask = if len == 0 { 0 } else { u32::MAX << (32 - len) };
-    Some((Ipv4Addr::from(u32::from(addr) & mask), len))
-}
-
 /// First compose address handed to a node; `.1` is the gateway, `.2`/`.3` monitoring.
 pub const COMPOSE_FIRST_NODE_OFFSET: u32 = 10;
 
-/// Resolve a checked spec. `app_state_template` is the parsed template file, if the spec
+/// The host port a node's port `slot` gets from a target's `base_port` when the user did
+/// not pin one: `base_port + index * LOCAL_PORT_STRIDE + slot`. Above 65535 when the
+/// target runs out of ports (resolution clamps it; `model::check` reports it).
+pub fn host_port(base_port: u16, index: usize, slot: usize) -> u32 {
+    let offset = (index as u32)
+        .saturating_mul(u32::from(LOCAL_PORT_STRIDE))
+        .saturating_add(slot as u32);
+    u32::from(base_port).saturating_add(offset)
+}
+
+/// Resolve a spec, checked or not (see the module comment). `app_state_template` is the parsed template file, if the spec
 /// names one (reading files is the caller's job: this function does no I/O).
 pub fn resolve(spec: &Spec, app_state_template: Option<serde_json::Value>) -> Network {
     let family = spec.chain.family;
@@ -156,7 +126,7 @@ pub fn resolve(spec: &Spec, app_state_template: Option<serde_json::Value>) -> Ne
 
     let compose = spec.targets.compose.as_ref().map(|c| {
         let (net, _) = parse_cidr(&c.subnet).unwrap_or((Ipv4Addr::new(172, 28, 0, 0), 24));
-        let at = |k: u32| Ipv4Addr::from(u32::from(net) + k);
+        let at = |k: u32| Ipv4Addr::from(u32::from(net).wrapping_add(k));
         Compose {
             subnet: c.subnet.clone(),
             gateway: at(1),
@@ -176,7 +146,8 @@ pub fn resolve(spec: &Spec, app_state_template: Option<serde_json::Value>) -> Ne
 
     let mut groups = Vec::new();
     let mut nodes = Vec::new();
-    for g in &spec.groups {
+    for (group_index, g) in spec.groups.iter().enumerate() {
+        let source = format!("/groups/{group_index}");
         let group_regions = if g.regions.is_empty() {
             vec![regions[0].clone()]
         } else {
@@ -197,35 +168,31 @@ pub fn resolve(spec: &Spec, app_state_template: Option<serde_json::Value>) -> Ne
             let index = nodes.len();
             let name = format!("{}-{ordinal}", g.name);
             let defs = family_ports(family, g.role);
-            let ports =
-                defs.iter()
-                    .enumerate()
-                    .map(|(slot, def)| {
-                        let exposure = g
-                            .expose
-                            .get(def.name)
-                            .copied()
-                            .unwrap_or(Exposure::Internal);
-                        let offset = (index as u32) * u32::from(LOCAL_PORT_STRIDE) + slot as u32;
-                        let local =
-                            g.host_ports.get(def.name).copied().unwrap_or_else(|| {
-                                (u32::from(local_base) + offset).min(65535) as u16
-                            });
-                        let compose_host = (exposure == Exposure::Public).then(|| {
-                            g.host_ports.get(def.name).copied().unwrap_or_else(|| {
-                                (u32::from(compose_base) + offset).min(65535) as u16
-                            })
-                        });
-                        Port {
-                            name: def.name.to_string(),
-                            container: g.ports.get(def.name).copied().unwrap_or(def.default),
-                            protocol: def.protocol,
-                            exposure,
-                            local,
-                            compose_host,
-                        }
-                    })
-                    .collect();
+            let ports = defs
+                .iter()
+                .enumerate()
+                .map(|(slot, def)| {
+                    let exposure = g
+                        .expose
+                        .get(def.name)
+                        .copied()
+                        .unwrap_or(Exposure::Internal);
+                    let pinned = g.host_ports.get(def.name).copied();
+                    let allocate = |base: u16| host_port(base, index, slot).min(65535) as u16;
+                    let local = pinned.unwrap_or_else(|| allocate(local_base));
+                    let compose_host = (exposure == Exposure::Public)
+                        .then(|| pinned.unwrap_or_else(|| allocate(compose_base)));
+                    Port {
+                        name: def.name.to_string(),
+                        container: g.ports.get(def.name).copied().unwrap_or(def.default),
+                        protocol: def.protocol,
+                        exposure,
+                        local,
+                        compose_host,
+                        pinned: pinned.is_some(),
+                    }
+                })
+                .collect();
             nodes.push(Node {
                 name: name.clone(),
                 group: g.name.clone(),
@@ -236,9 +203,12 @@ pub fn resolve(spec: &Spec, app_state_template: Option<serde_json::Value>) -> Ne
                 ports,
                 peers: PeerPlan::default(),
                 compose_ip: Ipv4Addr::from(
-                    u32::from(compose_net) + COMPOSE_FIRST_NODE_OFFSET + index as u32,
+                    u32::from(compose_net)
+                        .wrapping_add(COMPOSE_FIRST_NODE_OFFSET)
+                        .wrapping_add(index as u32),
                 ),
                 stake: stake.clone(),
+                source: source.clone(),
             });
             names.push(name);
         }
@@ -267,6 +237,7 @@ pub fn resolve(spec: &Spec, app_state_template: Option<serde_json::Value>) -> Ne
             app_config: g.app_config.clone(),
             env: g.env.clone(),
             command: g.command.clone(),
+            source,
         });
     }
     wire_peers(&groups, &mut nodes);
@@ -414,30 +385,5 @@ fn wire_peers(groups: &[Group], nodes: &mut [Node]) {
         .collect();
     for (n, plan) in nodes.iter_mut().zip(plans) {
         n.peers = plan;
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn parses_units() {
-        assert_eq!(
-            parse_coin("100stake"),
-            Some(Coin {
-                amount: 100,
-                denom: "stake".into()
-            })
-        );
-        assert_eq!(parse_coin("stake"), None);
-        assert_eq!(parse_coin("10st"), None);
-        assert_eq!(parse_mebibytes("4Gi"), Some(4096));
-        assert_eq!(parse_mebibytes("4GB"), None);
-        assert_eq!(
-            parse_cidr("172.28.0.7/24"),
-            Some((Ipv4Addr::new(172, 28, 0, 0), 24))
-        );
-        assert_eq!(parse_cidr("300.1.1.1/24"), None);
     }
 }

@@ -6,6 +6,7 @@
 
 pub mod check;
 pub mod load;
+pub mod parse;
 pub mod schema;
 
 use std::collections::BTreeMap;

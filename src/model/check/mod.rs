@@ -1,0 +1,102 @@
+//! Checks on the resolved network: what a spec means once its nodes are expanded, placed
+//! and given ports — a family's roles and ports, host port allocation, subnet capacity,
+//! EC2 sizes, and names and limits the targets derive. Each problem is placed at what the
+//! user wrote through the group's source pointer (`Group::source`, `Node::source`) and the
+//! document's span index.
+//!
+//! `lib::validate` runs these after `spec::check` on every spec that deserializes, also one
+//! `spec::check` rejected (resolution is total), so all problems are reported at once.
+
+mod aws;
+mod family;
+mod host_ports;
+mod kubernetes;
+
+use std::collections::BTreeMap;
+
+use super::{Network, Node};
+use crate::diag::Diagnostics;
+use crate::spec::check::Checker;
+use crate::spec::load::Document;
+
+pub use aws::MAX_CROSS_REGION_PEERS;
+
+/// Check a resolved network; `doc` is the spec it was resolved from, shown as `file`.
+pub fn check(file: &str, doc: &Document, net: &Network) -> Diagnostics {
+    let mut c = Checker::new(file, doc);
+    family::check(&mut c, net);
+    host_ports::check(&mut c, net);
+    aws::check(&mut c, net);
+    kubernetes::check(&mut c, net);
+    c.finish()
+}
+
+/// Nodes by name (the first of a name, as `Network::node` finds it), so checks that look
+/// peers and names up stay linear on large networks.
+fn nodes_by_name(net: &Network) -> BTreeMap<&str, &Node> {
+    let mut by_name = BTreeMap::new();
+    for n in &net.nodes {
+        by_name.entry(n.name.as_str()).or_insert(n);
+    }
+    by_name
+}
+
+/// The scalar the user wrote at `ptr`, as text (`""` when there is none).
+fn written(c: &Checker<'_>, ptr: &str) -> String {
+    match c.doc().value.pointer(ptr) {
+        Some(serde_json::Value::String(s)) => s.clone(),
+        Some(serde_json::Value::Number(n)) => n.as_f64().map_or(String::new(), |f| f.to_string()),
+        _ => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    /// The messages `validate` reports for `yaml`.
+    fn problems(yaml: &str) -> Vec<String> {
+        match crate::validate("spec.yaml", yaml.as_bytes(), Path::new(".")) {
+            Ok(_) => Vec::new(),
+            Err(d) => d.0.into_iter().map(|d| d.message).collect(),
+        }
+    }
+
+    const HEAD: &str = "name: n\nchain: { family: cometbft, chain_id: c-1, binary: cometbft, image: cometbft/cometbft:v0.38.26 }\n";
+
+    #[test]
+    fn resolution_is_total_on_specs_that_fail_checking() {
+        // A subnet at the top of the address space: node addresses would overflow.
+        let got = problems(&format!(
+            "{HEAD}groups:\n  - {{ name: validator, role: validator, count: 20 }}\ntargets:\n  compose: {{ subnet: 255.255.255.255/32 }}\n"
+        ));
+        assert_eq!(
+            got,
+            ["subnet `255.255.255.255/32` holds 0 nodes, the network has 20"]
+        );
+        // Broken references, coins and sizes resolve to defaults; both stages report.
+        let got = problems(&format!(
+            "{HEAD}groups:\n  - {{ name: validator, role: validator, behind: nobody, stake: lots, resources: {{ memory: 4GB }} }}\n  - {{ name: w, role: snark_worker }}\ntargets:\n  local: {{}}\n"
+        ));
+        assert_eq!(got.len(), 5, "{got:#?}");
+        assert!(got
+            .iter()
+            .any(|m| m.contains("does not exist in a cometbft")));
+        assert!(got.iter().any(|m| m.contains("sentry group `nobody`")));
+    }
+
+    #[test]
+    fn resolved_problems_point_at_the_group_that_caused_them() {
+        let yaml = format!(
+            "{HEAD}groups:\n  - {{ name: validator, role: validator, count: 2 }}\n  - {{ name: validator, role: full, ports: {{ rpc: 26656 }} }}\ntargets:\n  local: {{}}\n"
+        );
+        let d = crate::validate("spec.yaml", yaml.as_bytes(), Path::new(".")).unwrap_err();
+        let dup =
+            d.0.iter()
+                .find(|d| d.message.contains("are both 26656"))
+                .unwrap();
+        // The second group of the same name, line 5, at its `rpc` value.
+        let pos = dup.pos.unwrap();
+        assert_eq!((pos.line, pos.column), (5, 50), "{dup:?}");
+    }
+}

@@ -1,0 +1,225 @@
+//! Chain rules every family shares: chain ID, binary, image pinning, home, genesis time,
+//! denom, genesis accounts, gas prices, genesis patches, and where the seed comes from.
+//! Fields only some families accept are checked by `family/`.
+
+use std::collections::BTreeSet;
+
+use super::names::is_rfc3339;
+use super::{family, Checker, MAX_CHAIN_ID};
+use crate::spec::parse::{parse_coin, valid_denom};
+use crate::spec::{SeedSource, Spec};
+
+/// Check `chain` and `keys`.
+pub(super) fn check(c: &mut Checker<'_>, spec: &Spec) {
+    identity(c, spec);
+    genesis(c, spec);
+    // Fields only some families accept: checked here so problems at one place keep the
+    // order they have always had.
+    (family::rules(spec.chain.family).chain)(c, spec);
+    accounts(c, spec);
+    fees_and_patches(c, spec);
+    (family::rules(spec.chain.family).after_chain)(c, spec);
+    keys(c, spec);
+}
+
+/// Chain ID, binary, image and home.
+fn identity(c: &mut Checker<'_>, spec: &Spec) {
+    let ch = &spec.chain;
+    if ch.chain_id.is_empty()
+        || ch.chain_id.len() > MAX_CHAIN_ID
+        || !ch
+            .chain_id
+            .chars()
+            .all(|x| x.is_ascii_alphanumeric() || "-_.".contains(x))
+    {
+        c.error(
+            "/chain/chain_id",
+            format!("chain ID `{}` is invalid", ch.chain_id),
+            ch.chain_id.as_str(),
+            format!("use 1–{MAX_CHAIN_ID} letters, digits, `-`, `_` or `.`, e.g. `duality-1`"),
+        );
+    }
+    if ch.binary.is_empty()
+        || !ch
+            .binary
+            .chars()
+            .all(|x| x.is_ascii_alphanumeric() || "-_.".contains(x))
+    {
+        c.error(
+            "/chain/binary",
+            format!("binary `{}` is not a plain program name", ch.binary),
+            ch.binary.as_str(),
+            "name the executable on the image's PATH, e.g. `dualityd`",
+        );
+    }
+    let image = &ch.image;
+    let last = image.rsplit('/').next().unwrap_or(image);
+    let has_digest = image.contains("@sha256:");
+    let tag = last.split_once(':').map(|(_, t)| t);
+    if image.is_empty() || image.contains(char::is_whitespace) {
+        c.error(
+            "/chain/image",
+            format!("image `{image}` is not an image reference"),
+            image.as_str(),
+            "write `registry/name:tag` or `name@sha256:…`",
+        );
+    } else if !has_digest && (tag.is_none() || tag == Some("latest")) {
+        c.error(
+            "/chain/image",
+            format!("image `{image}` is not pinned"),
+            image.as_str(),
+            "pin a version tag (e.g. `:v0.5.0`) or a digest; `latest` changes under you",
+        );
+    }
+    if let Some(home) = &ch.home {
+        if !home.starts_with('/') {
+            c.error(
+                "/chain/home",
+                format!("home `{home}` is not an absolute path"),
+                home.as_str(),
+                "use an absolute path inside the image, e.g. `/root/.duality`",
+            );
+        }
+    }
+}
+
+/// Genesis time, denom and bech32 prefix.
+fn genesis(c: &mut Checker<'_>, spec: &Spec) {
+    let ch = &spec.chain;
+    if let Some(t) = &ch.genesis_time {
+        if !is_rfc3339(t) {
+            c.error(
+                "/chain/genesis_time",
+                format!("genesis time `{t}` is not RFC 3339"),
+                t.as_str(),
+                "write e.g. `2026-12-01T00:00:00Z`",
+            );
+        }
+    }
+    if let Some(d) = &ch.denom {
+        if !valid_denom(d) {
+            c.error(
+                "/chain/denom",
+                format!("denom `{d}` is invalid"),
+                d.as_str(),
+                "a letter then 2–127 letters, digits or `/:._-`, e.g. `stake`, `uatom`",
+            );
+        }
+    }
+    if let Some(p) = &ch.bech32_prefix {
+        if p.is_empty()
+            || p.len() > 20
+            || !p
+                .chars()
+                .all(|x| x.is_ascii_lowercase() || x.is_ascii_digit())
+        {
+            c.error(
+                "/chain/bech32_prefix",
+                format!("bech32 prefix `{p}` is invalid"),
+                p.as_str(),
+                "use lowercase letters and digits, e.g. `cosmos`, `osmo`",
+            );
+        }
+    }
+}
+
+/// Genesis accounts: DNS-safe unique names, at least one coin, one coin per denom.
+fn accounts(c: &mut Checker<'_>, spec: &Spec) {
+    let mut names = BTreeSet::new();
+    for (i, a) in spec.chain.accounts.iter().enumerate() {
+        let p = format!("/chain/accounts/{i}");
+        c.dns_name(&format!("{p}/name"), "account name", &a.name, 40);
+        if !names.insert(a.name.as_str()) {
+            c.error(
+                &format!("{p}/name"),
+                format!("account `{}` is defined twice", a.name),
+                a.name.as_str(),
+                "account names must be unique",
+            );
+        }
+        if a.coins.is_empty() {
+            c.error(
+                &format!("{p}/coins"),
+                format!("account `{}` has no coins", a.name),
+                "[]",
+                "give it a balance, e.g. `[1000000stake]`",
+            );
+        }
+        let mut denoms = BTreeSet::new();
+        for (j, coin) in a.coins.iter().enumerate() {
+            match parse_coin(coin) {
+                None => c.error(
+                    &format!("{p}/coins/{j}"),
+                    format!("`{coin}` is not a coin"),
+                    coin.as_str(),
+                    "write an amount and a denom, e.g. `1000000stake`",
+                ),
+                Some(k) if !denoms.insert(k.denom.clone()) => c.error(
+                    &format!("{p}/coins/{j}"),
+                    format!("denom `{}` appears twice in account `{}`", k.denom, a.name),
+                    coin.as_str(),
+                    "add the amounts into one coin",
+                ),
+                Some(_) => {}
+            }
+        }
+    }
+}
+
+/// Minimum gas prices are decimal coins; genesis patch paths are JSON pointers.
+fn fees_and_patches(c: &mut Checker<'_>, spec: &Spec) {
+    let ch = &spec.chain;
+    let denom = ch.denom.as_deref().unwrap_or("stake");
+    if let Some(mgp) = &ch.minimum_gas_prices {
+        let ok = mgp.split(',').all(|p| {
+            let p = p.trim();
+            let split = p
+                .find(|x: char| !(x.is_ascii_digit() || x == '.'))
+                .unwrap_or(p.len());
+            split > 0 && p[..split].parse::<f64>().is_ok() && valid_denom(&p[split..])
+        });
+        if !ok {
+            c.error(
+                "/chain/minimum_gas_prices",
+                format!("minimum gas prices `{mgp}` are not decimal coins"),
+                mgp.as_str(),
+                format!("write e.g. `0.025{denom}`"),
+            );
+        }
+    }
+    for (i, patch) in ch.genesis_patches.iter().enumerate() {
+        if !patch.path.starts_with('/') {
+            c.error(
+                &format!("/chain/genesis_patches/{i}/path"),
+                format!("genesis patch path `{}` is not a JSON pointer", patch.path),
+                patch.path.as_str(),
+                "start it with `/`, e.g. `/app_state/gov/params/voting_period`",
+            );
+        }
+    }
+}
+
+/// The seed source is not empty; a public phrase is allowed with a warning.
+fn keys(c: &mut Checker<'_>, spec: &Spec) {
+    let Some(k) = &spec.keys else { return };
+    let (field, v) = match &k.seed {
+        SeedSource::Env(v) => ("env", v),
+        SeedSource::File(v) => ("file", v),
+        SeedSource::InsecurePhrase(v) => ("insecure_phrase", v),
+    };
+    if field == "insecure_phrase" && !v.is_empty() {
+        c.warn(
+            "/keys/seed/insecure_phrase",
+            "every key of this network derives from a public phrase: anyone can recompute them",
+            "fine for a throwaway devnet; for anything else use `env` or a git-ignored `file`",
+        );
+    }
+    if v.is_empty() {
+        c.error(
+            &format!("/keys/seed/{field}"),
+            format!("seed {field} is empty"),
+            "",
+            "name an environment variable or a git-ignored file",
+        );
+    }
+}

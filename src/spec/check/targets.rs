@@ -1,0 +1,119 @@
+//! Per-target rules on what the user wrote: at least one target; AWS regions, VPC, DNS
+//! zone and certificate; the Kubernetes namespace. Compose and local settings are checked
+//! on the resolved network (`model::check::host_ports`), where ports are allocated.
+
+use super::names::is_dns_label;
+use super::Checker;
+use crate::spec::parse::parse_cidr;
+use crate::spec::{AwsTarget, Spec};
+
+/// Check `targets`.
+pub(super) fn check(c: &mut Checker<'_>, spec: &Spec) {
+    let t = &spec.targets;
+    if t.aws.is_none() && t.kubernetes.is_none() && t.compose.is_none() && t.local.is_none() {
+        c.error(
+            "/targets",
+            "no deployment target is set",
+            "{}",
+            "add at least one of `aws`, `kubernetes`, `compose`, `local`",
+        );
+    }
+    if let Some(aws) = &t.aws {
+        aws_regions(c, spec);
+        aws_settings(c, aws);
+    }
+    if let Some(k) = &t.kubernetes {
+        c.dns_name(
+            "/targets/kubernetes/namespace",
+            "namespace",
+            &k.namespace,
+            63,
+        );
+    }
+}
+
+/// The AWS target deploys one stack per region: regions are listed and are AWS names.
+fn aws_regions(c: &mut Checker<'_>, spec: &Spec) {
+    if spec.regions.is_empty() {
+        c.error(
+            "/targets/aws",
+            "the aws target needs the top-level `regions`",
+            "",
+            "list AWS regions, e.g. `regions: [us-east-1]`",
+        );
+    }
+    for (i, r) in spec.regions.iter().enumerate() {
+        let parts: Vec<&str> = r.split('-').collect();
+        if parts.len() < 3 || parts.last().is_none_or(|p| p.parse::<u8>().is_err()) {
+            c.error(
+                &format!("/regions/{i}"),
+                format!("`{r}` is not an AWS region name"),
+                r.as_str(),
+                "AWS regions look like `us-east-1`, `eu-west-1`",
+            );
+        }
+    }
+}
+
+/// VPC, Route 53 zone and ACM certificate.
+fn aws_settings(c: &mut Checker<'_>, aws: &AwsTarget) {
+    if let Some(v) = &aws.vpc {
+        match (&v.cidr, v.existing) {
+            (Some(_), true) => c.error(
+                "/targets/aws/vpc",
+                "`vpc` sets both `cidr` and `existing`",
+                "",
+                "either create a VPC with `cidr` or use `existing: true`",
+            ),
+            (Some(cidr), false)
+                if !parse_cidr(cidr).is_some_and(|(_, l)| (16..=24).contains(&l)) =>
+            {
+                c.error(
+                    "/targets/aws/vpc/cidr",
+                    format!("VPC CIDR `{cidr}` is invalid"),
+                    cidr.as_str(),
+                    "use an IPv4 CIDR from /16 to /24, e.g. `10.42.0.0/16`",
+                );
+            }
+            _ => {}
+        }
+    }
+    if let Some(z) = &aws.dns_zone {
+        if !z
+            .name
+            .split('.')
+            .all(|l| is_dns_label(l, 63) || l.chars().all(|x| x.is_ascii_digit()))
+            || !z.name.contains('.')
+        {
+            c.error(
+                "/targets/aws/dns_zone/name",
+                format!("`{}` is not a DNS zone name", z.name),
+                z.name.as_str(),
+                "write e.g. `testnet.example.com`",
+            );
+        }
+        if !z.hosted_zone_id.starts_with('Z')
+            || !z
+                .hosted_zone_id
+                .chars()
+                .all(|x| x.is_ascii_uppercase() || x.is_ascii_digit())
+        {
+            c.error(
+                "/targets/aws/dns_zone/hosted_zone_id",
+                format!("`{}` is not a Route 53 hosted zone ID", z.hosted_zone_id),
+                z.hosted_zone_id.as_str(),
+                "hosted zone IDs look like `Z0123456789ABCDEFGHIJ`",
+            );
+        }
+    }
+    if let Some(arn) = &aws.certificate_arn {
+        if !arn.starts_with("arn:aws:acm:") {
+            c.error(
+                "/targets/aws/certificate_arn",
+                format!("`{arn}` is not an ACM certificate ARN"),
+                arn.as_str(),
+                "ARNs look like `arn:aws:acm:us-east-1:123456789012:certificate/…`",
+            );
+        }
+    }
+}
