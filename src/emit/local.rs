@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use super::quote::sh_quote;
 use super::{templates, Context, FileEntry, FileSet};
 use crate::chain::{self, Endpoint, RuntimeSettings};
 use crate::model::{Family, Network, Node};
@@ -43,18 +44,6 @@ struct View {
     genesis: Option<&'static str>,
     nodes: Vec<NodeView>,
     all_nodes: String,
-}
-
-/// Quote `s` as one POSIX shell word.
-pub fn sh_quote(s: &str) -> String {
-    let safe = !s.is_empty()
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || "@%+=:,./_-".contains(c));
-    if safe {
-        s.to_string()
-    } else {
-        format!("'{}'", s.replace('\'', r"'\''"))
-    }
 }
 
 /// Quote `s` as one shell word, with every `HOME` marker replaced by `"$home"`.
