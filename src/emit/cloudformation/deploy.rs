@@ -1,60 +1,69 @@
-//! `cloudformation/deploy.sh` and the README section of the AWS target.
+//! `cloudformation/deploy.sh` and the README section of the AWS target, rendered from
+//! `templates/cloudformation/` (shell words quoted by the templates' `sh` filter).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
+
+use serde::Serialize;
 
 use super::addressing::placeholder_peers;
-use super::names::{ip_export, lid, secret_name};
+use super::names::{ip_export, peer_host_param, secret_name};
 use super::secrets::secrets_of;
 use super::shared::existing_vpc;
 use crate::chain::Artifacts;
+use crate::emit::templates;
 use crate::model::{LaunchType, Network};
 
-fn sh_quote(s: &str) -> String {
-    if s.chars()
-        .all(|c| c.is_ascii_alphanumeric() || "-_./=:@,".contains(c))
-    {
-        s.to_string()
-    } else {
-        format!("'{}'", s.replace('\'', "'\\''"))
-    }
+#[derive(Serialize)]
+struct ReadmeView<'a> {
+    name: &'a str,
+    regions: Vec<String>,
+    ec2: bool,
 }
 
-/// The README section for the AWS target, also at the top of `deploy.sh`.
-pub fn readme_section(net: &Network) -> String {
-    let regions = deploy_regions(net).join(", ");
-    format!(
-        "## Deploy on AWS (CloudFormation)\n\n\
-1. Build the node image from `docker/Dockerfile` and push it to a registry every region can pull\n   \
-(e.g. ECR): `export CHAINFLEET_IMAGE=<account>.dkr.ecr.<region>.amazonaws.com/{name}:<tag>`.\n\
-2. Choose a bucket prefix for packaged templates: `export CHAINFLEET_ARTIFACT_BUCKET_PREFIX=<prefix>`;\n   \
-`deploy.sh` uses (and creates if missing) one bucket `<prefix>-<region>` per region.\n\
-3. With credentials for the target account, run `cloudformation/deploy.sh`. Per region ({regions}) it\n   \
-packages and deploys `network.yaml` as stack `{name}-network` (Secrets Manager secrets, without values),\n   \
-pushes every secret value from the secrets tree with `aws secretsmanager put-secret-value`, then\n   \
-packages and deploys `<region>.yaml` as stack `{name}-<region>`. Without a Route 53 zone, nodes that\n   \
-peer across regions get each other's Elastic IPs in a second pass (stack parameters `PeerHost<Node>`).\n\
-4. Alarms (memory, CPU, consensus errors) go to the SNS topic `{name} alerts`; confirm the e-mail\n   \
-subscriptions. Dashboards: CloudWatch → Dashboards → `{name}-<region>`.\n\n\
-{launch}Secrets are encrypted with the AWS managed key. Each node runs as one ECS service of at most\n\
-one task: a node owns one data directory and one identity.\n",
-        name = net.name,
-        launch = launch_note(net),
-    )
+/// A secret value `deploy.sh` pushes.
+#[derive(Serialize)]
+struct SecretView {
+    /// Secrets Manager name.
+    name: String,
+    /// Path in the secrets tree.
+    source: String,
 }
 
-/// What the launch type means for operators, for the README section.
-fn launch_note(net: &Network) -> &'static str {
-    match net.targets.aws.as_ref().map(|a| a.launch_type) {
-        Some(LaunchType::Ec2) => "Launch type `ec2`: each node has its own container instance (ECS-optimised Amazon Linux 2023,\n\
-host networking) on its own network interface; a public node's Elastic IP is associated with that\n\
-interface, so it survives instance recovery and replacement. Change an instance type with the\n\
-stack parameter `<Group>InstanceType`; reach a host with Session Manager (no SSH, no key pair).\n\
-A host that fails its system status check is recovered by its alarm `<network>-<node>-host`.\n\n",
-        _ => "Launch type `fargate`: public p2p reaches each public node through its own Network Load\n\
-Balancer on its Elastic IP.\n\n",
-    }
+/// A cross-region peer whose address the second pass fills in.
+#[derive(Serialize)]
+struct PeerView {
+    /// Stack parameter (`PeerHost<Node>`).
+    param: String,
+    /// The peer's region, where its address is exported.
+    region: String,
+    /// Export name of its Elastic IP.
+    export: String,
 }
 
+#[derive(Serialize)]
+struct RegionView {
+    name: String,
+    /// The region as an environment variable suffix (`US_EAST_1`).
+    var: String,
+    secrets: Vec<SecretView>,
+    peers: Vec<PeerView>,
+}
+
+#[derive(Serialize)]
+struct DeployView<'a> {
+    name: &'a str,
+    /// The README section, one comment line each.
+    readme_lines: Vec<String>,
+    has_secrets: bool,
+    /// The secrets tree, relative to the output folder unless absolute.
+    secrets_rel: &'a str,
+    secrets_absolute: bool,
+    existing_vpc: bool,
+    regions: Vec<RegionView>,
+    second_pass: bool,
+}
+
+/// Regions with nodes, in spec order: the stacks `deploy.sh` deploys.
 fn deploy_regions(net: &Network) -> Vec<String> {
     net.regions
         .iter()
@@ -63,133 +72,67 @@ fn deploy_regions(net: &Network) -> Vec<String> {
         .collect()
 }
 
-pub(super) fn deploy_script(net: &Network, artifacts: &Artifacts, secrets_rel: &str) -> String {
-    let mut s = String::new();
-    s.push_str("#!/usr/bin/env bash\n");
-    s.push_str(
-        "# Generated by chainfleet; do not edit. Deploys this network with the AWS CLI.\n#\n",
-    );
-    for line in readme_section(net).lines() {
-        s.push_str(format!("# {line}").trim_end());
-        s.push('\n');
-    }
-    s.push_str("set -euo pipefail\n\n");
-    s.push_str(": \"${CHAINFLEET_IMAGE:?set CHAINFLEET_IMAGE to the image built from docker/Dockerfile}\"\n");
-    s.push_str(": \"${CHAINFLEET_ARTIFACT_BUCKET_PREFIX:?set CHAINFLEET_ARTIFACT_BUCKET_PREFIX; buckets are <prefix>-<region>}\"\n");
-    s.push_str("here=\"$(cd \"$(dirname \"${BASH_SOURCE[0]}\")\" && pwd)\"\n");
-    let secrets = if secrets_rel.starts_with('/') {
-        sh_quote(secrets_rel)
-    } else {
-        format!("\"$here\"/../{}", sh_quote(secrets_rel))
+/// The README section for the AWS target, also at the top of `deploy.sh`.
+pub fn readme_section(net: &Network) -> String {
+    let view = ReadmeView {
+        name: &net.name,
+        regions: deploy_regions(net),
+        ec2: net.targets.aws.as_ref().map(|a| a.launch_type) == Some(LaunchType::Ec2),
     };
-    if !secrets_of(net, artifacts).is_empty() {
-        s.push_str(&format!(
-            "secrets=\"${{CHAINFLEET_SECRETS_DIR:-$(cd {secrets} && pwd)}}\"\n"
-        ));
-    }
-    s.push_str("aws=\"${AWS_CLI:-aws}\"\n");
-    s.push_str("packaged=\"$(mktemp -d)\"\ntrap 'rm -rf \"$packaged\"' EXIT\n\n");
-    s.push_str(
-        "# package REGION TEMPLATE: upload nested templates to the region's bucket, print the result path.\n\
-package() {\n  \
-local region=$1 template=$2 bucket=\"${CHAINFLEET_ARTIFACT_BUCKET_PREFIX}-$1\"\n  \
-if ! \"$aws\" s3api head-bucket --bucket \"$bucket\" --region \"$region\" >/dev/null 2>&1; then\n    \
-\"$aws\" s3 mb \"s3://$bucket\" --region \"$region\" >&2\n  \
-fi\n  \
-local out\n  \
-out=\"$packaged/$region-$(basename \"$template\")\"\n  \
-\"$aws\" cloudformation package --region \"$region\" --template-file \"$here/$template\" \\\n    \
---s3-bucket \"$bucket\" --output-template-file \"$out\" >&2\n  \
-printf '%s\\n' \"$out\"\n\
-}\n\n\
-# export_value REGION NAME: the value of a CloudFormation export.\n\
-export_value() {\n  \
-\"$aws\" cloudformation list-exports --region \"$1\" --query \"Exports[?Name=='$2'].Value\" --output text\n\
-}\n\n",
-    );
-    let name = &net.name;
-    let regions = deploy_regions(net);
-    for region in &regions {
-        s.push_str(&format!(
-            "# --- {region}: secrets stack, then secret values\n"
-        ));
-        s.push_str(&format!(
-            "\"$aws\" cloudformation deploy --region {region} --stack-name {name}-network \\\n  --template-file \"$(package {region} network.yaml)\" \\\n  --s3-bucket \"${{CHAINFLEET_ARTIFACT_BUCKET_PREFIX}}-{region}\" --no-fail-on-empty-changeset \\\n  --tags chainfleet:network={name}\n"
-        ));
-        for s_ref in secrets_of(net, artifacts)
-            .iter()
-            .filter(|x| &x.region == region)
-        {
-            s.push_str(&format!(
-                "\"$aws\" secretsmanager put-secret-value --region {region} --secret-id {} \\\n  --secret-string \"file://$secrets/{}\" >/dev/null\n",
-                sh_quote(&secret_name(net, &s_ref.node, &s_ref.key)),
-                sh_quote(&s_ref.source)
-            ));
-        }
-        s.push('\n');
-    }
-    let peer_params: BTreeMap<&String, BTreeSet<String>> = regions
-        .iter()
-        .map(|region| {
-            let set: BTreeSet<String> = net
-                .nodes_in(region)
-                .flat_map(|n| placeholder_peers(net, n))
-                .map(|p| p.name.clone())
-                .collect();
-            (region, set)
+    templates::render("cloudformation/README-section.md.j2", view)
+        .expect("the embedded README section renders")
+}
+
+/// The deploy view of one region: its secret values and its cross-region peers.
+fn region_view(net: &Network, artifacts: &Artifacts, region: &str) -> RegionView {
+    let secrets = secrets_of(net, artifacts)
+        .into_iter()
+        .filter(|s| s.region == region)
+        .map(|s| SecretView {
+            name: secret_name(net, &s.node, &s.key),
+            source: s.source,
         })
         .collect();
-    let deploy_region = |s: &mut String, region: &str, with_peers: bool| {
-        s.push_str(&format!(
-            "\"$aws\" cloudformation deploy --region {region} --stack-name {name}-{region} \\\n  --template-file \"$(package {region} {region}.yaml)\" \\\n  --s3-bucket \"${{CHAINFLEET_ARTIFACT_BUCKET_PREFIX}}-{region}\" --no-fail-on-empty-changeset \\\n  --capabilities CAPABILITY_IAM --tags chainfleet:network={name} \\\n  --parameter-overrides \"Image=$CHAINFLEET_IMAGE\""
-        ));
-        if existing_vpc(net) {
-            let r = region.to_uppercase().replace('-', "_");
-            for (param, var, what) in [
-                ("VpcId", "VPC_ID", "the VPC ID"),
-                (
-                    "PublicSubnets",
-                    "PUBLIC_SUBNETS",
-                    "two public subnet IDs, comma-separated",
-                ),
-                (
-                    "PrivateSubnets",
-                    "PRIVATE_SUBNETS",
-                    "two private subnet IDs, comma-separated",
-                ),
-            ] {
-                s.push_str(&format!(
-                    " \\\n    \"{param}=${{CHAINFLEET_{var}_{r}:?set CHAINFLEET_{var}_{r} to {what} in {region}}}\""
-                ));
-            }
-        }
-        if with_peers {
-            for p in &peer_params[&region.to_string()] {
-                let peer = net.node(p).expect("peer");
-                s.push_str(&format!(
-                    " \\\n    \"PeerHost{}=$(export_value {} {})\"",
-                    lid(p),
-                    peer.region,
-                    ip_export(net, p)
-                ));
-            }
-        }
-        s.push('\n');
+    let peer_names: BTreeSet<String> = net
+        .nodes_in(region)
+        .flat_map(|n| placeholder_peers(net, n))
+        .map(|p| p.name.clone())
+        .collect();
+    let peers = peer_names
+        .iter()
+        .map(|p| PeerView {
+            param: peer_host_param(p),
+            region: net.node(p).expect("peer").region.clone(),
+            export: ip_export(net, p),
+        })
+        .collect();
+    RegionView {
+        name: region.to_string(),
+        var: region.to_uppercase().replace('-', "_"),
+        secrets,
+        peers,
+    }
+}
+
+/// `deploy.sh`: the exact `aws cloudformation package/deploy` commands, in order.
+pub(super) fn deploy_script(
+    net: &Network,
+    artifacts: &Artifacts,
+    secrets_rel: &str,
+) -> anyhow::Result<String> {
+    let regions: Vec<RegionView> = deploy_regions(net)
+        .iter()
+        .map(|r| region_view(net, artifacts, r))
+        .collect();
+    let view = DeployView {
+        name: &net.name,
+        readme_lines: readme_section(net).lines().map(String::from).collect(),
+        has_secrets: !secrets_of(net, artifacts).is_empty(),
+        secrets_rel,
+        secrets_absolute: secrets_rel.starts_with('/'),
+        existing_vpc: existing_vpc(net),
+        second_pass: regions.iter().any(|r| !r.peers.is_empty()),
+        regions,
     };
-    for region in &regions {
-        s.push_str(&format!("# --- {region}: nodes\n"));
-        deploy_region(&mut s, region, false);
-    }
-    if peer_params.values().any(|v| !v.is_empty()) {
-        s.push_str("\n# --- second pass: cross-region peers learn each other's Elastic IPs\n");
-        for region in &regions {
-            if !peer_params[region].is_empty() {
-                deploy_region(&mut s, region, true);
-            }
-        }
-    }
-    s.push_str("echo \"deployed ");
-    s.push_str(name);
-    s.push_str("\"\n");
-    s
+    templates::render("cloudformation/deploy.sh.j2", view)
 }

@@ -75,7 +75,7 @@ pub fn emit(cx: &Context<'_>) -> anyhow::Result<FileSet> {
     }
     files.insert(
         "cloudformation/deploy.sh".into(),
-        FileEntry::script(deploy::deploy_script(cx.net, cx.artifacts, cx.secrets_rel)),
+        FileEntry::script(deploy::deploy_script(cx.net, cx.artifacts, cx.secrets_rel)?),
     );
     Ok(files)
 }
