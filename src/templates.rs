@@ -1,6 +1,7 @@
 //! Embedded minijinja templates. Files under `templates/` ending in `.j2` are templates;
 //! those under `templates/helm/` use `[[ ]]`/`[% %]` delimiters so Helm's own `{{ }}`
-//! passes through untouched. Undefined variables are errors, never empty strings.
+//! passes through untouched. Undefined variables are errors, never empty strings. Filter
+//! `sh` quotes a value as one shell word.
 
 use std::sync::OnceLock;
 
@@ -35,6 +36,8 @@ fn env(helm: bool) -> &'static Environment<'static> {
         env.set_undefined_behavior(UndefinedBehavior::Strict);
         // Output formats differ (YAML, TOML, shell, JSON): templates quote explicitly.
         env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
+        // `{{ value|sh }}`: one POSIX shell word.
+        env.add_filter("sh", |s: String| crate::emit::quote::sh_quote(&s));
         let mut syntax = SyntaxConfig::builder();
         syntax
             .keep_trailing_newline(true)

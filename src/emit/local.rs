@@ -5,6 +5,7 @@
 
 use serde::Serialize;
 
+use super::quote::sh_quote;
 use super::{templates, Context, FileEntry, FileSet};
 use crate::chain::{family, process, PeerHost, TargetRuntime, Text};
 use crate::model::{Network, Node, Port};
@@ -39,18 +40,6 @@ struct View {
     genesis: Option<&'static str>,
     nodes: Vec<NodeView>,
     all_nodes: String,
-}
-
-/// Quote `s` as one POSIX shell word.
-pub fn sh_quote(s: &str) -> String {
-    let safe = !s.is_empty()
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || "@%+=:,./_-".contains(c));
-    if safe {
-        s.to_string()
-    } else {
-        format!("'{}'", s.replace('\'', r"'\''"))
-    }
 }
 
 /// How the local launcher runs nodes: plain processes on 127.0.0.1, each with its own

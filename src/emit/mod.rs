@@ -8,6 +8,7 @@ pub mod docker;
 pub mod helm;
 pub mod local;
 pub mod monitoring;
+pub mod quote;
 pub mod readme;
 
 use serde::Serialize;

@@ -1,0 +1,163 @@
+//! The network stack `network.yaml` (deployed once per region): the Secrets Manager secrets
+//! of that region's nodes, split into nested `network/secrets-<region>-N.yaml` stacks when
+//! there are many, and the Route 53 zone references.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::{json, Value};
+
+use super::builder::{nested_stack_metadata, r, skip, tags, Tpl};
+use super::names::{lid, region_condition, secret_export, secret_name};
+use crate::chain::Artifacts;
+use crate::model::Network;
+
+/// Secrets per nested secrets stack (one output each).
+const SECRETS_PER_CHILD: usize = 150;
+
+/// One secret file of one node, to be stored in Secrets Manager.
+pub(super) struct SecretRef {
+    pub(super) node: String,
+    pub(super) region: String,
+    pub(super) key: String,
+    /// Path of the file in the secrets tree.
+    pub(super) source: String,
+}
+
+/// Every secret file of every node, in node order.
+pub(super) fn secrets_of(net: &Network, artifacts: &Artifacts) -> Vec<SecretRef> {
+    let mut v = Vec::new();
+    for node in &net.nodes {
+        if let Some(a) = artifacts.nodes.get(&node.name) {
+            for s in &a.secret_files {
+                v.push(SecretRef {
+                    node: node.name.clone(),
+                    region: node.region.clone(),
+                    key: s.key.clone(),
+                    source: s.source.clone(),
+                });
+            }
+        }
+    }
+    v
+}
+
+const SECRET_SKIPS: &[(&str, &str)] = &[
+    (
+        "CKV_AWS_149",
+        "Encrypted with the account's aws/secretsmanager key; a customer managed key adds cost and key policy work without changing who may read the value, which the execution role's secret:<network>/* policy limits.",
+    ),
+    (
+        "CKV2_AWS_57",
+        "Node and validator keys are the chain identity derived from the network seed; rotating them would change node IDs and consensus keys, so automatic rotation must stay off.",
+    ),
+];
+
+/// One secret (without its value) and the output exporting its ARN.
+fn add_secret(net: &Network, tpl: &mut Tpl, s: &SecretRef, condition: Option<&str>) {
+    let id = format!("Secret{}{}", lid(&s.node), lid(&s.key));
+    let res = tpl.res(
+        &id,
+        "AWS::SecretsManager::Secret",
+        json!({
+            "Name": secret_name(net, &s.node, &s.key),
+            "Description": format!("{} of node {} ({}); value pushed by deploy.sh from the secrets tree", s.key, s.node, s.source),
+            "Tags": tags(net, &secret_name(net, &s.node, &s.key)),
+        }),
+    );
+    res.insert("Metadata".into(), skip(SECRET_SKIPS));
+    if let Some(c) = condition {
+        res.insert("Condition".into(), json!(c));
+    }
+    tpl.output(
+        &format!("{id}Arn"),
+        &format!("ARN of secret {}", secret_name(net, &s.node, &s.key)),
+        r(&id),
+        Some(secret_export(net, &s.node, &s.key)),
+    );
+    if let Some(c) = condition {
+        tpl.outputs[&format!("{id}Arn")]["Condition"] = json!(c);
+    }
+}
+
+/// Many secrets: one nested stack per region and chunk, created by region condition.
+fn nested_secret_stacks(
+    net: &Network,
+    secrets: &[SecretRef],
+    regions: &BTreeSet<&str>,
+    tpl: &mut Tpl,
+    out: &mut BTreeMap<String, Value>,
+) {
+    for region in regions {
+        let mine: Vec<&SecretRef> = secrets.iter().filter(|s| s.region == *region).collect();
+        for (k, chunk) in mine.chunks(SECRETS_PER_CHILD).enumerate() {
+            let mut child = Tpl::new(format!(
+                "chainfleet network {}: secrets of nodes in {region}, part {}",
+                net.name,
+                k + 1
+            ));
+            for s in chunk {
+                add_secret(net, &mut child, s, None);
+            }
+            let path = format!("network/secrets-{region}-{}.yaml", k + 1);
+            let id = format!("Secrets{}Part{}", lid(region), k + 1);
+            let res = tpl.res(
+                &id,
+                "AWS::CloudFormation::Stack",
+                json!({ "TemplateURL": path, "Tags": tags(net, &format!("{}-secrets", net.name)) }),
+            );
+            res.insert("Condition".into(), json!(region_condition(region)));
+            res.insert("Metadata".into(), nested_stack_metadata());
+            out.insert(path, child.build());
+        }
+    }
+}
+
+/// `network.yaml` and its nested secrets stacks, into `out`.
+pub(super) fn network_templates(
+    net: &Network,
+    artifacts: &Artifacts,
+    out: &mut BTreeMap<String, Value>,
+) {
+    let secrets = secrets_of(net, artifacts);
+    let mut tpl = Tpl::new(format!(
+        "chainfleet network {}: Secrets Manager secrets (values pushed by deploy.sh) and DNS references. Deploy once per region; only that region's nodes' secrets are created.",
+        net.name
+    ));
+    let regions: BTreeSet<&str> = secrets.iter().map(|s| s.region.as_str()).collect();
+    for region in &regions {
+        tpl.conditions.insert(
+            region_condition(region),
+            json!({ "Fn::Equals": [r("AWS::Region"), region] }),
+        );
+    }
+    if secrets.len() > SECRETS_PER_CHILD {
+        nested_secret_stacks(net, &secrets, &regions, &mut tpl, out);
+    } else {
+        for s in &secrets {
+            add_secret(net, &mut tpl, s, Some(&region_condition(&s.region)));
+        }
+    }
+    if let Some((zone, zone_id)) = &net.targets.aws.as_ref().and_then(|a| a.dns_zone.clone()) {
+        tpl.output(
+            "HostedZoneId",
+            &format!("Route 53 hosted zone of {zone}, where public node names live"),
+            json!(zone_id),
+            Some(format!("{}-hosted-zone-id", net.name)),
+        );
+        tpl.output(
+            "HostedZoneName",
+            "Route 53 zone name",
+            json!(zone),
+            Some(format!("{}-hosted-zone-name", net.name)),
+        );
+    }
+    if tpl.resources.is_empty() {
+        // A stack needs one resource: a chain without secret files gets a no-op handle (no
+        // cost, nothing to tag), so deploy.sh's order stays the same for every network.
+        tpl.resources.insert(
+            "NoSecrets".into(),
+            json!({ "Type": "AWS::CloudFormation::WaitConditionHandle" }),
+        );
+    }
+    out.insert("network.yaml".into(), tpl.build());
+}
