@@ -6,6 +6,7 @@
 
 pub mod check;
 pub mod load;
+pub mod read;
 pub mod schema;
 
 use std::collections::BTreeMap;
