@@ -5,13 +5,12 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use anyhow::Context as _;
 use clap::{CommandFactory, Parser};
 
 use chainfleet::cli::{Cli, Command, Format};
 use chainfleet::diag::{self, Diagnostics, Style};
 use chainfleet::emit::{self, Target};
-use chainfleet::write::{self, TreeKind};
+use chainfleet::write;
 
 // Printing never panics: `chainfleet validate x | head` closes the pipe early, and the
 // standard macros would panic on the write error. These shadow them in this file.
@@ -99,7 +98,7 @@ impl Input {
 }
 
 fn read_spec(path: &Path) -> anyhow::Result<Input> {
-    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let bytes = chainfleet::spec::read::read_spec_bytes(path)?;
     let dir = path
         .parent()
         .map(Path::to_path_buf)
@@ -245,6 +244,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             let out_dir = out.unwrap_or_else(|| PathBuf::from("generated").join(&net.name));
             let secrets_dir =
                 secrets.unwrap_or_else(|| PathBuf::from(".chainfleet/secrets").join(&net.name));
+            let trees = write::Trees::resolve(&out_dir, &secrets_dir)?;
             let cwd = std::env::current_dir()?;
             let secrets_rel = write::relative_path(&cwd.join(&out_dir), &cwd.join(&secrets_dir));
             let cx = emit::Context {
@@ -255,7 +255,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             };
             let output = emit::emit_all(&cx)?;
             if check {
-                let drifts = write::check_tree(&out_dir, &output.public)?;
+                let drifts = write::check_pair(&trees, &output.public, &output.secrets)?;
                 if drifts.is_empty() {
                     eprintln!(
                         "{}: up to date ({} files)",
@@ -275,8 +275,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                 );
                 return Ok(EXIT_DRIFT);
             }
-            let public = write::write_tree(&out_dir, &output.public, TreeKind::Public)?;
-            let private = write::write_tree(&secrets_dir, &output.secrets, TreeKind::Secret)?;
+            let (public, private) = write::write_pair(&trees, &output.public, &output.secrets)?;
             eprintln!(
                 "{}: {} written, {} removed, {} unchanged; secrets in {} ({} written, {} removed)",
                 out_dir.display(),
