@@ -364,6 +364,22 @@ impl Dir {
         Ok(())
     }
 
+    /// Whether `path` (not following a final link) is still this folder.
+    pub fn is_at(&self, path: &Path) -> anyhow::Result<bool> {
+        use std::os::unix::fs::MetadataExt as _;
+        let here = std::fs::File::from(
+            self.fd
+                .try_clone()
+                .with_context(|| format!("inspecting {}", self.path.display()))?,
+        )
+        .metadata()
+        .with_context(|| format!("inspecting {}", self.path.display()))?;
+        Ok(match std::fs::symlink_metadata(path) {
+            Ok(m) => m.dev() == here.dev() && m.ino() == here.ino(),
+            Err(_) => false,
+        })
+    }
+
     /// The device this folder lives on (two trees on one device need one `sync_fs`).
     pub fn device(&self) -> anyhow::Result<u64> {
         // SAFETY: a zeroed `stat` is a valid value for fstat to overwrite.

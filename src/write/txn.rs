@@ -471,27 +471,7 @@ pub fn write_pair(
     public: &FileSet,
     secrets: &FileSet,
 ) -> anyhow::Result<(Report, Report)> {
-    let (pdir, pcreated) = Dir::create_root(&trees.public, TreeKind::Public.dir_mode())?;
-    let proot = Root {
-        dir: pdir,
-        kind: TreeKind::Public,
-        abs: trees.public_abs.clone(),
-        created: pcreated,
-    };
-    let (sdir, screated) = match Dir::create_root(&trees.secrets, TreeKind::Secret.dir_mode()) {
-        Ok(d) => d,
-        Err(e) => {
-            abandon(&proot, &proot, false);
-            return Err(e);
-        }
-    };
-    let sroot = Root {
-        dir: sdir,
-        kind: TreeKind::Secret,
-        abs: trees.secrets_abs.clone(),
-        created: screated,
-    };
-    lock_all(&mut [&proot, &sroot], true)?;
+    let (proot, sroot) = open_locked(trees)?;
     let mut progress = Progress::default();
     let result = (|| {
         progress.created_ignore = ensure_gitignore(&sroot)?;
@@ -534,6 +514,43 @@ pub fn write_pair(
             Err(e)
         }
     }
+}
+
+/// Open (creating them) and lock both roots. A run that waited for the lock checks that the
+/// folders it locked are still the roots: the run before it may have removed a root it had
+/// created and then failed; then it starts again.
+fn open_locked(trees: &Trees) -> anyhow::Result<(Root, Root)> {
+    for _ in 0..10 {
+        let (pdir, pcreated) = Dir::create_root(&trees.public, TreeKind::Public.dir_mode())?;
+        let proot = Root {
+            dir: pdir,
+            kind: TreeKind::Public,
+            abs: trees.public_abs.clone(),
+            created: pcreated,
+        };
+        let (sdir, screated) = match Dir::create_root(&trees.secrets, TreeKind::Secret.dir_mode()) {
+            Ok(d) => d,
+            Err(e) => {
+                abandon(&proot, &proot, false);
+                return Err(e);
+            }
+        };
+        let sroot = Root {
+            dir: sdir,
+            kind: TreeKind::Secret,
+            abs: trees.secrets_abs.clone(),
+            created: screated,
+        };
+        lock_all(&mut [&proot, &sroot], true)?;
+        if proot.dir.is_at(&trees.public)? && sroot.dir.is_at(&trees.secrets)? {
+            return Ok((proot, sroot));
+        }
+    }
+    bail!(
+        "{} or {} keeps being replaced while chainfleet waits for it; is another program writing there?",
+        trees.public.display(),
+        trees.secrets.display()
+    )
 }
 
 /// How far a run got before the commit point (what to undo when it fails).
