@@ -64,8 +64,7 @@ pub struct SpecInput {
 impl SpecInput {
     /// Read the spec at `path`.
     pub fn read(path: &Path) -> anyhow::Result<SpecInput> {
-        let bytes =
-            std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+        let bytes = spec::read::read_spec_bytes(path)?;
         let dir = path
             .parent()
             .map(Path::to_path_buf)

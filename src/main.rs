@@ -8,7 +8,7 @@ use clap::{CommandFactory, Parser};
 
 use chainfleet::cli::{Cli, Command, Format};
 use chainfleet::diag::{self, Diagnostics, Style};
-use chainfleet::write::{self, TreeKind};
+use chainfleet::write;
 use chainfleet::{GenerateOptions, SpecInput};
 
 // Printing never panics: `chainfleet validate x | head` closes the pipe early, and the
@@ -164,8 +164,9 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             };
             report(&g.validated.warnings, Some(&text), format, false);
             let (out_dir, secrets_dir, output) = (&g.out_dir, &g.secrets_dir, &g.output);
+            let trees = write::Trees::resolve(out_dir, secrets_dir)?;
             if check {
-                let drifts = write::check_tree(out_dir, &output.public)?;
+                let drifts = write::check_pair(&trees, &output.public, &output.secrets)?;
                 if drifts.is_empty() {
                     eprintln!(
                         "{}: up to date ({} files)",
@@ -185,8 +186,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                 );
                 return Ok(EXIT_DRIFT);
             }
-            let public = write::write_tree(out_dir, &output.public, TreeKind::Public)?;
-            let private = write::write_tree(secrets_dir, &output.secrets, TreeKind::Secret)?;
+            let (public, private) = write::write_pair(&trees, &output.public, &output.secrets)?;
             eprintln!(
                 "{}: {} written, {} removed, {} unchanged; secrets in {} ({} written, {} removed)",
                 out_dir.display(),

@@ -1,13 +1,12 @@
-//! The writer's guarantees, through the binary: byte-identical regeneration, atomicity when
-//! `generate` is killed mid-write, ownership (never overwrite or delete a file chainfleet did
-//! not write), private secrets, and `--check`.
+//! The writer's guarantees, through the binary: byte-identical regeneration, ownership
+//! (never overwrite or delete a file chainfleet did not write), private secrets, and
+//! `--check`. Atomicity under SIGKILL, locking, links and I/O errors: `writer_hardening.rs`.
 
 mod common;
 
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::time::Instant;
 
 use common::{assert_ok, chainfleet, examples, root, run};
 
@@ -37,19 +36,6 @@ fn mode(_p: &Path) -> u32 {
     0
 }
 
-fn copy_tree(from: &Path, to: &Path) {
-    fs::create_dir_all(to).unwrap();
-    for e in fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        let dest = to.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            copy_tree(&e.path(), &dest);
-        } else {
-            fs::copy(e.path(), &dest).unwrap();
-        }
-    }
-}
-
 fn generate(spec: &Path, out: &Path, secrets: &Path) -> std::process::Output {
     run(chainfleet()
         .arg("generate")
@@ -58,21 +44,6 @@ fn generate(spec: &Path, out: &Path, secrets: &Path) -> std::process::Output {
         .arg(out)
         .arg("--secrets")
         .arg(secrets))
-}
-
-/// A second public seed, so the interrupted run rewrites every key.
-const OTHER_SEED: &str = "0f1e2d3c4b5a69788796a5b4c3d2e1f00112233445566778899aabbccddeeff0";
-
-fn generate_b(spec: &Path, out: &Path, secrets: &Path) -> std::process::Command {
-    let mut c = chainfleet();
-    c.env("CHAINFLEET_SEED", OTHER_SEED)
-        .arg("generate")
-        .arg(spec)
-        .arg("--out")
-        .arg(out)
-        .arg("--secrets")
-        .arg(secrets);
-    c
 }
 
 fn stderr(o: &std::process::Output) -> String {
@@ -127,144 +98,6 @@ fn generating_twice_is_byte_identical() {
         );
         assert!(tree(&out_a) == ta, "{e}: regenerating changed the tree");
     }
-}
-
-/// Kill `generate` at moments spread over a run that replaces a previous generation; after
-/// recovery each tree is exactly the previous output or exactly the new one.
-#[test]
-fn killed_generate_leaves_previous_or_new_output() {
-    let tmp = tempfile::tempdir().unwrap();
-    let t = tmp.path();
-    // The new run has fewer nodes, another genesis time and another seed: every file
-    // changes and some go away.
-    let spec_a = kvstore_spec(t, "a.yaml", 300, "2026-01-01T00:00:00Z");
-    let spec_b = kvstore_spec(t, "b.yaml", 290, "2026-02-02T00:00:00Z");
-    // The previous and the new output, generated undisturbed.
-    let pristine = t.join("pristine");
-    assert_ok(
-        &generate(&spec_a, &pristine.join("out"), &pristine.join("secrets")),
-        "generate a",
-    );
-    let reference = t.join("reference");
-    assert_ok(
-        &run(&mut generate_b(
-            &spec_b,
-            &reference.join("out"),
-            &reference.join("secrets"),
-        )),
-        "generate b",
-    );
-    let (a_out, a_sec) = (tree(&pristine.join("out")), tree(&pristine.join("secrets")));
-    let (b_out, b_sec) = (
-        tree(&reference.join("out")),
-        tree(&reference.join("secrets")),
-    );
-    assert!(a_sec.len() > 300, "{} files", a_sec.len());
-    assert!(a_out != b_out && a_sec != b_sec);
-
-    // How long the run to interrupt takes, undisturbed.
-    let work = t.join("work");
-    copy_tree(&pristine, &work);
-    let start = Instant::now();
-    assert_ok(
-        &run(&mut generate_b(
-            &spec_b,
-            &work.join("out"),
-            &work.join("secrets"),
-        )),
-        "generate b over a",
-    );
-    let full = start.elapsed();
-    assert!(tree(&work.join("out")) == b_out && tree(&work.join("secrets")) == b_sec);
-
-    let (mut running, mut journals, mut outcomes) = (0, 0, BTreeMap::new());
-    let mut state: u64 = 0x2545_f491_4f6c_dd1d;
-    for i in 0..10u32 {
-        fs::remove_dir_all(&work).unwrap();
-        copy_tree(&pristine, &work);
-        let (out, secrets) = (work.join("out"), work.join("secrets"));
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        let frac = (state % 1000) as f64 / 1000.0;
-        let mut child = generate_b(&spec_b, &out, &secrets)
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
-        if i % 2 == 0 {
-            // A random moment of the run (runs vary in speed, so some finish first).
-            std::thread::sleep(full.mul_f64(frac * 0.8));
-        } else {
-            // The moment the secrets tree's journal is committed, plus up to 0.5 ms: the
-            // renames are under way, and only the roll-forward can complete them.
-            let journal = secrets.join(".chainfleet-journal");
-            let deadline = Instant::now() + full * 20;
-            while !journal.exists()
-                && child.try_wait().unwrap().is_none()
-                && Instant::now() < deadline
-            {
-                std::thread::sleep(std::time::Duration::from_micros(200));
-            }
-            std::thread::sleep(std::time::Duration::from_micros(state % 500));
-        }
-        if child.try_wait().unwrap().is_none() {
-            running += 1;
-        }
-        child.kill().unwrap(); // SIGKILL on Unix: no cleanup runs.
-        child.wait().unwrap();
-
-        for (dir, prev, new, what) in [
-            (&out, &a_out, &b_out, "public"),
-            (&secrets, &a_sec, &b_sec, "secrets"),
-        ] {
-            let journal = dir.join(".chainfleet-journal").exists();
-            if !journal {
-                // Killed before the journal: the previous files are untouched (only staging
-                // files, which the next run sweeps, may lie beside them).
-                let visible: Tree = tree(dir)
-                    .into_iter()
-                    .filter(|(p, _)| !p.to_string_lossy().ends_with(".chainfleet-new"))
-                    .collect();
-                assert!(
-                    visible == *prev || visible == *new,
-                    "kill {i} ({what}): neither previous nor new before recovery"
-                );
-            }
-            journals += usize::from(journal);
-            chainfleet::write::recover(dir).unwrap();
-            let after = tree(dir);
-            let outcome = if after == *new {
-                "new"
-            } else {
-                assert!(after == *prev, "kill {i} ({what}) at {frac:.2}: after recovery the tree is neither the previous nor the new output");
-                assert!(
-                    !journal,
-                    "kill {i} ({what}): a committed journal must roll forward"
-                );
-                "previous"
-            };
-            *outcomes.entry(format!("{what} {outcome}")).or_insert(0) += 1;
-        }
-    }
-    eprintln!("run {full:?}; kills while running: {running}/10; journals found: {journals}; outcomes: {outcomes:?}");
-    assert!(
-        running >= 3,
-        "kills must land while generate runs ({running}/10)"
-    );
-    assert!(
-        journals >= 1,
-        "at least one kill must land after a journal was committed"
-    );
-    // The next real run over an interrupted tree completes it.
-    assert_ok(
-        &run(&mut generate_b(
-            &spec_b,
-            &work.join("out"),
-            &work.join("secrets"),
-        )),
-        "generate after kills",
-    );
-    assert!(tree(&work.join("out")) == b_out && tree(&work.join("secrets")) == b_sec);
 }
 
 #[test]

@@ -7,6 +7,7 @@
 pub mod check;
 pub mod load;
 pub mod parse;
+pub mod read;
 pub mod schema;
 
 use std::collections::BTreeMap;
