@@ -12,8 +12,10 @@
 //!   `CHAINFLEET_SECRET_<KEY>`, waits for `CHAINFLEET_WAIT_HOSTS` to resolve (timeout
 //!   `CHAINFLEET_WAIT_SECONDS`), then `exec`s its arguments. `CHAINFLEET_EXTERNAL_ADDRESS`
 //!   (CometBFT families) becomes `<PREFIX>_P2P_EXTERNAL_ADDRESS` for targets that learn
-//!   the address only at run time. `CHAINFLEET_ROOT` and `CHAINFLEET_HOME` move the baked
-//!   files and the node home, so the script also runs outside a container (tested so).
+//!   the address only at run time. Before `exec` it exports [`home_vars`] (`CMTHOME`,
+//!   `<APP>_HOME`) as the node home, which the binaries read before `--home`.
+//!   `CHAINFLEET_ROOT` and `CHAINFLEET_HOME` move the baked files and the node home, so the
+//!   script also runs outside a container (tested so).
 //! - [`HEALTHCHECK`] `PORT [PATH]` is the health probe (see [`health`]).
 //!
 //! User: a numeric non-root UID (build ARG `CHAINFLEET_UID`, default 10001) owns the node
@@ -95,6 +97,21 @@ pub fn health_command(net: &Network, node: &Node) -> Option<Vec<String>> {
     })
 }
 
+/// Environment variables the chain binary reads its home from before `--home`: CometBFT's
+/// `CMTHOME` (which the upstream image sets to `/cometbft`) and, for Cosmos SDK apps,
+/// `<PREFIX>_HOME` (the SDK binds every flag to `<PREFIX>_<FLAG>`). The entrypoint exports
+/// them as the node's home.
+pub fn home_vars(net: &Network) -> Vec<String> {
+    match net.chain.family {
+        Family::Cometbft => vec!["CMTHOME".into()],
+        Family::Cosmos => vec![
+            "CMTHOME".into(),
+            format!("{}_HOME", crate::chain::cometbft::env_prefix(net)),
+        ],
+        _ => Vec::new(),
+    }
+}
+
 /// Public files the image bakes in: `genesis.json` and everything under `nodes/`.
 fn baked<'a>(cx: &Context<'a>) -> impl Iterator<Item = (&'a String, &'a FileEntry)> {
     cx.artifacts
@@ -143,6 +160,7 @@ struct EntryView<'a> {
     nodes: Vec<EntryNode>,
     names: String,
     external_address_var: Option<String>,
+    home_vars: Vec<String>,
 }
 
 #[derive(Serialize)]
@@ -210,6 +228,7 @@ fn render(cx: &Context<'_>) -> anyhow::Result<FileSet> {
             .collect::<Vec<_>>()
             .join(" "),
         nodes,
+        home_vars: home_vars(net),
         external_address_var: cometbft_based(net.chain.family).then(|| {
             format!(
                 "{}_P2P_EXTERNAL_ADDRESS",

@@ -919,6 +919,16 @@ fn check_host_ports(c: &mut Checker<'_>, spec: &Spec) {
         }
     }
     if let Some(compose) = &spec.targets.compose {
+        if let Some(h) = &compose.host_ip {
+            if h.parse::<std::net::Ipv4Addr>().is_err() {
+                c.error(
+                    "/targets/compose/host_ip",
+                    format!("`{h}` is not an IPv4 address"),
+                    h.as_str(),
+                    "write e.g. `127.0.0.1`, or leave it out to publish on every interface",
+                );
+            }
+        }
         match parse_cidr(&compose.subnet) {
             None => c.error(
                 "/targets/compose/subnet",
@@ -1124,6 +1134,18 @@ fn check_targets(c: &mut Checker<'_>, spec: &Spec) {
     }
 }
 
+/// `http://` to an IP literal of a private or loopback range: a receiver on the same host or
+/// network (e.g. a test's own webhook), where TLS adds nothing. Public hosts need HTTPS.
+fn private_http_url(url: &str) -> bool {
+    let Some(rest) = url.strip_prefix("http://") else {
+        return false;
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let host = authority.rsplit_once(':').map_or(authority, |(h, _)| h);
+    host.parse::<std::net::Ipv4Addr>()
+        .is_ok_and(|ip| ip.is_private() || ip.is_loopback())
+}
+
 fn check_monitoring(c: &mut Checker<'_>, spec: &Spec) {
     let Some(alerts) = spec.monitoring.as_ref().and_then(|m| m.alerts.as_ref()) else {
         return;
@@ -1145,7 +1167,7 @@ fn check_monitoring(c: &mut Checker<'_>, spec: &Spec) {
         }
     }
     for (i, w) in alerts.webhooks.iter().enumerate() {
-        if !w.starts_with("https://") || w.len() < 12 {
+        if !(w.starts_with("https://") && w.len() >= 12 || private_http_url(w)) {
             c.error(
                 &format!("/monitoring/alerts/webhooks/{i}"),
                 format!("webhook `{w}` is not an HTTPS URL"),
@@ -1153,6 +1175,33 @@ fn check_monitoring(c: &mut Checker<'_>, spec: &Spec) {
                 "alert webhooks must use https://",
             );
         }
+    }
+    if let Some(smtp) = &alerts.smtp {
+        let ok = smtp
+            .smarthost
+            .rsplit_once(':')
+            .is_some_and(|(h, p)| !h.is_empty() && p.parse::<u16>().is_ok_and(|p| p > 0));
+        if !ok {
+            c.error(
+                "/monitoring/alerts/smtp/smarthost",
+                format!("`{}` is not host:port", smtp.smarthost),
+                smtp.smarthost.as_str(),
+                "write e.g. `smtp.example.com:587`",
+            );
+        }
+    } else if !alerts.email.is_empty()
+        && spec.targets.compose.is_some()
+        && spec
+            .monitoring
+            .as_ref()
+            .is_some_and(|m| m.prometheus || m.grafana)
+    {
+        c.error(
+            "/monitoring/alerts/email",
+            "e-mail alerts of the compose target need an SMTP server".to_string(),
+            alerts.email.join(", ").as_str(),
+            "add `smtp: { smarthost: host:587, from: alerts@example.com }` under monitoring.alerts",
+        );
     }
     for (i, a) in alerts.sns_topics.iter().enumerate() {
         if !a.starts_with("arn:aws:sns:") {
