@@ -597,3 +597,47 @@ fn cometbft_kvstore_compose_network_runs() {
 fn cosmos_devnet_compose_network_runs() {
     run_network("cosmos-devnet.yaml", Ipv4Addr::new(172, 28, 0, 1));
 }
+
+/// Every receiver kind the spec offers gives an Alertmanager config that amtool accepts, with
+/// credentials as file paths only (Telegram needs Alertmanager 0.26+, newer than the Debian
+/// stand-in's amtool, so it is left out here).
+#[test]
+fn alertmanager_accepts_every_receiver_kind() {
+    let Some(docker) = docker() else { return };
+    let text = std::fs::read_to_string(root().join("examples/cometbft-kvstore.yaml")).unwrap();
+    let text = text.replace(
+        "  alerts: { no_block_minutes: 2, missed_blocks: 10 }",
+        "  alerts:\n    email: [ops@example.com]\n    smtp: { smarthost: \"smtp.example.com:587\", from: alerts@example.com, username: alerts }\n    \
+         webhooks: [\"https://hooks.example.com/x\"]\n    slack: { channel: \"#chain-ops\" }\n    pagerduty: true\n",
+    );
+    assert!(
+        text.contains("pagerduty: true"),
+        "the example's alerts line moved"
+    );
+    let (_tmp, out, _secrets) = generate_text("receivers.yaml", &text);
+    let config =
+        std::fs::read_to_string(out.join("compose/alertmanager/alertmanager.yml")).unwrap();
+    for want in [
+        "email_configs",
+        "smtp_auth_password_file: \"/run/secrets/smtp-password\"",
+        "webhook_configs",
+        "api_url_file: \"/run/secrets/slack-webhook-url\"",
+        "routing_key_file: \"/run/secrets/pagerduty-routing-key\"",
+    ] {
+        assert!(
+            config.contains(want),
+            "alertmanager.yml lacks {want}:\n{config}"
+        );
+    }
+    let compose = std::fs::read_to_string(out.join("compose/docker-compose.yaml")).unwrap();
+    assert!(
+        compose.contains("alerts/pagerduty-routing-key"),
+        "the routing key comes from the secrets tree:\n{compose}"
+    );
+    let o = run(Command::new(&docker)
+        .args(["run", "--rm", "--network", "none", "-v"])
+        .arg(format!("{}:/c:ro", out.join("compose").display()))
+        .args(["--entrypoint", "amtool", "prom/alertmanager:v0.27.0"])
+        .args(["check-config", "/c/alertmanager/alertmanager.yml"]));
+    assert_ok(&o, "amtool check-config with every receiver kind");
+}
