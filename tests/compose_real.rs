@@ -275,7 +275,8 @@ fn test_spec(example: &str, webhook: &str) -> String {
         }
         if line.trim_start().starts_with("compose:") {
             let l = line.trim_end().trim_end_matches('}').trim_end();
-            out.push_str(&format!("{l}, host_ip: 127.0.0.1 }}\n"));
+            let sep = if l.ends_with('{') { "" } else { "," };
+            out.push_str(&format!("{l}{sep} host_ip: 127.0.0.1 }}\n"));
             continue;
         }
         out.push_str(line);

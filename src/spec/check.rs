@@ -1150,6 +1150,7 @@ fn check_monitoring(c: &mut Checker<'_>, spec: &Spec) {
     let Some(alerts) = spec.monitoring.as_ref().and_then(|m| m.alerts.as_ref()) else {
         return;
     };
+    let mut emails_ok = true;
     for (i, e) in alerts.email.iter().enumerate() {
         let ok = e.split_once('@').is_some_and(|(u, d)| {
             !u.is_empty()
@@ -1158,6 +1159,7 @@ fn check_monitoring(c: &mut Checker<'_>, spec: &Spec) {
                 && !e.contains(char::is_whitespace)
         });
         if !ok {
+            emails_ok = false;
             c.error(
                 &format!("/monitoring/alerts/email/{i}"),
                 format!("`{e}` is not an e-mail address"),
@@ -1190,6 +1192,8 @@ fn check_monitoring(c: &mut Checker<'_>, spec: &Spec) {
             );
         }
     } else if !alerts.email.is_empty()
+        // A malformed address is reported already; one problem per value.
+        && emails_ok
         && spec.targets.compose.is_some()
         && spec
             .monitoring
