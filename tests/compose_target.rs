@@ -91,7 +91,7 @@ fn docker_compose_config_accepts_every_compose_example() {
         }
         // Nodes get static addresses on the spec's subnet and a data volume each.
         for (name, svc) in model["services"].as_object().unwrap() {
-            if name == "prometheus" || name == "grafana" {
+            if matches!(name.as_str(), "prometheus" | "alertmanager" | "grafana") {
                 continue;
             }
             assert!(
@@ -158,10 +158,14 @@ fn monitoring_files_are_valid_when_on() {
     for want in [
         "cometbft_consensus_height",
         "cometbft_p2p_peers",
-        "cometbft_consensus_validator_missed_blocks",
+        // Per validator, from the metric a healthy validator exports on every block.
+        "cometbft_consensus_validator_last_signed_height",
         "process_resident_memory_bytes",
     ] {
-        assert!(exprs.contains(&want), "dashboard lacks {want}: {exprs:?}");
+        assert!(
+            exprs.iter().any(|e| e.contains(want)),
+            "dashboard lacks {want}: {exprs:?}"
+        );
     }
     let prom = read(&out.join("compose/prometheus/prometheus.yml"));
     for node in ["validator-0", "validator-3", "rpc-0"] {
@@ -171,6 +175,12 @@ fn monitoring_files_are_valid_when_on() {
         );
     }
     assert!(out.join("compose/prometheus/alerts.yml").is_file());
+    // Alerts go to the project's Alertmanager.
+    assert!(
+        prom.contains("- targets: [\"alertmanager:9093\"]"),
+        "{prom}"
+    );
+    assert!(out.join("compose/alertmanager/alertmanager.yml").is_file());
     assert!(out
         .join("compose/grafana/provisioning/datasources/prometheus.yaml")
         .is_file());

@@ -89,6 +89,12 @@ pub trait ChainFamily: Sync {
     fn metrics(&self) -> Option<Metrics> {
         None
     }
+    /// Variables the binary reads its home from before `--home` (the upstream image may set
+    /// them to another folder), which the entrypoint exports as the node's home.
+    fn home_env(&self, net: &Network) -> Vec<String> {
+        let _ = net;
+        Vec::new()
+    }
     /// The environment variable an entrypoint sets to a node's external address when a
     /// target learns it only at run time, if the family reads one.
     fn external_address_env(&self, net: &Network) -> Option<String> {

@@ -1,6 +1,6 @@
 //! The docker-compose target: `compose/docker-compose.yaml` (one service per node on a
 //! static-IP network, the image of `docker.rs` built once) and, with monitoring on,
-//! `compose/prometheus/` and `compose/grafana/`.
+//! `compose/prometheus/`, `compose/alertmanager/` and `compose/grafana/`.
 //!
 //! Peers are static IPs, so nodes need no DNS wait. Start order: seeds before everyone
 //! else, sentries before the validators behind them, each waiting for the other's health.
@@ -46,6 +46,15 @@ struct Monitor {
 }
 
 #[derive(Serialize)]
+struct Alertmanager {
+    image: &'static str,
+    ip: String,
+    host_port: u16,
+    /// (compose secret name, file name under /run/secrets)
+    secrets: Vec<(String, String)>,
+}
+
+#[derive(Serialize)]
 struct View {
     network: String,
     q_network: String,
@@ -54,6 +63,7 @@ struct View {
     services: Vec<Service>,
     prometheus: Option<Monitor>,
     grafana: Option<Monitor>,
+    alertmanager: Option<Alertmanager>,
     subnet: String,
     gateway: String,
     secrets: Vec<(String, String)>,
@@ -129,6 +139,10 @@ pub fn emit(cx: &Context<'_>) -> anyhow::Result<FileSet> {
     let mut all_secrets = Vec::new();
     let mut used_ports = BTreeSet::new();
     let mut services = Vec::new();
+    let host_ip = target
+        .host_ip
+        .map(|ip| format!("{ip}:"))
+        .unwrap_or_default();
     for (i, n) in net.nodes.iter().enumerate() {
         let group = net
             .group(&n.group)
@@ -147,9 +161,9 @@ pub fn emit(cx: &Context<'_>) -> anyhow::Result<FileSet> {
         for p in &n.ports {
             if let Some(host) = p.compose_host {
                 used_ports.insert(host);
-                ports.push(q(&format!("{host}:{}/tcp", p.container)));
+                ports.push(q(&format!("{host_ip}{host}:{}/tcp", p.container)));
                 if p.protocol == Protocol::TcpUdp {
-                    ports.push(q(&format!("{host}:{}/udp", p.container)));
+                    ports.push(q(&format!("{host_ip}{host}:{}/udp", p.container)));
                 }
             }
         }
@@ -210,11 +224,31 @@ pub fn emit(cx: &Context<'_>) -> anyhow::Result<FileSet> {
         host_port: prom_port,
         retention_days: net.monitoring.log_retention_days,
     });
+    let grafana_port = free_port(&used_ports, 3000);
+    used_ports.insert(grafana_port);
     let grafana = net.monitoring.grafana.then(|| Monitor {
         image: monitoring::GRAFANA_IMAGE,
         ip: target.grafana_ip.to_string(),
-        host_port: free_port(&used_ports, 3000),
+        host_port: grafana_port,
         retention_days: net.monitoring.log_retention_days,
+    });
+    // Alertmanager runs with Prometheus; its receivers' credentials are compose secrets
+    // from the secrets tree (files the operator places there), never in the project.
+    let alertmanager = net.monitoring.prometheus.then(|| {
+        let secrets = monitoring::alert_secret_files(net)
+            .into_iter()
+            .map(|(file, source)| {
+                let name = format!("{}-alertmanager-{file}", net.name);
+                all_secrets.push((name.clone(), q(&format!("{secrets_root}/{source}"))));
+                (name, file.to_string())
+            })
+            .collect();
+        Alertmanager {
+            image: monitoring::ALERTMANAGER_IMAGE,
+            ip: target.alertmanager_ip.to_string(),
+            host_port: free_port(&used_ports, 9093),
+            secrets,
+        }
     });
 
     let view = View {
@@ -229,6 +263,7 @@ pub fn emit(cx: &Context<'_>) -> anyhow::Result<FileSet> {
         services,
         prometheus,
         grafana,
+        alertmanager,
         subnet: q(&target.subnet),
         gateway: q(&target.gateway.to_string()),
         secrets: all_secrets,
@@ -241,13 +276,19 @@ pub fn emit(cx: &Context<'_>) -> anyhow::Result<FileSet> {
     if net.monitoring.prometheus {
         out.insert(
             "compose/prometheus/prometheus.yml".into(),
-            FileEntry::text(monitoring::prometheus_config(net, &|n, port| {
-                format!("{}:{port}", n.name)
-            })),
+            FileEntry::text(monitoring::prometheus_config(
+                net,
+                &|n, port| format!("{}:{port}", n.name),
+                Some("alertmanager:9093"),
+            )),
         );
         out.insert(
             "compose/prometheus/alerts.yml".into(),
             FileEntry::text(monitoring::alert_rules(net)),
+        );
+        out.insert(
+            "compose/alertmanager/alertmanager.yml".into(),
+            FileEntry::text(monitoring::alertmanager_config(net)),
         );
     }
     if net.monitoring.grafana {

@@ -12,8 +12,10 @@
 //!   `CHAINFLEET_SECRET_<KEY>`, waits for `CHAINFLEET_WAIT_HOSTS` to resolve (timeout
 //!   `CHAINFLEET_WAIT_SECONDS`), then `exec`s its arguments. `CHAINFLEET_EXTERNAL_ADDRESS`
 //!   (CometBFT families) becomes `<PREFIX>_P2P_EXTERNAL_ADDRESS` for targets that learn
-//!   the address only at run time. `CHAINFLEET_ROOT` and `CHAINFLEET_HOME` move the baked
-//!   files and the node home, so the script also runs outside a container (tested so).
+//!   the address only at run time. Before `exec` it exports `ChainFamily::home_env` (`CMTHOME`,
+//!   `<APP>_HOME`) as the node home, which the binaries read before `--home`.
+//!   `CHAINFLEET_ROOT` and `CHAINFLEET_HOME` move the baked files and the node home, so the
+//!   script also runs outside a container (tested so).
 //! - [`HEALTHCHECK`] `PORT [PATH]` is the health probe (see [`probe`]).
 //!
 //! User: a numeric non-root UID (build ARG `CHAINFLEET_UID`, default 10001) owns the node
@@ -106,6 +108,7 @@ struct EntryView<'a> {
     nodes: Vec<EntryNode>,
     names: String,
     external_address_var: Option<String>,
+    home_vars: Vec<String>,
 }
 
 #[derive(Serialize)]
@@ -129,6 +132,7 @@ struct DockerView<'a> {
 /// The entrypoint and health check (everything but the Dockerfile, which names the tag).
 fn render(cx: &Context<'_>) -> anyhow::Result<FileSet> {
     let net = cx.net;
+    let fam = family(net.chain.family);
     let nodes = net
         .nodes
         .iter()
@@ -165,7 +169,7 @@ fn render(cx: &Context<'_>) -> anyhow::Result<FileSet> {
             .artifacts
             .public
             .contains_key("genesis.json")
-            .then(|| family(net.chain.family).genesis_home_path()),
+            .then(|| fam.genesis_home_path()),
         names: net
             .nodes
             .iter()
@@ -173,7 +177,8 @@ fn render(cx: &Context<'_>) -> anyhow::Result<FileSet> {
             .collect::<Vec<_>>()
             .join(" "),
         nodes,
-        external_address_var: family(net.chain.family).external_address_env(net),
+        home_vars: fam.home_env(net),
+        external_address_var: fam.external_address_env(net),
     };
     let mut out = FileSet::new();
     out.insert(

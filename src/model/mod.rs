@@ -272,6 +272,20 @@ pub struct Monitoring {
     pub email: Vec<String>,
     /// Alert webhooks.
     pub webhooks: Vec<String>,
+    /// SMTP server for e-mail alerts (Alertmanager).
+    pub smtp: Option<crate::spec::SmtpSpec>,
+    /// Slack channel.
+    pub slack: Option<crate::spec::SlackSpec>,
+    /// Telegram chat.
+    pub telegram: Option<crate::spec::TelegramSpec>,
+    /// PagerDuty on.
+    pub pagerduty: bool,
+    /// Seconds without metrics before NodeDown fires.
+    pub node_down_seconds: u32,
+    /// Blocks a validator's last signature may lag before it alerts.
+    pub missed_blocks: u32,
+    /// Prometheus scrape and evaluation interval, seconds.
+    pub scrape_interval_seconds: u32,
     /// Existing SNS topics.
     pub sns_topics: Vec<String>,
     /// Alert routing labels.
@@ -330,6 +344,10 @@ pub struct Compose {
     pub prometheus_ip: Ipv4Addr,
     /// Grafana's static address.
     pub grafana_ip: Ipv4Addr,
+    /// Alertmanager's static address.
+    pub alertmanager_ip: Ipv4Addr,
+    /// Host address published node ports bind to (`None`: every interface).
+    pub host_ip: Option<Ipv4Addr>,
     /// First published host port.
     pub base_port: u16,
 }

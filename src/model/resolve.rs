@@ -132,6 +132,8 @@ pub fn resolve(spec: &Spec, app_state_template: Option<serde_json::Value>) -> Ne
             gateway: at(1),
             prometheus_ip: at(2),
             grafana_ip: at(3),
+            alertmanager_ip: at(4),
+            host_ip: c.host_ip.as_deref().and_then(|h| h.parse().ok()),
             base_port: c.base_port,
         }
     });
@@ -254,6 +256,13 @@ pub fn resolve(spec: &Spec, app_state_template: Option<serde_json::Value>) -> Ne
         min_peers: a.min_peers.unwrap_or(1),
         email: a.email,
         webhooks: a.webhooks,
+        smtp: a.smtp,
+        slack: a.slack,
+        telegram: a.telegram,
+        pagerduty: a.pagerduty,
+        node_down_seconds: a.node_down_seconds.unwrap_or(120),
+        missed_blocks: a.missed_blocks.unwrap_or(10),
+        scrape_interval_seconds: m.scrape_interval_seconds.unwrap_or(15),
         sns_topics: a.sns_topics,
         labels: a.labels,
     };

@@ -322,6 +322,10 @@ pub struct MonitoringSpec {
     /// Alert thresholds and where alerts go.
     #[serde(default)]
     pub alerts: Option<AlertsSpec>,
+    /// Seconds between Prometheus scrapes and rule evaluations (default 15).
+    #[serde(default)]
+    #[schemars(range(min = 1, max = 3600))]
+    pub scrape_interval_seconds: Option<u32>,
 }
 
 /// Alert thresholds and targets.
@@ -342,18 +346,80 @@ pub struct AlertsSpec {
     /// Alert when a node has fewer peers than this.
     #[serde(default)]
     pub min_peers: Option<u32>,
-    /// Email addresses to notify.
+    /// Alert when a node's metrics endpoint has not answered for this many seconds
+    /// (default 120).
+    #[serde(default)]
+    #[schemars(range(min = 1))]
+    pub node_down_seconds: Option<u32>,
+    /// Alert when a validator's last signature is this many blocks behind the chain's height
+    /// (CometBFT families; default 10). Reported per validator (`validator_address`).
+    #[serde(default)]
+    #[schemars(range(min = 1))]
+    pub missed_blocks: Option<u32>,
+    /// Email addresses to notify. Prometheus' Alertmanager (compose) sends through `smtp`;
+    /// AWS subscribes them to the SNS topic.
     #[serde(default)]
     pub email: Vec<String>,
-    /// HTTPS webhook URLs to notify.
+    /// SMTP server for the `email` targets (Alertmanager). With `username`, the password is
+    /// read from the secrets tree, file `alerts/smtp-password`.
+    #[serde(default)]
+    pub smtp: Option<SmtpSpec>,
+    /// Webhook URLs to notify (Alertmanager's webhook JSON; SNS HTTPS subscriptions on AWS).
+    /// HTTPS, or plain HTTP to a private or loopback IP address (a receiver on the same
+    /// host or network).
     #[serde(default)]
     pub webhooks: Vec<String>,
+    /// Slack channel to notify through an incoming webhook (Alertmanager). The webhook URL is
+    /// a credential: it is read from the secrets tree, file `alerts/slack-webhook-url`.
+    #[serde(default)]
+    pub slack: Option<SlackSpec>,
+    /// Telegram chat to notify (Alertmanager 0.26 or newer). The bot token is read from the
+    /// secrets tree, file `alerts/telegram-bot-token`.
+    #[serde(default)]
+    pub telegram: Option<TelegramSpec>,
+    /// Notify PagerDuty (Events API v2, Alertmanager). The integration's routing key is read
+    /// from the secrets tree, file `alerts/pagerduty-routing-key`.
+    #[serde(default)]
+    pub pagerduty: bool,
     /// Existing SNS topic ARNs to notify (AWS).
     #[serde(default)]
     pub sns_topics: Vec<String>,
     /// Extra labels on every alert (routing in Alertmanager), e.g. `{team: chain-ops}`.
     #[serde(default)]
     pub labels: BTreeMap<String, String>,
+}
+
+/// SMTP server Alertmanager sends alert e-mails through.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SmtpSpec {
+    /// `host:port` of the SMTP server, e.g. `smtp.example.com:587`.
+    #[schemars(example = &"smtp.example.com:587")]
+    pub smarthost: String,
+    /// Sender address.
+    pub from: String,
+    /// Login name; its password is the secrets tree's `alerts/smtp-password`.
+    #[serde(default)]
+    pub username: Option<String>,
+    /// Require STARTTLS (default true).
+    #[serde(default)]
+    pub require_tls: Option<bool>,
+}
+
+/// A Slack channel reached through an incoming webhook.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SlackSpec {
+    /// Channel name, e.g. `#chain-ops`.
+    pub channel: String,
+}
+
+/// A Telegram chat notified by a bot.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TelegramSpec {
+    /// Numeric chat ID (negative for groups).
+    pub chat_id: i64,
 }
 
 /// Deployment targets. Each present key is generated.
@@ -479,6 +545,12 @@ pub struct ComposeTarget {
     /// First host port for published ports.
     #[serde(default = "base_port")]
     pub base_port: u16,
+    /// Host address that published node ports bind to (default: every interface);
+    /// `127.0.0.1` keeps the whole network private to this host. Prometheus, Alertmanager
+    /// and Grafana always bind 127.0.0.1.
+    #[serde(default)]
+    #[schemars(example = &"127.0.0.1")]
+    pub host_ip: Option<String>,
 }
 
 fn compose_subnet() -> String {

@@ -10,7 +10,9 @@
 #    values), mode 0600.
 # 4. Wait until every host in CHAINFLEET_WAIT_HOSTS resolves: CometBFT drops a peer whose
 #    name did not resolve at start.
-# 5. exec the node binary and its arguments ("$@"), so signals reach it.
+# 5. Export the chain's home variables (CMTHOME, <APP>_HOME) as this node's home, since
+#    the binary reads them before --home.
+# 6. exec the node binary and its arguments ("$@"), so signals reach it.
 #
 # Every path is overridable by the environment, so the script also runs outside a container.
 set -eu
@@ -99,6 +101,13 @@ for entry in $secrets; do
   unset "$var"
 done
 log "node $node: installed public and private files into $home"
+
+# The chain reads its home from these before --home (the upstream CometBFT image sets
+# CMTHOME=/cometbft): point them at this node's home.
+CMTHOME="$home"
+export CMTHOME
+SIMD_HOME="$home"
+export SIMD_HOME
 
 # A target that learns the external address only at run time passes it here.
 if [ -n "${CHAINFLEET_EXTERNAL_ADDRESS:-}" ]; then

@@ -86,6 +86,7 @@ start_node() {
       install_secret nodes/validator-0/config/priv_validator_key.json config/priv_validator_key.json
       # ports: metrics=46602 p2p=46600 pprof=46603 rpc=46601
       nohup env \
+        CMT_INSTRUMENTATION_PROMETHEUS=true \
         CMT_INSTRUMENTATION_PROMETHEUS_LISTEN_ADDR=127.0.0.1:46602 \
         CMT_P2P_ADDR_BOOK_STRICT=false \
         CMT_P2P_ALLOW_DUPLICATE_IP=true \
@@ -100,6 +101,7 @@ start_node() {
       install_secret nodes/validator-1/config/priv_validator_key.json config/priv_validator_key.json
       # ports: metrics=46612 p2p=46610 pprof=46613 rpc=46611
       nohup env \
+        CMT_INSTRUMENTATION_PROMETHEUS=true \
         CMT_INSTRUMENTATION_PROMETHEUS_LISTEN_ADDR=127.0.0.1:46612 \
         CMT_P2P_ADDR_BOOK_STRICT=false \
         CMT_P2P_ALLOW_DUPLICATE_IP=true \
@@ -114,6 +116,7 @@ start_node() {
       install_secret nodes/validator-2/config/priv_validator_key.json config/priv_validator_key.json
       # ports: metrics=46622 p2p=46620 pprof=46623 rpc=46621
       nohup env \
+        CMT_INSTRUMENTATION_PROMETHEUS=true \
         CMT_INSTRUMENTATION_PROMETHEUS_LISTEN_ADDR=127.0.0.1:46622 \
         CMT_P2P_ADDR_BOOK_STRICT=false \
         CMT_P2P_ALLOW_DUPLICATE_IP=true \
@@ -128,6 +131,7 @@ start_node() {
       install_secret nodes/validator-3/config/priv_validator_key.json config/priv_validator_key.json
       # ports: metrics=46632 p2p=46630 pprof=46633 rpc=46631
       nohup env \
+        CMT_INSTRUMENTATION_PROMETHEUS=true \
         CMT_INSTRUMENTATION_PROMETHEUS_LISTEN_ADDR=127.0.0.1:46632 \
         CMT_P2P_ADDR_BOOK_STRICT=false \
         CMT_P2P_ALLOW_DUPLICATE_IP=true \
@@ -140,6 +144,7 @@ start_node() {
       install_secret nodes/sentry-0/config/node_key.json config/node_key.json
       # ports: metrics=46642 p2p=46640 pprof=46643 rpc=46641
       nohup env \
+        CMT_INSTRUMENTATION_PROMETHEUS=true \
         CMT_INSTRUMENTATION_PROMETHEUS_LISTEN_ADDR=127.0.0.1:46642 \
         CMT_P2P_ADDR_BOOK_STRICT=false \
         CMT_P2P_ALLOW_DUPLICATE_IP=true \
@@ -152,6 +157,7 @@ start_node() {
       install_secret nodes/sentry-1/config/node_key.json config/node_key.json
       # ports: metrics=46652 p2p=46650 pprof=46653 rpc=46651
       nohup env \
+        CMT_INSTRUMENTATION_PROMETHEUS=true \
         CMT_INSTRUMENTATION_PROMETHEUS_LISTEN_ADDR=127.0.0.1:46652 \
         CMT_P2P_ADDR_BOOK_STRICT=false \
         CMT_P2P_ALLOW_DUPLICATE_IP=true \
@@ -164,6 +170,7 @@ start_node() {
       install_secret nodes/full-0/config/node_key.json config/node_key.json
       # ports: metrics=46662 p2p=46660 pprof=46663 rpc=46661
       nohup env \
+        CMT_INSTRUMENTATION_PROMETHEUS=true \
         CMT_INSTRUMENTATION_PROMETHEUS_LISTEN_ADDR=127.0.0.1:46662 \
         CMT_P2P_ADDR_BOOK_STRICT=false \
         CMT_P2P_ALLOW_DUPLICATE_IP=true \

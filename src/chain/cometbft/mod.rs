@@ -367,6 +367,10 @@ impl ChainFamily for Cometbft {
     fn metrics(&self) -> Option<Metrics> {
         Some(METRICS)
     }
+    /// The upstream image sets `CMTHOME=/cometbft`, which CometBFT reads before `--home`.
+    fn home_env(&self, _net: &Network) -> Vec<String> {
+        vec!["CMTHOME".into()]
+    }
     fn external_address_env(&self, net: &Network) -> Option<String> {
         Some(format!("{}_P2P_EXTERNAL_ADDRESS", env_prefix(net)))
     }

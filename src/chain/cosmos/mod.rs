@@ -444,6 +444,13 @@ impl ChainFamily for Cosmos {
     fn metrics(&self) -> Option<Metrics> {
         Some(cometbft::METRICS)
     }
+    /// `CMTHOME` and `<PREFIX>_HOME` (the SDK binds every flag to `<PREFIX>_<FLAG>`).
+    fn home_env(&self, net: &Network) -> Vec<String> {
+        vec![
+            "CMTHOME".into(),
+            format!("{}_HOME", cometbft::env_prefix(net)),
+        ]
+    }
     fn external_address_env(&self, net: &Network) -> Option<String> {
         Some(format!(
             "{}_P2P_EXTERNAL_ADDRESS",

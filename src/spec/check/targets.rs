@@ -30,6 +30,16 @@ pub(super) fn check(c: &mut Checker<'_>, spec: &Spec) {
             63,
         );
     }
+    if let Some(h) = t.compose.as_ref().and_then(|c| c.host_ip.as_ref()) {
+        if h.parse::<std::net::Ipv4Addr>().is_err() {
+            c.error(
+                "/targets/compose/host_ip",
+                format!("`{h}` is not an IPv4 address"),
+                h.as_str(),
+                "write e.g. `127.0.0.1`, or leave it out to publish on every interface",
+            );
+        }
+    }
 }
 
 /// The AWS target deploys one stack per region: regions are listed and are AWS names.

@@ -1,0 +1,151 @@
+#!/bin/sh
+# chainfleet entrypoint of network `kvstore-net` (generated; edit the spec, not this file).
+#
+# 1. Select this container's node: CHAINFLEET_NODE, else the host name (a StatefulSet pod
+#    name such as `validator-0`).
+# 2. Install the public files baked into the image (genesis, per-node config) into the node
+#    home. Files under data/ are chain state: installed only when absent, never overwritten.
+# 3. Install the node's private files from mounted secret files ($CHAINFLEET_SECRETS_DIR/<key>)
+#    or from environment variables (CHAINFLEET_SECRET_<KEY>, as ECS injects Secrets Manager
+#    values), mode 0600.
+# 4. Wait until every host in CHAINFLEET_WAIT_HOSTS resolves: CometBFT drops a peer whose
+#    name did not resolve at start.
+# 5. Export the chain's home variables (CMTHOME, <APP>_HOME) as this node's home, since
+#    the binary reads them before --home.
+# 6. exec the node binary and its arguments ("$@"), so signals reach it.
+#
+# Every path is overridable by the environment, so the script also runs outside a container.
+set -eu
+# No globbing: file lists below are split on spaces only.
+set -f
+
+root="${CHAINFLEET_ROOT:-/chainfleet}"
+home="${CHAINFLEET_HOME:-/var/lib/chainfleet}"
+secrets_dir="${CHAINFLEET_SECRETS_DIR:-/run/secrets}"
+wait_seconds="${CHAINFLEET_WAIT_SECONDS:-300}"
+wait_hosts="${CHAINFLEET_WAIT_HOSTS:-}"
+
+log() { printf 'chainfleet-entrypoint: %s\n' "$*" >&2; }
+die() {
+  log "error: $*"
+  exit 1
+}
+
+node="${CHAINFLEET_NODE:-}"
+if [ -z "$node" ]; then
+  # Docker and Kubernetes set HOSTNAME (the pod name); POSIX sh does not, hence uname.
+  host=$(printenv HOSTNAME 2>/dev/null || uname -n)
+  node="${host%%.*}"
+fi
+
+# Per node: public files relative to the home, and private files as key:home_path.
+case "$node" in
+  validator-0)
+    files='config/config.toml data/priv_validator_state.json'
+    secrets='node_key:config/node_key.json priv_validator_key:config/priv_validator_key.json'
+    ;;
+  validator-1)
+    files='config/config.toml data/priv_validator_state.json'
+    secrets='node_key:config/node_key.json priv_validator_key:config/priv_validator_key.json'
+    ;;
+  validator-2)
+    files='config/config.toml data/priv_validator_state.json'
+    secrets='node_key:config/node_key.json priv_validator_key:config/priv_validator_key.json'
+    ;;
+  validator-3)
+    files='config/config.toml data/priv_validator_state.json'
+    secrets='node_key:config/node_key.json priv_validator_key:config/priv_validator_key.json'
+    ;;
+  sentry-0)
+    files='config/config.toml'
+    secrets='node_key:config/node_key.json'
+    ;;
+  sentry-1)
+    files='config/config.toml'
+    secrets='node_key:config/node_key.json'
+    ;;
+  full-0)
+    files='config/config.toml'
+    secrets='node_key:config/node_key.json'
+    ;;
+  *) die "unknown node '$node'; set CHAINFLEET_NODE to one of: validator-0 validator-1 validator-2 validator-3 sentry-0 sentry-1 full-0" ;;
+esac
+
+[ -d "$root" ] || die "image root $root is missing (set CHAINFLEET_ROOT)"
+mkdir -p "$home"
+
+# Copy $1 to $home/$2 through a temporary file, so a crash never leaves half a file.
+install_file() {
+  dest="$home/$2"
+  mkdir -p "$(dirname "$dest")"
+  cp "$1" "$dest.chainfleet-tmp"
+  mv "$dest.chainfleet-tmp" "$dest"
+}
+
+install_file "$root/genesis.json" "config/genesis.json"
+for f in $files; do
+  case "$f" in
+    data/*)
+      if [ -e "$home/$f" ]; then
+        continue
+      fi
+      ;;
+  esac
+  install_file "$root/nodes/$node/$f" "$f"
+done
+
+umask 077
+for entry in $secrets; do
+  key="${entry%%:*}"
+  dest="$home/${entry#*:}"
+  var="CHAINFLEET_SECRET_$(printf '%s' "$key" | tr '[:lower:]' '[:upper:]')"
+  mkdir -p "$(dirname "$dest")"
+  if [ -f "$secrets_dir/$key" ]; then
+    cp "$secrets_dir/$key" "$dest.chainfleet-tmp"
+  elif eval "[ -n \"\${$var+set}\" ]"; then
+    eval "printf '%s' \"\$$var\"" >"$dest.chainfleet-tmp"
+  else
+    die "secret '$key' of node $node: neither $secrets_dir/$key nor \$$var is set"
+  fi
+  chmod 600 "$dest.chainfleet-tmp"
+  mv "$dest.chainfleet-tmp" "$dest"
+  # The node has its file now; keep the key out of the node process' environment.
+  unset "$var"
+done
+log "node $node: installed public and private files into $home"
+
+# The chain reads its home from these before --home (the upstream CometBFT image sets
+# CMTHOME=/cometbft): point them at this node's home.
+CMTHOME="$home"
+export CMTHOME
+
+# A target that learns the external address only at run time passes it here.
+if [ -n "${CHAINFLEET_EXTERNAL_ADDRESS:-}" ]; then
+  CMT_P2P_EXTERNAL_ADDRESS="$CHAINFLEET_EXTERNAL_ADDRESS"
+  export CMT_P2P_EXTERNAL_ADDRESS
+fi
+
+resolves() {
+  if command -v getent >/dev/null 2>&1; then
+    getent hosts "$1" >/dev/null 2>&1
+  elif command -v nslookup >/dev/null 2>&1; then
+    nslookup "$1" >/dev/null 2>&1
+  else
+    die "neither getent nor nslookup is available to resolve $1"
+  fi
+}
+
+waited=0
+for h in $wait_hosts; do
+  until resolves "$h"; do
+    if [ "$waited" -ge "$wait_seconds" ]; then
+      die "host $h did not resolve within ${wait_seconds}s"
+    fi
+    sleep 1
+    waited=$((waited + 1))
+  done
+done
+
+[ "$#" -gt 0 ] || die "no command given: pass the node binary and its arguments"
+log "node $node: exec $1"
+exec "$@"

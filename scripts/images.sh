@@ -1,0 +1,248 @@
+#!/usr/bin/env bash
+# Build (or reuse) the container images the real-run tests need, offline: no image registry
+# is reachable, so every base comes from Debian's packages.
+#
+#   scripts/images.sh            build what changed, reuse the rest (a second run: seconds)
+#
+# Images (names are stable: other scripts and the Kubernetes tests import these same ones):
+#   chainfleet/debian:bookworm        base: `debootstrap --variant=minbase bookworm` from the
+#                                     Debian mirror apt uses, then `docker import`
+#   cometbft/cometbft:v0.38.26        stand-in of the published CometBFT image
+#   ghcr.io/cosmos/simapp:v0.50.15    stand-in of the published simapp image (simd)
+#   prom/prometheus:v2.55.1           stand-in: Debian's prometheus 2.42 (and promtool)
+#   prom/alertmanager:v0.27.0         stand-in: Debian's prometheus-alertmanager 0.25 (and amtool)
+#
+# Each stand-in mirrors the upstream image's Dockerfile (user, ENV, VOLUME, WORKDIR,
+# entrypoint, CMD) on the Debian base, so what breaks on the real image breaks here:
+# - CometBFT: DOCKER/Dockerfile of github.com/cometbft/cometbft@v0.38.26 (Go module cache);
+#   its docker-entrypoint.sh is copied from the module cache at build time. Differences:
+#   Debian instead of golang:alpine, tmuser's UID is a Debian system UID (Alpine's is 100).
+# - simapp: the root Dockerfile of github.com/cosmos/cosmos-sdk@v0.50.15: root, WORKDIR /root,
+#   no entrypoint, CMD simd, curl/make/bash/jq/sed. Differences: Debian instead of alpine:3;
+#   simd is the SDK v0.50 simapp of ibc-go v8 (see scripts/chain-binaries).
+# - Prometheus, Alertmanager: Dockerfile of prometheus v2.55.1 / alertmanager v0.27.0 (user
+#   nobody, WORKDIR, VOLUME, ENTRYPOINT /bin/<tool>, CMD). Differences: Debian's older
+#   versions instead of busybox + upstream builds; Alertmanager 0.25 lacks Telegram's
+#   bot_token_file and webhook url_file (0.26+).
+# The chain binaries come from scripts/chain-binaries (or COMETBFT / SIMD in the environment).
+#
+# Every image carries the label org.chainfleet.recipe: a SHA-256 over its Dockerfile, every
+# file of its build context and its base's recipe. An image whose label matches is reused;
+# the debootstrap root filesystem is kept as a tarball in the cache, so even a lost base
+# image is re-imported in seconds.
+# Cache: ${CHAINFLEET_CACHE:-$HOME/.cache/chainfleet}/images/
+set -euo pipefail
+
+BASE_IMAGE="chainfleet/debian:bookworm"
+COMETBFT_IMAGE="cometbft/cometbft:v0.38.26"
+SIMAPP_IMAGE="ghcr.io/cosmos/simapp:v0.50.15"
+PROMETHEUS_IMAGE="prom/prometheus:v2.55.1"
+ALERTMANAGER_IMAGE="prom/alertmanager:v0.27.0"
+
+# Debian packages inside the images (bookworm, pinned).
+BASE_INCLUDE="ca-certificates,curl,jq,make,wget"
+PROMETHEUS_DEB="prometheus=2.42.0+ds-5+deb12u1"
+ALERTMANAGER_DEB="prometheus-alertmanager=0.25.0-1+b4"
+COMETBFT_MODULE="github.com/cometbft/cometbft@v0.38.26"
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+cache="${CHAINFLEET_CACHE:-$HOME/.cache/chainfleet}/images"
+docker="${DOCKER:-/usr/bin/docker}"
+mkdir -p "$cache"
+
+log() { printf 'images: %s\n' "$*" >&2; }
+die() {
+  log "error: $*"
+  exit 1
+}
+now() { date +%s.%N; }
+since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
+
+"$docker" version >/dev/null 2>&1 || die "no Docker engine answers; run scripts/engine.sh start"
+
+exec 9>"$cache/.lock"
+flock 9
+
+t_all=$(now)
+
+label_of() {
+  "$docker" image inspect -f '{{ index .Config.Labels "org.chainfleet.recipe" }}' "$1" 2>/dev/null || true
+}
+
+# The Debian mirror apt uses (deb822 or one-line sources), unless CHAINFLEET_DEBIAN_MIRROR.
+mirror() {
+  if [ -n "${CHAINFLEET_DEBIAN_MIRROR:-}" ]; then
+    printf '%s\n' "$CHAINFLEET_DEBIAN_MIRROR"
+    return
+  fi
+  local m=""
+  if [ -f /etc/apt/sources.list.d/debian.sources ]; then
+    m=$(awk '/^URIs:/ { for (i = 2; i <= NF; i++) if ($i !~ /security/) { print $i; exit } }' \
+      /etc/apt/sources.list.d/debian.sources)
+  fi
+  if [ -z "$m" ] && [ -f /etc/apt/sources.list ]; then
+    m=$(awk '$1 == "deb" && $0 ~ / bookworm / && $0 !~ /security/ { for (i = 2; i <= NF; i++) if ($i ~ /^https?:/) { print $i; exit } }' \
+      /etc/apt/sources.list)
+  fi
+  printf '%s\n' "${m:-http://deb.debian.org/debian}"
+}
+
+# --- base image -------------------------------------------------------------------------
+base_recipe=$(printf 'debootstrap %s\nvariant minbase\nsuite bookworm\ninclude %s\nmirror %s\n' \
+  "$(dpkg-query -W -f='${Version}' debootstrap)" "$BASE_INCLUDE" "$(mirror)" | sha256sum | cut -c1-64)
+t=$(now)
+if [ "$(label_of "$BASE_IMAGE")" = "$base_recipe" ]; then
+  log "reused $BASE_IMAGE ($(since "$t") s)"
+else
+  tarball="$cache/rootfs-bookworm-${base_recipe:0:16}.tar"
+  if [ ! -s "$tarball" ]; then
+    command -v debootstrap >/dev/null || die "debootstrap missing; run scripts/engine.sh start"
+    dir="$cache/rootfs.tmp"
+    rm -rf "$dir"
+    log "debootstrap bookworm from $(mirror) (about 90 s)"
+    debootstrap --variant=minbase --include="$BASE_INCLUDE" bookworm "$dir" "$(mirror)" \
+      >"$cache/debootstrap.log" 2>&1 || {
+      tail -n 20 "$cache/debootstrap.log" >&2
+      die "debootstrap failed; see $cache/debootstrap.log"
+    }
+    # Nothing host-specific in an image: no apt lists, caches or logs.
+    rm -rf "$dir"/var/lib/apt/lists/* "$dir"/var/cache/apt/*.bin "$dir"/var/cache/apt/archives/*.deb \
+      "$dir"/var/log/*.log
+    : >"$dir/etc/machine-id"
+    tar --numeric-owner -C "$dir" -cf "$tarball.tmp" .
+    mv "$tarball.tmp" "$tarball"
+    rm -rf "$dir"
+  fi
+  "$docker" import \
+    --change "LABEL org.chainfleet.recipe=$base_recipe" \
+    --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
+    --change 'CMD ["/bin/bash"]' \
+    "$tarball" "$BASE_IMAGE" >/dev/null
+  log "built $BASE_IMAGE from $tarball ($(since "$t") s)"
+fi
+
+# --- stand-ins --------------------------------------------------------------------------
+# build NAME CONTEXT_DIR: the context holds a Dockerfile and its files.
+build() {
+  local name=$1 ctx=$2 t recipe
+  t=$(now)
+  recipe=$( (
+    printf 'base %s\n' "$base_recipe"
+    cd "$ctx" && find . -type f -print0 | sort -z | xargs -0 sha256sum
+  ) | sha256sum | cut -c1-64)
+  if [ "$(label_of "$name")" = "$recipe" ]; then
+    log "reused $name ($(since "$t") s)"
+    return
+  fi
+  DOCKER_BUILDKIT=1 "$docker" build -q --label "org.chainfleet.recipe=$recipe" \
+    --build-arg "BASE=$BASE_IMAGE" -t "$name" "$ctx" >"$cache/build.log" 2>&1 || {
+    tail -n 30 "$cache/build.log" >&2
+    die "building $name failed"
+  }
+  log "built $name ($(since "$t") s)"
+}
+
+# A fresh context dir; big files are hard-linked (same filesystem) or copied.
+context() {
+  local dir="$cache/ctx/$1"
+  rm -rf "$dir"
+  mkdir -p "$dir"
+  printf '%s\n' "$dir"
+}
+put() { ln -f "$1" "$2" 2>/dev/null || cp -f "$1" "$2"; }
+
+if [ -z "${COMETBFT:-}" ] || [ -z "${SIMD:-}" ]; then
+  while IFS='=' read -r k v; do
+    case "$k" in COMETBFT | SIMD) printf -v "$k" '%s' "$v" ;; esac
+  done < <("$root/scripts/chain-binaries")
+fi
+[ -x "${COMETBFT:-}" ] || die "cometbft binary missing (COMETBFT=${COMETBFT:-})"
+[ -x "${SIMD:-}" ] || die "simd binary missing (SIMD=${SIMD:-})"
+
+# CometBFT v0.38: mirrors DOCKER/Dockerfile of the module (see the header).
+gomodcache=$(go env GOMODCACHE 2>/dev/null || printf '%s' "$HOME/go/pkg/mod")
+upstream_entry="$gomodcache/$COMETBFT_MODULE/DOCKER/docker-entrypoint.sh"
+[ -f "$upstream_entry" ] || die "$upstream_entry missing: scripts/chain-binaries downloads the module"
+ctx=$(context cometbft)
+put "$COMETBFT" "$ctx/cometbft"
+install -m 0755 "$upstream_entry" "$ctx/docker-entrypoint.sh"
+cat >"$ctx/Dockerfile" <<'EOF'
+# Stand-in for cometbft/cometbft:v0.38.26 (generated by chainfleet scripts/images.sh): the
+# upstream DOCKER/Dockerfile's runtime stage on a Debian base, with the real binary.
+ARG BASE
+FROM ${BASE}
+ENV CMTHOME /cometbft
+RUN groupadd tmuser && useradd --system -g tmuser -d "$CMTHOME" -m tmuser
+USER tmuser
+WORKDIR $CMTHOME
+EXPOSE 26656 26657 26660
+STOPSIGNAL SIGTERM
+COPY cometbft /usr/bin/cometbft
+ENV PROXY_APP=kvstore MONIKER=dockernode CHAIN_ID=dockerchain
+COPY docker-entrypoint.sh /usr/local/bin/
+ENTRYPOINT ["docker-entrypoint.sh"]
+CMD ["node"]
+VOLUME [ "$CMTHOME" ]
+EOF
+build "$COMETBFT_IMAGE" "$ctx"
+
+# simapp v0.50: mirrors the cosmos-sdk root Dockerfile's runtime stage.
+ctx=$(context simapp)
+put "$SIMD" "$ctx/simd"
+cat >"$ctx/Dockerfile" <<'EOF'
+# Stand-in for ghcr.io/cosmos/simapp:v0.50.15 (generated by chainfleet scripts/images.sh):
+# the cosmos-sdk v0.50 root Dockerfile's runtime stage on a Debian base, with the real simd.
+ARG BASE
+FROM ${BASE}
+EXPOSE 26656 26657 1317 9090
+CMD ["simd"]
+STOPSIGNAL SIGTERM
+WORKDIR /root
+COPY simd /usr/bin/simd
+EOF
+build "$SIMAPP_IMAGE" "$ctx"
+
+# Prometheus: mirrors prometheus v2.55.1's Dockerfile with Debian's package.
+ctx=$(context prometheus)
+cat >"$ctx/Dockerfile" <<EOF
+# Stand-in for $PROMETHEUS_IMAGE (generated by chainfleet scripts/images.sh): Debian's
+# prometheus and promtool laid out as the upstream image.
+ARG BASE
+FROM \${BASE}
+RUN apt-get update -qq \\
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $PROMETHEUS_DEB \\
+ && rm -rf /var/lib/apt/lists/* \\
+ && mkdir -p /prometheus \\
+ && chown -R nobody:nogroup /etc/prometheus /prometheus
+WORKDIR /prometheus
+USER       nobody
+EXPOSE     9090
+VOLUME     [ "/prometheus" ]
+ENTRYPOINT [ "/bin/prometheus" ]
+CMD        [ "--config.file=/etc/prometheus/prometheus.yml", "--storage.tsdb.path=/prometheus" ]
+EOF
+build "$PROMETHEUS_IMAGE" "$ctx"
+
+# Alertmanager: mirrors alertmanager v0.27.0's Dockerfile with Debian's package.
+ctx=$(context alertmanager)
+cat >"$ctx/Dockerfile" <<EOF
+# Stand-in for $ALERTMANAGER_IMAGE (generated by chainfleet scripts/images.sh): Debian's
+# alertmanager and amtool laid out as the upstream image.
+ARG BASE
+FROM \${BASE}
+RUN apt-get update -qq \\
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $ALERTMANAGER_DEB \\
+ && rm -rf /var/lib/apt/lists/* \\
+ && ln -sfn /usr/bin/prometheus-alertmanager /bin/alertmanager \\
+ && mkdir -p /alertmanager /etc/alertmanager \\
+ && chown -R nobody:nogroup /etc/alertmanager /alertmanager
+USER       nobody
+EXPOSE     9093
+VOLUME     [ "/alertmanager" ]
+WORKDIR    /alertmanager
+ENTRYPOINT [ "/bin/alertmanager" ]
+CMD        [ "--config.file=/etc/alertmanager/alertmanager.yml", "--storage.path=/alertmanager" ]
+EOF
+build "$ALERTMANAGER_IMAGE" "$ctx"
+
+log "done in $(since "$t_all") s"
