@@ -5,6 +5,7 @@
 
 use serde_json::json;
 
+use crate::chain::family;
 use crate::model::{Family, Network, Node};
 
 /// Pinned Prometheus image.
@@ -22,8 +23,8 @@ fn q(s: &str) -> String {
 }
 
 /// True when the family exports CometBFT's metrics (`cometbft_*`).
-fn cometbft_metrics(family: Family) -> bool {
-    matches!(family, Family::Cosmos | Family::Cometbft)
+fn cometbft_metrics(f: Family) -> bool {
+    family(f).metrics().is_some_and(|m| m.dialect == "cometbft")
 }
 
 /// Nodes with a metrics port, with that port's container number.
