@@ -18,6 +18,9 @@ pub const MAX_GROUP_NAME: usize = 40;
 /// CometBFT's chain ID limit.
 pub const MAX_CHAIN_ID: usize = 50;
 
+mod mina;
+pub use mina::{parse_mina, NANOMINA_PER_MINA};
+
 struct Checker<'a> {
     file: &'a str,
     doc: &'a Document,
@@ -177,6 +180,7 @@ pub fn check(file: &str, doc: &Document, spec: &Spec) -> Diagnostics {
 
     c.dns_name("/name", "network name", &spec.name, MAX_NETWORK_NAME);
     check_chain(&mut c, spec);
+    mina::check(&mut c, spec);
 
     // Regions.
     let mut seen_regions = BTreeSet::new();
@@ -704,7 +708,11 @@ fn check_chain(c: &mut Checker<'_>, spec: &Spec) {
         ("app_state_template", ch.app_state_template.is_some()),
         ("bech32_prefix", ch.bech32_prefix.is_some()),
         ("minimum_gas_prices", ch.minimum_gas_prices.is_some()),
-        ("accounts", !ch.accounts.is_empty()),
+        // Mina accounts are checked in `mina::check`.
+        (
+            "accounts",
+            !ch.accounts.is_empty() && family != Family::Mina,
+        ),
     ];
     if family != Family::Cosmos {
         for (field, set) in cosmos_only {
@@ -744,7 +752,7 @@ fn check_chain(c: &mut Checker<'_>, spec: &Spec) {
                 "account names must be unique",
             );
         }
-        if a.coins.is_empty() {
+        if a.coins.is_empty() && family != Family::Mina {
             c.error(
                 &format!("{p}/coins"),
                 format!("account `{}` has no coins", a.name),
