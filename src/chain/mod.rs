@@ -9,6 +9,7 @@ pub mod cosmos;
 pub mod generic;
 pub mod komodo;
 pub mod mina;
+pub mod mina_ledger;
 
 use std::collections::BTreeMap;
 

@@ -80,6 +80,8 @@ fn sh_word(s: &str) -> String {
 fn genesis_home_path(family: Family) -> Option<&'static str> {
     match family {
         Family::Cosmos | Family::Cometbft => Some("config/genesis.json"),
+        // Mina: the runtime config (genesis ledger) every daemon reads with `--config-file`.
+        Family::Mina => Some(crate::chain::mina_ledger::RUNTIME_CONFIG),
         _ => None,
     }
 }
