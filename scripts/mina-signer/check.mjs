@@ -101,10 +101,15 @@ const results = keys.map((k, i) => {
   const other = keys[(i + 1) % keys.length].public_key;
   const r = { public_key: k.public_key };
   r.derived_public_key_matches = client.derivePublicKey(k.private_key) === k.public_key;
-  r.keypair_verified = client.verifyKeypair({
-    privateKey: k.private_key,
-    publicKey: k.public_key,
-  });
+  try {
+    // Throws (rather than returning false) when the keys do not match.
+    r.keypair_verified = client.verifyKeypair({
+      privateKey: k.private_key,
+      publicKey: k.public_key,
+    });
+  } catch {
+    r.keypair_verified = false;
+  }
   const signed = client.signPayment(
     { from: k.public_key, to: other, amount: '1000000000', fee: '10000000', nonce: '0', memo: 'chainfleet' },
     k.private_key,
