@@ -310,66 +310,99 @@ fn mina_launch_args_carry_every_seed_and_role_flags() {
                     s.home
                 ))
             );
+            // Every daemon reads the generated runtime config (genesis ledger).
+            assert!(
+                args.contains(&format!("--config-file {}/genesis.json", s.home)),
+                "{args}"
+            );
+            // No shell wrapper: the coordinator's fee key is in its daemon.json.
+            assert_eq!(s.program, "mina");
+            assert_eq!(l.args[0], "daemon");
             if node.role == Role::SnarkCoordinator {
-                assert_eq!(s.program, "sh");
-                assert_eq!(l.args[0], "-c");
-                assert!(l.args[1].contains("MINA_SNARK_COORDINATOR_PUBKEY"));
-                assert_eq!(l.args[2], "mina");
                 assert!(args.contains("--snark-worker-fee 0.01"));
-            } else {
-                assert_eq!(s.program, "mina");
             }
         }
     }
 }
 
+/// Every generated Mina key of the example, from the secrets tree's `mina/keys.json`.
+fn mina_keys(secrets: &Path) -> Vec<serde_json::Value> {
+    let text = std::fs::read_to_string(secrets.join("mina/keys.json")).unwrap();
+    serde_json::from_str::<Vec<serde_json::Value>>(&text).unwrap()
+}
+
 #[test]
-fn mina_coordinator_shell_is_clean_and_refuses_without_the_key() {
-    let Some(shellcheck) = common::tool("SHELLCHECK") else {
-        return;
-    };
-    let dir = tempfile::tempdir().unwrap();
-    let script = dir.path().join("coordinator.sh");
-    std::fs::write(
-        &script,
-        format!(
-            "#!/bin/sh\n{}\n",
-            chainfleet::chain::mina::coordinator_shell()
-        ),
+fn mina_staking_keys_daemon_files_and_ledger_agree() {
+    use chainfleet::keys::mina_key::open_key_file;
+    let net = load("mina-testnet.yaml");
+    let a = chain::build(&net, &seed()).unwrap();
+    let (_d, out, secrets) = common::generate_example("mina-testnet.yaml");
+    let keys = mina_keys(&secrets);
+    let config: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("genesis.json")).unwrap()).unwrap();
+    let ledger = config["ledger"]["accounts"].as_array().unwrap();
+    assert_eq!(ledger.len(), keys.len());
+    let producers: Vec<&Node> = net
+        .nodes
+        .iter()
+        .filter(|n| n.role == Role::BlockProducer)
+        .collect();
+    assert_eq!(producers.len(), 3);
+    for node in &producers {
+        let na = &a.nodes[&node.name];
+        let pk = &na.addresses["staking_pubkey"];
+        let entry = keys
+            .iter()
+            .find(|k| k["name"] == node.name.as_str())
+            .unwrap();
+        assert_eq!(entry["public_key"], pk.as_str());
+        // The key file the node receives opens with the password its daemon.json carries.
+        let by_key = |k: &str| na.secret_files.iter().find(|f| f.key == k).unwrap();
+        let key_file = by_key("block_producer_key");
+        assert_eq!(key_file.home_path, "keys/block-producer.key");
+        let daemon = by_key("mina_daemon_json");
+        assert_eq!(daemon.home_path, "daemon.json");
+        let daemon: serde_json::Value =
+            serde_json::from_slice(&a.secrets[&daemon.source].bytes).unwrap();
+        let password = daemon["daemon"]["block-producer-password"]
+            .as_str()
+            .unwrap();
+        assert_eq!(entry["password"], password);
+        let file = String::from_utf8(a.secrets[&key_file.source].bytes.clone()).unwrap();
+        let key = open_key_file(&file, password).unwrap();
+        assert_eq!(&key.public_key(), pk);
+        assert_eq!(entry["private_key"], key.private_key_base58().as_str());
+        // Staked at genesis: its balance from the spec, delegated to itself.
+        let acc = ledger.iter().find(|x| x["pk"] == pk.as_str()).unwrap();
+        assert_eq!(acc["balance"], "66000.000000000");
+        assert_eq!(acc["delegate"], pk.as_str());
+    }
+    // The coordinator's public daemon.json names its fee key; the key is in the ledger.
+    let coord = &a.nodes["snark-coordinator-0"];
+    let fee_pk = &coord.addresses["snark_work_pubkey"];
+    let daemon: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(out.join("nodes/snark-coordinator-0/daemon.json")).unwrap(),
     )
     .unwrap();
-    let o = common::run(std::process::Command::new(&shellcheck).arg(&script));
-    common::assert_ok(&o, "shellcheck of the coordinator start command");
-    // Unset key: refuses with the variable's name. Set: appends it after the daemon args.
-    let o = common::run(
-        std::process::Command::new("sh")
-            .args([
-                "-c",
-                chainfleet::chain::mina::coordinator_shell(),
-                "echo",
-                "daemon",
-                "--x",
-            ])
-            .env_remove("MINA_SNARK_COORDINATOR_PUBKEY"),
-    );
-    assert!(!o.status.success());
-    assert!(String::from_utf8_lossy(&o.stderr).contains("MINA_SNARK_COORDINATOR_PUBKEY"));
-    let o = common::run(
-        std::process::Command::new("sh")
-            .args([
-                "-c",
-                chainfleet::chain::mina::coordinator_shell(),
-                "echo",
-                "daemon",
-                "--x",
-            ])
-            .env("MINA_SNARK_COORDINATOR_PUBKEY", "B62qexample"),
-    );
-    common::assert_ok(&o, "coordinator start command");
+    assert_eq!(daemon["daemon"]["run-snark-coordinator"], fee_pk.as_str());
+    assert!(ledger.iter().any(|x| x["pk"] == fee_pk.as_str()));
+    // The spec's extra account delegates to producer-0.
+    let faucet = keys.iter().find(|k| k["name"] == "faucet").unwrap();
+    let acc = ledger
+        .iter()
+        .find(|x| x["pk"] == faucet["public_key"])
+        .unwrap();
+    assert_eq!(acc["balance"], "1000000.000000000");
     assert_eq!(
-        String::from_utf8_lossy(&o.stdout).trim(),
-        "daemon --x --run-snark-coordinator B62qexample"
+        acc["delegate"],
+        a.nodes["producer-0"].addresses["staking_pubkey"].as_str()
     );
+    assert_eq!(
+        config["genesis"]["genesis_state_timestamp"],
+        net.chain.genesis_time.as_str()
+    );
+    // The operator step is gone.
+    assert!(!out.join("mina/operator-keys.md").exists());
 }
 
 #[test]
@@ -404,8 +437,43 @@ fn mina_public_output_holds_no_key_material() {
         ]);
     }
     assert_eq!(needles.len(), 7 * 10);
+    // Mina staking keys: private keys (EK…, raw scalar in hex/base58/base64), key file
+    // passwords and ciphertexts.
+    let mut scalars = Vec::new();
+    for k in mina_keys(&secrets) {
+        let key = chainfleet::keys::mina_key::MinaKey::from_private_key_base58(
+            k["private_key"].as_str().unwrap(),
+        )
+        .unwrap();
+        let raw = key.private_bytes();
+        let file = &secret[k["key_file"].as_str().unwrap()];
+        let box_json: serde_json::Value = serde_json::from_slice(file).unwrap();
+        needles.extend([
+            key.private_key_base58(),
+            k["password"].as_str().unwrap().to_string(),
+            box_json["ciphertext"].as_str().unwrap().to_string(),
+            hex::encode(&raw[1..]),
+            hex::encode_upper(&raw[1..]),
+            b64.encode(&raw[1..]),
+            bs58::encode(&raw[1..]).into_string(),
+        ]);
+        scalars.push(raw[1..].to_vec());
+    }
+    assert_eq!(scalars.len(), 5);
+    // The public keys are public: the ledger and the coordinator's daemon.json name them.
+    let config = String::from_utf8(public["genesis.json"].clone()).unwrap();
+    assert!(config.contains("B62q"));
+    assert!(!config.contains("\"sk\""));
     needles.push(seed_hex());
     assert_absent(&public, &needles);
+    for (path, bytes) in &public {
+        for raw in &scalars {
+            assert!(
+                !bytes.windows(32).any(|w| w == raw.as_slice()),
+                "raw staking key in {path}"
+            );
+        }
+    }
     // Raw bytes too, for binary-safe certainty.
     for (path, bytes) in &public {
         for (_, s) in secret.iter().filter(|(p, _)| p.ends_with("libp2p-key")) {

@@ -54,6 +54,18 @@ const CORPUS: &[(&str, &[(&str, &str)])] = &[
     ("image-latest", &[("7:10", "ghcr.io/cosmos/simapp:latest")]),
     ("image-no-tag", &[("7:10", "ghcr.io/cosmos/simapp")]),
     ("memory-size", &[("13:34", "4GB")]),
+    (
+        "mina-ledger-fields",
+        &[
+            ("9:15", "faucet"),
+            ("9:30", "[100stake]"),
+            ("10:31", "\"1.0000000001\""),
+            ("10:57", "seed-0"),
+            ("12:50", "\"5\""),
+            ("13:48", "\"-3\""),
+            ("13:64", "bp-7"),
+        ],
+    ),
     ("missing-required-field", &[("3:1", "chain:")]),
     (
         "multi-error",

@@ -73,6 +73,12 @@ pub trait ChainFamily: Sync {
     }
     /// How to probe `node` (ports in `rt`'s numbering), if it listens on anything.
     fn probe(&self, net: &Network, node: &Node, rt: &Runtime<'_>) -> Option<Probe>;
+    /// The HTTP path that answers 200 only when the node behind port `port` is healthy, for
+    /// load balancer health checks (`None`: any answer means it is up).
+    fn http_health_path(&self, port: &str) -> Option<&'static str> {
+        let _ = port;
+        None
+    }
     /// Where a node keeps its chain data inside the image (the volume mount point).
     fn data_dir(&self, net: &Network) -> String {
         net.chain.home.clone()

@@ -3,6 +3,7 @@
 //! and node IDs are known before anything runs.
 
 pub mod cosmos;
+pub mod mina_key;
 
 use std::fmt;
 use std::path::Path;

@@ -75,6 +75,10 @@ pub struct Account {
     pub name: String,
     /// Balance.
     pub coins: Vec<Coin>,
+    /// Mina: balance in MINA as written (checked).
+    pub balance: Option<String>,
+    /// Mina: the block producer node it delegates to.
+    pub delegate: Option<String>,
 }
 
 /// A Komodo assetchain.
@@ -126,6 +130,10 @@ pub struct Group {
     pub coordinator: Option<String>,
     /// SNARK fee.
     pub snark_fee: Option<String>,
+    /// Mina: genesis balance of each node in MINA as written (checked).
+    pub balance: Option<String>,
+    /// Mina: the block producer node each node delegates to.
+    pub delegate: Option<String>,
     /// Komodo assetchains this group runs.
     pub assetchains: Vec<String>,
     /// `config.toml` overrides by dotted key.

@@ -103,6 +103,8 @@ pub fn resolve(spec: &Spec, app_state_template: Option<serde_json::Value>) -> Ne
             .map(|a| Account {
                 name: a.name.clone(),
                 coins: a.coins.iter().filter_map(|c| parse_coin(c)).collect(),
+                balance: a.balance.clone(),
+                delegate: a.delegate.clone(),
             })
             .collect(),
         minimum_gas_prices: spec
@@ -225,6 +227,8 @@ pub fn resolve(spec: &Spec, app_state_template: Option<serde_json::Value>) -> Ne
             behind: g.behind.clone(),
             coordinator: g.coordinator.clone(),
             snark_fee: g.snark_fee.clone(),
+            balance: g.balance.clone(),
+            delegate: g.delegate.clone(),
             assetchains: match &g.assetchains {
                 Some(list) => list.clone(),
                 None if family == Family::Komodo => spec

@@ -141,8 +141,18 @@ pub struct GenesisPatch {
 pub struct AccountSpec {
     /// Account name (DNS-safe); its key is derived from the seed and this name.
     pub name: String,
-    /// Initial balance: a list of coins such as `1000000stake`.
+    /// Cosmos: initial balance, a list of coins such as `1000000stake`.
+    #[serde(default)]
     pub coins: Vec<String>,
+    /// Mina: genesis balance in MINA, a decimal with at most 9 fractional digits, e.g.
+    /// `1000` or `0.5`. The account's Pallas key is derived from the seed.
+    #[serde(default)]
+    #[schemars(example = &"1000")]
+    pub balance: Option<String>,
+    /// Mina: the block producer node (e.g. `producer-0`) this account delegates its stake
+    /// to at genesis. Unset: the account stakes for itself (and produces no blocks).
+    #[serde(default)]
+    pub delegate: Option<String>,
 }
 
 /// A Komodo assetchain: a chain launched by komodod with `-ac_*` parameters.
@@ -255,6 +265,17 @@ pub struct GroupSpec {
     /// SNARK workers and coordinators: fee per SNARK job, e.g. `0.01`.
     #[serde(default)]
     pub snark_fee: Option<String>,
+    /// Mina block producers and SNARK coordinators: genesis balance of each node's account
+    /// in MINA, a decimal with at most 9 fractional digits. A block producer's balance is
+    /// its stake; defaults: `1000000` for block producers, `0` for coordinators (whose
+    /// account receives SNARK fees).
+    #[serde(default)]
+    #[schemars(example = &"1000000")]
+    pub balance: Option<String>,
+    /// Mina block producers: the block producer node (e.g. `producer-0`) each node of this
+    /// group delegates its stake to at genesis. Defaults to the node itself.
+    #[serde(default)]
+    pub delegate: Option<String>,
     /// Komodo: the assetchains this group runs (defaults to all).
     #[serde(default)]
     pub assetchains: Option<Vec<String>>,

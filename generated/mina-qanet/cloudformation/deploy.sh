@@ -62,6 +62,8 @@ export_value() {
   --secret-string "file://$secrets/nodes/producer-0/keys/libp2p-key" >/dev/null
 "$aws" secretsmanager put-secret-value --region us-west-2 --secret-id mina-qanet/producer-0/block_producer_key \
   --secret-string "file://$secrets/nodes/producer-0/keys/block-producer.key" >/dev/null
+"$aws" secretsmanager put-secret-value --region us-west-2 --secret-id mina-qanet/producer-0/mina_daemon_json \
+  --secret-string "file://$secrets/nodes/producer-0/daemon.json" >/dev/null
 
 # --- us-east-1: secrets stack, then secret values
 "$aws" cloudformation deploy --region us-east-1 --stack-name mina-qanet-network \
@@ -74,6 +76,8 @@ export_value() {
   --secret-string "file://$secrets/nodes/producer-1/keys/libp2p-key" >/dev/null
 "$aws" secretsmanager put-secret-value --region us-east-1 --secret-id mina-qanet/producer-1/block_producer_key \
   --secret-string "file://$secrets/nodes/producer-1/keys/block-producer.key" >/dev/null
+"$aws" secretsmanager put-secret-value --region us-east-1 --secret-id mina-qanet/producer-1/mina_daemon_json \
+  --secret-string "file://$secrets/nodes/producer-1/daemon.json" >/dev/null
 "$aws" secretsmanager put-secret-value --region us-east-1 --secret-id mina-qanet/snark-coordinator-0/libp2p_key \
   --secret-string "file://$secrets/nodes/snark-coordinator-0/keys/libp2p-key" >/dev/null
 
@@ -88,6 +92,8 @@ export_value() {
   --secret-string "file://$secrets/nodes/producer-2/keys/libp2p-key" >/dev/null
 "$aws" secretsmanager put-secret-value --region eu-central-1 --secret-id mina-qanet/producer-2/block_producer_key \
   --secret-string "file://$secrets/nodes/producer-2/keys/block-producer.key" >/dev/null
+"$aws" secretsmanager put-secret-value --region eu-central-1 --secret-id mina-qanet/producer-2/mina_daemon_json \
+  --secret-string "file://$secrets/nodes/producer-2/daemon.json" >/dev/null
 
 # --- us-west-2: nodes
 "$aws" cloudformation deploy --region us-west-2 --stack-name mina-qanet-us-west-2 \

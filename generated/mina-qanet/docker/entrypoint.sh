@@ -54,18 +54,18 @@ case "$node" in
     ;;
   producer-0)
     files=''
-    secrets='libp2p_key:keys/libp2p-key block_producer_key:keys/block-producer.key'
+    secrets='libp2p_key:keys/libp2p-key block_producer_key:keys/block-producer.key mina_daemon_json:daemon.json'
     ;;
   producer-1)
     files=''
-    secrets='libp2p_key:keys/libp2p-key block_producer_key:keys/block-producer.key'
+    secrets='libp2p_key:keys/libp2p-key block_producer_key:keys/block-producer.key mina_daemon_json:daemon.json'
     ;;
   producer-2)
     files=''
-    secrets='libp2p_key:keys/libp2p-key block_producer_key:keys/block-producer.key'
+    secrets='libp2p_key:keys/libp2p-key block_producer_key:keys/block-producer.key mina_daemon_json:daemon.json'
     ;;
   snark-coordinator-0)
-    files=''
+    files='daemon.json'
     secrets='libp2p_key:keys/libp2p-key'
     ;;
   snark-worker-0)
@@ -98,6 +98,7 @@ install_file() {
   mv "$dest.chainfleet-tmp" "$dest"
 }
 
+install_file "$root/genesis.json" "genesis.json"
 for f in $files; do
   case "$f" in
     data/*)

@@ -367,6 +367,9 @@ impl ChainFamily for Cometbft {
     fn metrics(&self) -> Option<Metrics> {
         Some(METRICS)
     }
+    fn http_health_path(&self, port: &str) -> Option<&'static str> {
+        (port == "rpc").then_some("/health")
+    }
     /// The upstream image sets `CMTHOME=/cometbft`, which CometBFT reads before `--home`.
     fn home_env(&self, _net: &Network) -> Vec<String> {
         vec!["CMTHOME".into()]

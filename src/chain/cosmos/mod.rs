@@ -444,6 +444,14 @@ impl ChainFamily for Cosmos {
     fn metrics(&self) -> Option<Metrics> {
         Some(cometbft::METRICS)
     }
+    /// CometBFT's `/health` on RPC; the SDK's syncing query on the REST API.
+    fn http_health_path(&self, port: &str) -> Option<&'static str> {
+        match port {
+            "rpc" => Some("/health"),
+            "api" => Some("/cosmos/base/tendermint/v1beta1/syncing"),
+            _ => None,
+        }
+    }
     /// `CMTHOME` and `<PREFIX>_HOME` (the SDK binds every flag to `<PREFIX>_<FLAG>`).
     fn home_env(&self, net: &Network) -> Vec<String> {
         vec![

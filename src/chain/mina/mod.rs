@@ -9,14 +9,9 @@
 //!   the file itself only ever travels through the target's secret mechanism, where a
 //!   password would travel too, so a password would add nothing but a second secret.
 //!
-//! What the operator provides (chainfleet never sees it):
-//! - each block producer's Pallas staking key file, at `nodes/<node>/keys/block-producer.key`
-//!   in the secrets tree (the file `mina advanced generate-keypair` writes), and its password
-//!   as the environment secret `MINA_PRIVKEY_PASS`;
-//! - the SNARK coordinator's reward public key as the environment variable
-//!   `MINA_SNARK_COORDINATOR_PUBKEY` (`B62…`);
-//! - the network's genesis ledger/runtime config (it names the producers' public keys), via
-//!   the image or `MINA_CONFIG_FILE`.
+//! Staking keys, passwords, the SNARK coordinator's fee key and the genesis ledger
+//! (runtime config) are generated from the seed too: see `ledger`. Every daemon
+//! reads the runtime config with `--config-file <home>/genesis.json`.
 //!
 //! Daemon flags are those `mina daemon` defines (MinaProtocol/mina
 //! `src/app/cli/src/cli_entrypoint/mina_cli_entrypoint.ml`, `setup_daemon`: `--external-port`,
@@ -39,17 +34,17 @@ use super::family::{ChainFamily, Healthy, Launch, Metrics, Probe};
 use super::runtime::Runtime;
 use super::text::Text;
 use super::{Artifacts, NodeArtifacts, SecretFile};
-use crate::diag::{Diagnostic, Diagnostics};
+use crate::diag::Diagnostics;
 use crate::files::FileEntry;
 use crate::keys::{Ed25519, Seed};
 use crate::model::{Network, Node, Role};
 
 /// Where the libp2p key file sits in a node's home.
 pub const LIBP2P_KEY_PATH: &str = "keys/libp2p-key";
-/// Where a block producer's staking key sits in its home (the operator provides it).
-pub const BLOCK_PRODUCER_KEY_PATH: &str = "keys/block-producer.key";
-/// Environment variable carrying the SNARK coordinator's reward public key.
-pub const COORDINATOR_PUBKEY_ENV: &str = "MINA_SNARK_COORDINATOR_PUBKEY";
+/// Where a block producer's staking key sits in its home (generated: `ledger`).
+pub use ledger::BLOCK_PRODUCER_KEY_PATH;
+
+pub mod ledger;
 
 /// libsodium's argon2i "interactive" limits (`crypto_pwhash_argon2i_*_INTERACTIVE`). The
 /// file records them (`pwdiff`) and the daemon derives the key with what the file says.
@@ -176,7 +171,6 @@ pub fn libp2p_key_file(net: &Network, seed: &Seed, node: &Node) -> String {
 /// Build the artifacts of a Mina network.
 pub fn build(net: &Network, seed: &Seed) -> Result<Artifacts, Diagnostics> {
     let mut a = Artifacts::default();
-    let mut producers = Vec::new();
     for node in &net.nodes {
         let mut na = NodeArtifacts::default();
         if node.role != Role::SnarkWorker {
@@ -196,30 +190,10 @@ pub fn build(net: &Network, seed: &Seed) -> Result<Artifacts, Diagnostics> {
                 source,
             });
         }
-        if node.role == Role::BlockProducer {
-            // Operator-provided: referenced, never generated.
-            let source = format!("nodes/{}/{BLOCK_PRODUCER_KEY_PATH}", node.name);
-            na.secret_files.push(SecretFile {
-                key: "block_producer_key".into(),
-                home_path: BLOCK_PRODUCER_KEY_PATH.into(),
-                source: source.clone(),
-            });
-            producers.push((node.name.clone(), source));
-        }
         a.nodes.insert(node.name.clone(), na);
     }
-    let doc = crate::templates::render(
-        "mina/operator-keys.md.j2",
-        serde_json::json!({
-            "name": net.name,
-            "producers": producers,
-            "coordinator_env": COORDINATOR_PUBKEY_ENV,
-            "block_producer_key_path": BLOCK_PRODUCER_KEY_PATH,
-        }),
-    )
-    .map_err(|e| Diagnostics(vec![Diagnostic::error(&net.name, None, e.to_string())]))?;
-    a.public
-        .insert("mina/operator-keys.md".into(), FileEntry::text(doc));
+    // Staking keys, passwords, daemon.json files and the runtime config.
+    ledger::build(net, seed, &mut a);
     Ok(a)
 }
 
@@ -308,6 +282,8 @@ pub fn launch(net: &Network, node: &Node, rt: &Runtime<'_>) -> Launch {
         rt.home.clone(),
         "--libp2p-keypair".into(),
         rt.home.clone().then(format!("/{LIBP2P_KEY_PATH}")),
+        "--config-file".into(),
+        rt.home.clone().then(format!("/{}", ledger::RUNTIME_CONFIG)),
     ];
     for (flag, name) in [
         ("--external-port", "p2p"),
@@ -351,27 +327,13 @@ pub fn launch(net: &Network, node: &Node, rt: &Runtime<'_>) -> Launch {
         if let Some(fee) = group.and_then(|g| g.snark_fee.clone()) {
             args.extend(["--snark-worker-fee".into(), fee.into()]);
         }
-        // The reward key is the operator's: the daemon cannot read it from the environment
-        // itself, so a shell appends it at start (and fails loudly when it is unset).
-        let mut wrapped: Vec<Text> = vec!["-c".into(), coordinator_shell().into(), binary];
-        wrapped.extend(args);
-        return Launch {
-            program: "sh".into(),
-            args: wrapped,
-            env,
-        };
+        // The fee key (`run-snark-coordinator`) is in the node's public daemon.json.
     }
     Launch {
         program: binary,
         args,
         env,
     }
-}
-
-/// The `sh -c` script that starts a SNARK coordinator: `$0` is the Mina binary, `"$@"` the
-/// daemon arguments.
-pub fn coordinator_shell() -> &'static str {
-    "exec \"$0\" \"$@\" --run-snark-coordinator \"${MINA_SNARK_COORDINATOR_PUBKEY:?set MINA_SNARK_COORDINATOR_PUBKEY to the coordinator reward public key (B62...)}\""
 }
 
 #[cfg(test)]

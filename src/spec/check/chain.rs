@@ -137,7 +137,7 @@ fn accounts(c: &mut Checker<'_>, spec: &Spec) {
                 "account names must be unique",
             );
         }
-        if a.coins.is_empty() {
+        if a.coins.is_empty() && spec.chain.family != crate::spec::Family::Mina {
             c.error(
                 &format!("{p}/coins"),
                 format!("account `{}` has no coins", a.name),

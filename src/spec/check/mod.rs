@@ -10,6 +10,7 @@
 mod chain;
 mod family;
 mod groups;
+mod mina;
 mod monitoring;
 mod names;
 mod targets;
@@ -18,6 +19,7 @@ use super::load::Document;
 use super::Spec;
 use crate::diag::{Diagnostic, Diagnostics, Pos};
 
+pub use mina::{parse_mina, NANOMINA_PER_MINA};
 pub use names::{family_name, is_dns_label, is_rfc3339, role_name};
 
 /// Longest network name (it prefixes stack, chart and resource names).
@@ -135,6 +137,7 @@ pub fn check(file: &str, doc: &Document, spec: &Spec) -> Diagnostics {
     let mut c = Checker::new(file, doc);
     c.dns_name("/name", "network name", &spec.name, MAX_NETWORK_NAME);
     chain::check(&mut c, spec);
+    mina::check(&mut c, spec);
     names::regions(&mut c, spec);
     names::groups(&mut c, spec);
     groups::check(&mut c, spec);

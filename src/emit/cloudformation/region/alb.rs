@@ -80,15 +80,11 @@ fn target_groups(cx: &RegionCx<'_>, tpl: &mut Tpl, shared: &mut Shared) {
             );
         }
     }
-    let cometbft = matches!(
-        net.chain.family,
-        crate::model::Family::Cosmos | crate::model::Family::Cometbft
-    );
+    let fam = crate::chain::family(net.chain.family);
     for (id, (group, port, number)) in &tgs {
-        let (path, matcher) = match (port.as_str(), cometbft) {
-            ("rpc", true) => ("/health", "200"),
-            ("api", true) => ("/cosmos/base/tendermint/v1beta1/syncing", "200"),
-            _ => ("/", "200-499"),
+        let (path, matcher) = match fam.http_health_path(port) {
+            Some(path) => (path, "200"),
+            None => ("/", "200-499"),
         };
         tpl.res(
             id,

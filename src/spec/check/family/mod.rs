@@ -52,7 +52,11 @@ fn reject_cosmos_fields(c: &mut Checker<'_>, spec: &Spec) {
         ("app_state_template", ch.app_state_template.is_some()),
         ("bech32_prefix", ch.bech32_prefix.is_some()),
         ("minimum_gas_prices", ch.minimum_gas_prices.is_some()),
-        ("accounts", !ch.accounts.is_empty()),
+        // Mina accounts are checked in `mina::check`.
+        (
+            "accounts",
+            !ch.accounts.is_empty() && ch.family != crate::spec::Family::Mina,
+        ),
     ];
     for (field, set) in cosmos_only {
         if set {
