@@ -327,11 +327,8 @@ pub fn launch(net: &Network, node: &Node, rt: &Runtime<'_>) -> Launch {
     let port = |name: &str| rt.port(node, name);
     let binary = rt.binary.clone();
     if node.role == Role::Custom {
-        return Launch {
-            program: binary,
-            args: super::generic::custom_command(net, node),
-            env: Default::default(),
-        };
+        // The group's own image and command, as any generic node.
+        return super::generic::Generic.launch(net, node, rt);
     }
     let offset = offset(node, rt);
     let peers = peers(net, rt);

@@ -247,11 +247,8 @@ pub fn launch(net: &Network, node: &Node, rt: &Runtime<'_>) -> Launch {
     let group = net.group(&node.group);
     let binary = rt.binary.clone();
     if node.role == Role::Custom {
-        return Launch {
-            program: binary,
-            args: super::generic::custom_command(net, node),
-            env: Default::default(),
-        };
+        // The group's own image and command, as any generic node.
+        return super::generic::Generic.launch(net, node, rt);
     }
     if node.role == Role::SnarkWorker {
         let coordinator = rt.peers.persistent.first().and_then(|dial| {
