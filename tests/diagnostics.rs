@@ -32,6 +32,7 @@ const CORPUS: &[(&str, &[(&str, &str)])] = &[
     ("behind-missing-group", &[("9:82", "sentries")]),
     ("behind-non-sentry-group", &[("9:82", "rpc")]),
     ("binary-bytes", &[("2:8", "")]),
+    ("chain-home-unsafe", &[("8:9", "\"/h/$(touch pwned)\"")]),
     (
         "chain-id-too-long",
         &[("5:13", "this-chain-id-is-much-too-long")],

@@ -79,8 +79,24 @@ fn identity(c: &mut Checker<'_>, spec: &Spec) {
                 home.as_str(),
                 "use an absolute path inside the image, e.g. `/root/.duality`",
             );
+        } else if !is_plain_path(home) {
+            // The home reaches the Dockerfile, the entrypoint and every target's launch
+            // arguments: a plain path needs no quoting in any of them.
+            c.error(
+                "/chain/home",
+                format!("home `{home}` is not a plain path"),
+                home.as_str(),
+                "use only letters, digits, `/`, `.`, `_` and `-`, without `..`, e.g. `/root/.duality`",
+            );
         }
     }
+}
+
+/// An absolute path of letters, digits, `/`, `.`, `_` and `-`, with no `..` component.
+fn is_plain_path(p: &str) -> bool {
+    p.chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '/' | '.' | '_' | '-'))
+        && !p.split('/').any(|part| part == "..")
 }
 
 /// Genesis time, denom and bech32 prefix.
