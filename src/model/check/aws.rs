@@ -8,7 +8,7 @@ use super::{nodes_by_name, written, Checker};
 use crate::model::{ec2, Aws, Exposure, LaunchType, Network};
 
 /// Cross-region peer address parameters one region stack may take (CloudFormation allows
-/// 200 parameters in all). `emit::cloudformation` holds the same limit (`MAX_PEER_PARAMS`).
+/// 200 parameters in all). `emit::cloudformation` uses this limit too.
 pub const MAX_CROSS_REGION_PEERS: usize = 120;
 
 /// Check the AWS target.

@@ -21,9 +21,9 @@ use super::shared::Shared;
 use crate::chain::Artifacts;
 use crate::model::{Aws, LaunchType, Network, Node};
 
-/// Cross-region peer address parameters per region stack (CloudFormation allows 200
-/// parameters in all).
-const MAX_PEER_PARAMS: usize = 120;
+// Cross-region peer parameters per region stack: the checks refuse a spec over the limit
+// first (`model::check`), so reaching it here is a bug.
+use crate::model::check::MAX_CROSS_REGION_PEERS as MAX_PEER_PARAMS;
 
 /// CloudWatch Logs accepts only these retention periods; round up.
 pub fn retention_days(days: u32) -> u32 {
