@@ -396,15 +396,16 @@ fn monitoring_objects_render_only_with_the_operator_crds() {
         for needle in [
             "kind: PodMonitor",
             "kind: PrometheusRule",
-            "alert: ChainNodeMemoryNearLimit",
-            "alert: ChainNoNewBlock",
-            "alert: ChainPeerCountLow",
+            "alert: NodeDown",
+            "alert: MemoryHigh",
+            "alert: ChainStalled",
+            "alert: FewPeers",
         ] {
             assert!(with.contains(needle), "{example}: `{needle}` missing");
         }
         assert!(
-            with.contains("alert: ChainValidatorMissingBlocks")
-                || with.contains("alert: ChainProducerMissingBlocks"),
+            with.contains("alert: ValidatorMissingBlocks")
+                || with.contains("alert: ProducerMissingBlocks"),
             "{example}: no missed-blocks alert"
         );
         if spec.contains("team: integration") {

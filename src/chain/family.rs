@@ -58,6 +58,13 @@ pub struct Metrics {
     pub missing_validators: Option<&'static str>,
     /// Resident memory of the node process, if exported.
     pub memory: Option<&'static str>,
+    /// CPU seconds the node process used (a counter), if exported.
+    pub cpu_seconds: Option<&'static str>,
+    /// The height a validator's own node last saw it sign (labelled by validator), if
+    /// exported.
+    pub last_signed_height: Option<&'static str>,
+    /// Slots a block producer won and blocks it produced (counters), if exported.
+    pub slots_won_and_produced: Option<(&'static str, &'static str)>,
 }
 
 /// One chain family: keys, genesis and configs, how its nodes start, how they are probed.
@@ -94,6 +101,11 @@ pub trait ChainFamily: Sync {
     /// The metrics its nodes export, when they speak a known vocabulary.
     fn metrics(&self) -> Option<Metrics> {
         None
+    }
+    /// Log lines that mean a consensus failure or a crash (CloudWatch Logs filter terms), if
+    /// the family's logs are known.
+    fn failure_log_terms(&self) -> &'static [&'static str] {
+        &[]
     }
     /// Variables the binary reads its home from before `--home` (the upstream image may set
     /// them to another folder), which the entrypoint exports as the node's home.

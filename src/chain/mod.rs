@@ -4,6 +4,7 @@
 //! Public files go to the committed tree; private files go to the secrets tree only, and
 //! each node lists the secret files it must receive at run time (`SecretFile`).
 
+pub mod alerts;
 pub mod cometbft;
 pub mod cosmos;
 pub mod family;

@@ -25,7 +25,7 @@ use base64::Engine;
 use serde::Serialize;
 use serde_json::{json, Value};
 
-use super::{templates, Context, FileEntry, FileSet, Output};
+use super::{monitoring, templates, Context, FileEntry, FileSet, Output};
 use crate::chain::{family, process, Healthy, PeerHost, TargetRuntime, Text};
 use crate::model::{Exposure, Network, Node, Protocol, Role};
 
@@ -294,9 +294,7 @@ struct View {
     regions: Vec<RegionView>,
     multi_region: bool,
     monitoring: bool,
-    memory_percent: u8,
-    no_block_minutes: u32,
-    min_peers: u32,
+    alert_rules: Vec<monitoring::PromRule>,
     alert_labels: Vec<(String, String)>,
     cometbft_metrics: bool,
     mina_metrics: bool,
@@ -496,9 +494,26 @@ pub fn emit(cx: &Context<'_>) -> anyhow::Result<Output> {
         groups,
         nodes,
         monitoring: net.monitoring.prometheus,
-        memory_percent: net.monitoring.memory_percent,
-        no_block_minutes: net.monitoring.no_block_minutes,
-        min_peers: net.monitoring.min_peers,
+        alert_rules: monitoring::prometheus_rules(
+            net,
+            &monitoring::PromView {
+                nodes: "namespace=\"{{ .Release.Namespace }}\", node!=\"\"",
+                containers: Some("namespace=\"{{ .Release.Namespace }}\", container=\"node\""),
+            },
+        )
+        .into_iter()
+        // Summaries carry Prometheus template references, spelled so Helm leaves them.
+        .map(|r| monitoring::PromRule {
+            summary: helm_literal(&q(&r.summary)),
+            // One operand per line (PromQL ignores the breaks): short lines for yamllint.
+            expr: r
+                .expr
+                .replace(" / ", "\n  / ")
+                .replace(" or ", "\nor ")
+                .replace(" and ", "\nand "),
+            ..r
+        })
+        .collect(),
         alert_labels: net
             .monitoring
             .labels
@@ -717,10 +732,7 @@ fn values_schema(v: &View) -> Value {
                 "enabled": boolean("PodMonitor and PrometheusRule (when the Prometheus Operator CRDs exist)"),
                 "interval": { "type": "string", "pattern": "^[0-9]+(ms|s|m|h)$" },
                 "labels": labels.clone(),
-                "memoryPercent": { "type": "integer", "minimum": 1, "maximum": 100 },
-                "noBlockMinutes": { "type": "integer", "minimum": 1 },
-                "minPeers": { "type": "integer", "minimum": 0 },
-            }), &["enabled", "interval", "labels", "memoryPercent", "noBlockMinutes", "minPeers"]),
+            }), &["enabled", "interval", "labels"]),
             "groups": {
                 "type": "object",
                 "additionalProperties": false,

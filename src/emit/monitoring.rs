@@ -5,8 +5,9 @@
 
 use serde_json::json;
 
+use crate::chain::alerts::{alerts, Condition};
 use crate::chain::family;
-use crate::model::{Family, Network, Node};
+use crate::model::{Network, Node};
 
 /// Pinned Prometheus image.
 pub const PROMETHEUS_IMAGE: &str = "prom/prometheus:v2.55.1";
@@ -20,11 +21,6 @@ pub const ALERT_SECRETS_DIR: &str = "/run/secrets";
 /// A YAML double-quoted scalar (JSON string syntax).
 fn q(s: &str) -> String {
     serde_json::to_string(s).expect("strings serialize")
-}
-
-/// True when the family exports CometBFT's metrics (`cometbft_*`).
-fn cometbft_metrics(f: Family) -> bool {
-    family(f).metrics().is_some_and(|m| m.dialect == "cometbft")
 }
 
 /// Nodes with a metrics port, with that port's container number.
@@ -76,7 +72,7 @@ pub fn prometheus_config(
 }
 
 /// A Prometheus duration: `2m` for 120 seconds, `45s` otherwise.
-fn duration(seconds: u32) -> String {
+pub fn duration(seconds: u32) -> String {
     if seconds % 60 == 0 {
         format!("{}m", seconds / 60)
     } else {
@@ -84,94 +80,168 @@ fn duration(seconds: u32) -> String {
     }
 }
 
-/// The expression of blocks since a validator's last signature, per validator: only a
-/// validator's own node exports its `validator_last_signed_height` (labelled
-/// `validator_address`), compared with the highest height any node reports.
-fn blocks_since_signed() -> &'static str {
-    "scalar(max(cometbft_consensus_height)) - max by (validator_address, node) (cometbft_consensus_validator_last_signed_height)"
+/// How a target's Prometheus sees the nodes.
+pub struct PromView<'a> {
+    /// Label matchers on every series a node exports (`job="nodes"`, a namespace), which
+    /// carry `node` and `group` labels.
+    pub nodes: &'a str,
+    /// Label matchers of the node containers' cAdvisor and kube-state-metrics series, where
+    /// the platform has them (their `pod` label names the node's pod); `None`: memory and
+    /// CPU come from the node process's own metrics.
+    pub containers: Option<&'a str>,
 }
 
-/// `alerts.yml`: node down, stalled chain, too few peers, a validator not signing, memory
-/// above the spec's threshold of each group's limit. Alert names are distinct (promtool
-/// `--lint-fatal` rejects duplicates).
+/// One Prometheus alerting rule, rendered from the vocabulary.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct PromRule {
+    /// The vocabulary's name.
+    pub alert: &'static str,
+    /// PromQL.
+    pub expr: String,
+    /// `for:` duration.
+    pub r#for: String,
+    /// `critical` or `warning`.
+    pub severity: &'static str,
+    /// One line, with Prometheus template references to the node.
+    pub summary: String,
+}
+
+/// The expression of blocks since a validator's last signature, per validator: only a
+/// validator's own node exports its last signed height (labelled `validator_address`),
+/// compared with the highest height any node reports.
+fn blocks_since_signed(height: &str, last_signed: &str, sel: &str) -> String {
+    format!(
+        "scalar(max({height}{{{sel}}})) - max by (validator_address, node) ({last_signed}{{{sel}}})"
+    )
+}
+
+/// One expression over every group, each group's limit its own threshold.
+fn per_group(net: &Network, threshold: impl Fn(&crate::model::Group) -> String) -> String {
+    net.groups
+        .iter()
+        .map(threshold)
+        .collect::<Vec<_>>()
+        .join(" or ")
+}
+
+/// The network's alert vocabulary as Prometheus rules for `view`; alerts that need what
+/// this Prometheus cannot see (logs; memory of a process that does not export it) are left
+/// to the targets that can.
+pub fn prometheus_rules(net: &Network, view: &PromView<'_>) -> Vec<PromRule> {
+    let sel = view.nodes;
+    let node = "{{ $labels.node }}";
+    let pod = "{{ $labels.pod }}";
+    let mut rules = Vec::new();
+    for alert in alerts(net) {
+        let (expr, who) = match &alert.condition {
+            Condition::NodeDown => (format!("up{{{sel}}} == 0"), node),
+            Condition::ChainStalled { height, minutes } => (
+                format!("increase({height}{{{sel}}}[{minutes}m]) < 1"),
+                node,
+            ),
+            Condition::FewPeers { peers, min } => (format!("{peers}{{{sel}}} < {min}"), node),
+            Condition::ValidatorMissingBlocks {
+                height,
+                last_signed,
+                blocks,
+            } => (
+                format!(
+                    "{} > {blocks}",
+                    blocks_since_signed(height, last_signed, sel)
+                ),
+                "validator {{ $labels.validator_address }} ({{ $labels.node }})",
+            ),
+            Condition::ProducerMissingBlocks {
+                slots_won,
+                produced,
+            } => (
+                format!(
+                    "increase({slots_won}{{{sel}}}[1h]) > 0 and increase({produced}{{{sel}}}[1h]) < 1"
+                ),
+                node,
+            ),
+            Condition::MemoryHigh { process, percent } => match (view.containers, process) {
+                (Some(c), _) => (
+                    format!(
+                        "100 * max by (pod) (container_memory_working_set_bytes{{{c}}}) / max by (pod) (kube_pod_container_resource_limits{{{c}, resource=\"memory\"}}) > {percent}"
+                    ),
+                    pod,
+                ),
+                (None, Some(metric)) => (
+                    per_group(net, |g| {
+                        let limit = g.resources.memory_mib * 1024 * 1024;
+                        format!(
+                            "{metric}{{{sel}, group=\"{}\"}} > {}",
+                            g.name,
+                            limit / 100 * u64::from(*percent)
+                        )
+                    }),
+                    node,
+                ),
+                (None, None) => continue,
+            },
+            Condition::CpuHigh { process, percent } => match (view.containers, process) {
+                (Some(c), _) => (
+                    format!(
+                        "100 * max by (pod) (rate(container_cpu_usage_seconds_total{{{c}}}[5m])) / max by (pod) (kube_pod_container_resource_limits{{{c}, resource=\"cpu\"}}) > {percent}"
+                    ),
+                    pod,
+                ),
+                (None, Some(metric)) => (
+                    per_group(net, |g| {
+                        // CPU seconds per second, in thousandths: exact, no float noise.
+                        let milli = u64::from(g.resources.cpu_millis) * u64::from(*percent) / 100;
+                        format!(
+                            "rate({metric}{{{sel}, group=\"{}\"}}[5m]) > {}.{:03}",
+                            g.name,
+                            milli / 1000,
+                            milli % 1000
+                        )
+                    }),
+                    node,
+                ),
+                (None, None) => continue,
+            },
+            // Prometheus does not read logs.
+            Condition::FailureLogged { .. } => continue,
+        };
+        rules.push(PromRule {
+            alert: alert.name,
+            expr,
+            r#for: duration(alert.for_seconds.max(1)),
+            severity: alert.severity.as_str(),
+            summary: format!("{who} {}", alert.meaning),
+        });
+    }
+    rules
+}
+
+/// `alerts.yml` of the compose project: the vocabulary's rules over the `nodes` job.
+/// Alert names are distinct (promtool `--lint-fatal` rejects duplicates).
 pub fn alert_rules(net: &Network) -> String {
-    let m = &net.monitoring;
-    let mut s = format!(
-        "# Alert rules of network `{}` (generated by chainfleet).\ngroups:\n  - name: chainfleet\n    rules:\n",
-        net.name
-    );
-    let labels: String = m
+    let labels: String = net
+        .monitoring
         .labels
         .iter()
         .map(|(k, v)| format!(", {}: {}", q(k), q(v)))
         .collect();
-    let mut rule = |name: &str, expr: String, for_: &str, summary: String| {
-        s.push_str(&format!(
-            "      - alert: {name}\n        expr: '{}'\n        for: {for_}\n        labels: {{severity: warning{labels}}}\n        annotations:\n          summary: {}\n",
-            expr.replace('\'', "''"),
-            q(&summary)
-        ));
-    };
-    rule(
-        "NodeDown",
-        "up{job=\"nodes\"} == 0".into(),
-        &duration(m.node_down_seconds),
-        "{{ $labels.node }} does not answer on its metrics port".into(),
+    let mut s = format!(
+        "# Alert rules of network `{}` (generated by chainfleet).\ngroups:\n  - name: chainfleet\n    rules:\n",
+        net.name
     );
-    if cometbft_metrics(net.chain.family) {
-        rule(
-            "ChainStalled",
-            format!(
-                "increase(cometbft_consensus_height[{}m]) == 0",
-                m.no_block_minutes
-            ),
-            "1m",
-            format!(
-                "{{{{ $labels.node }}}} made no block in {} minutes",
-                m.no_block_minutes
-            ),
-        );
-        rule(
-            "FewPeers",
-            format!("cometbft_p2p_peers < {}", m.min_peers),
-            "5m",
-            format!(
-                "{{{{ $labels.node }}}} has fewer than {} peers",
-                m.min_peers
-            ),
-        );
-        if net.validators().next().is_some() {
-            rule(
-                "ValidatorMissingBlocks",
-                format!("{} > {}", blocks_since_signed(), m.missed_blocks),
-                "30s",
-                "validator {{ $labels.validator_address }} ({{ $labels.node }}) last signed {{ $value }} blocks ago".into(),
-            );
-        }
-    }
-    // One rule over every group: each group's limit is its own threshold.
-    let memory: Vec<String> = net
-        .groups
-        .iter()
-        .map(|g| {
-            let limit = g.resources.memory_mib * 1024 * 1024;
-            let max = limit / 100 * u64::from(m.memory_percent);
-            format!(
-                "process_resident_memory_bytes{{group=\"{}\"}} > {max}",
-                g.name
-            )
-        })
-        .collect();
-    if !memory.is_empty() {
-        rule(
-            "MemoryHigh",
-            memory.join(" or "),
-            "5m",
-            format!(
-                "{{{{ $labels.node }}}} uses over {}% of its group's memory limit ({{{{ $value | humanize1024 }}}}B)",
-                m.memory_percent
-            ),
-        );
+    let view = PromView {
+        nodes: "job=\"nodes\"",
+        containers: None,
+    };
+    for r in prometheus_rules(net, &view) {
+        s.push_str(&format!(
+            "      - alert: {}\n        expr: {}\n        for: {}\n        labels: {{severity: {}{labels}}}\n        annotations:\n          summary: {}\n",
+            r.alert,
+            q(&r.expr),
+            r.r#for,
+            r.severity,
+            q(&r.summary)
+        ));
     }
     s
 }
@@ -309,31 +379,29 @@ pub fn grafana_dashboards_provider(dir: &str) -> String {
 /// The network's dashboard: block height, peers, missed blocks (CometBFT families), memory
 /// and scrape status per node.
 pub fn dashboard_json(net: &Network) -> String {
-    let mut panels: Vec<(&str, &str, &str)> = Vec::new();
-    if cometbft_metrics(net.chain.family) {
-        panels.extend([
-            ("Block height", "cometbft_consensus_height", "none"),
-            ("Peers", "cometbft_p2p_peers", "none"),
-            (
+    let mut panels: Vec<(&str, String, &str)> = Vec::new();
+    if let Some(m) = family(net.chain.family).metrics() {
+        panels.push(("Block height", m.height.into(), "none"));
+        panels.push(("Peers", m.peers.into(), "none"));
+        if let Some(last) = m.last_signed_height {
+            panels.push((
                 "Blocks since last signature (per validator)",
-                blocks_since_signed(),
+                blocks_since_signed(m.height, last, "job=\"nodes\""),
                 "none",
-            ),
-            (
+            ));
+        }
+        if let Some(missing) = m.missing_validators {
+            panels.push((
                 "Validators missing from the last block",
-                "cometbft_consensus_missing_validators",
+                missing.into(),
                 "none",
-            ),
-        ]);
+            ));
+        }
+        if let Some(memory) = m.memory {
+            panels.push(("Memory (resident)", memory.into(), "bytes"));
+        }
     }
-    panels.extend([
-        (
-            "Memory (resident)",
-            "process_resident_memory_bytes",
-            "bytes",
-        ),
-        ("Up", "up{job=\"nodes\"}", "none"),
-    ]);
+    panels.push(("Up", "up{job=\"nodes\"}".into(), "none"));
     let panels: Vec<serde_json::Value> = panels
         .into_iter()
         .enumerate()

@@ -370,6 +370,9 @@ impl ChainFamily for Cometbft {
     fn http_health_path(&self, port: &str) -> Option<&'static str> {
         (port == "rpc").then_some("/health")
     }
+    fn failure_log_terms(&self) -> &'static [&'static str] {
+        FAILURE_LOG_TERMS
+    }
     /// The upstream image sets `CMTHOME=/cometbft`, which CometBFT reads before `--home`.
     fn home_env(&self, _net: &Network) -> Vec<String> {
         vec!["CMTHOME".into()]
@@ -389,7 +392,19 @@ pub const METRICS: Metrics = Metrics {
     peers: "cometbft_p2p_peers",
     missing_validators: Some("cometbft_consensus_missing_validators"),
     memory: Some("process_resident_memory_bytes"),
+    cpu_seconds: Some("process_cpu_seconds_total"),
+    last_signed_height: Some("cometbft_consensus_validator_last_signed_height"),
+    slots_won_and_produced: None,
 };
+
+/// Log lines of CometBFT (and the Cosmos SDK on it) that mean trouble: a halted consensus
+/// (`CONSENSUS FAILURE!!!`, consensus/state.go), a signature that did not verify, a panic.
+pub const FAILURE_LOG_TERMS: &[&str] = &[
+    "CONSENSUS FAILURE",
+    "consensus failure",
+    "failed to verify",
+    "panic:",
+];
 
 /// `id@host:port`.
 pub fn peer_address(id: Option<&str>, host: &Text, port: u16) -> Text {

@@ -444,6 +444,9 @@ impl ChainFamily for Cosmos {
     fn metrics(&self) -> Option<Metrics> {
         Some(cometbft::METRICS)
     }
+    fn failure_log_terms(&self) -> &'static [&'static str] {
+        cometbft::FAILURE_LOG_TERMS
+    }
     /// CometBFT's `/health` on RPC; the SDK's syncing query on the REST API.
     fn http_health_path(&self, port: &str) -> Option<&'static str> {
         match port {

@@ -228,6 +228,14 @@ impl ChainFamily for Mina {
             peers: "Coda_Network_peers",
             missing_validators: None,
             memory: None,
+            cpu_seconds: None,
+            last_signed_height: None,
+            // `Block_producer` subsystem of the `Coda` namespace (src/lib/mina_metrics/
+            // prometheus_metrics/mina_metrics.ml in MinaProtocol/mina).
+            slots_won_and_produced: Some((
+                "Coda_Block_producer_slots_won",
+                "Coda_Block_producer_blocks_produced",
+            )),
         })
     }
     /// The GraphQL port, which the daemon opens once it runs (SNARK workers open nothing).

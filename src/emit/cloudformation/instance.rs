@@ -76,7 +76,7 @@ pub(super) fn container_instance(
         &format!("{n}RecoverAlarm"),
         "AWS::CloudWatch::Alarm",
         json!({
-            "AlarmName": format!("{}-{}-host", net.name, node.name),
+            "AlarmName": format!("{}-{}-HostRecovery", net.name, node.name),
             "AlarmDescription": format!("The container instance of {} failed its system status check: recover it onto healthy hardware (same interface, Elastic IP and volume)", node.name),
             "Namespace": "AWS/EC2",
             "MetricName": "StatusCheckFailed_System",
@@ -88,7 +88,7 @@ pub(super) fn container_instance(
             "ComparisonOperator": "GreaterThanThreshold",
             "TreatMissingData": "missing",
             "AlarmActions": actions,
-            "Tags": tags(net, &format!("{}-{}-host", net.name, node.name)),
+            "Tags": tags(net, &format!("{}-{}-HostRecovery", net.name, node.name)),
         }),
     );
     if let Some(c) = &condition {

@@ -156,14 +156,14 @@ fn port_mappings(cx: &NodeCx<'_>) -> Vec<Value> {
     port_mappings
 }
 
-/// The task definition of `container` with the node's EFS access point as its data volume.
-/// Returns its logical ID.
+/// The task definition of `containers` (the node's first) with the node's EFS access point
+/// as its data volume. Returns its logical ID.
 pub(super) fn task_definition(
     cx: &NodeCx<'_>,
     tpl: &mut Tpl,
     shared: &mut Shared,
     access_point: &str,
-    container: Value,
+    containers: Vec<Value>,
 ) -> String {
     let (net, node) = (cx.net, cx.node);
     let res = group_resources(net, &node.group);
@@ -188,7 +188,7 @@ pub(super) fn task_definition(
             "RequiresCompatibilities": [if cx.ec2 { "EC2" } else { "FARGATE" }],
             "ExecutionRoleArn": shared.ga("ExecutionRole", "Arn"),
             "TaskRoleArn": shared.ga("TaskRole", "Arn"),
-            "ContainerDefinitions": [container],
+            "ContainerDefinitions": containers,
             "Volumes": [{
                 "Name": "data",
                 "EFSVolumeConfiguration": {
