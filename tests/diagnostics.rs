@@ -18,7 +18,11 @@ const CORPUS: &[(&str, &[(&str, &str)])] = &[
     ("aws-group-larger-than-any-instance", &[("9:34", "1Ti")]),
     ("aws-instance-type-too-small", &[("10:20", "t3.small")]),
     ("aws-instance-type-with-fargate", &[("10:20", "m6i.large")]),
-    ("aws-too-many-cross-region-peers", &[("4:11", "us-east-1")]),
+    ("aws-region-typo", &[("8:11", "eu-wset-1")]),
+    (
+        "aws-too-many-cross-region-peers",
+        &[("4:11", "us-east-1"), ("4:22", "eu-west-1")],
+    ),
     ("bad-cidr", &[("11:22", "172.28.0.0/33")]),
     ("bad-email", &[("13:30", "\"ops at example dot com\"")]),
     ("bad-enum-family", &[("4:11", "cosmoss")]),
@@ -192,7 +196,12 @@ fn every_invalid_spec_is_located_and_snapshotted() {
                 "{file}:{pos} points at `{text}`, want `{token}`"
             );
         }
-        let n = expected.len();
+        // The summary counts errors; warnings are located like them but not counted.
+        let n = err
+            .lines()
+            .filter(|l| l.starts_with(&format!("{file}:")) && l.contains(": error: "))
+            .count();
+        assert!(n > 0, "{file}: no error");
         assert!(
             err.ends_with(&format!(
                 "error: {n} problem{}\n",

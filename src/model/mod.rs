@@ -16,6 +16,9 @@ pub use crate::spec::parse::Coin;
 pub use crate::spec::{Exposure, Family, LaunchType, Role, SdkVersion, ServiceType};
 pub use ports::Protocol;
 
+/// Port names served over HTTP (behind a load balancer when public on AWS).
+pub const HTTP_PORT_NAMES: &[&str] = &["rpc", "api", "graphql"];
+
 /// A whole network, resolved.
 #[derive(Debug, Clone, Serialize)]
 pub struct Network {
@@ -218,6 +221,16 @@ pub struct Node {
 }
 
 impl Node {
+    /// Public ports that are not served over HTTP: on AWS they sit behind the node's own
+    /// Elastic IP (HTTP ports go behind the region's load balancer; pprof stays local).
+    pub fn public_stream_ports(&self) -> impl Iterator<Item = &Port> {
+        self.ports.iter().filter(|p| {
+            p.name != "pprof"
+                && p.exposure == Exposure::Public
+                && !HTTP_PORT_NAMES.contains(&p.name.as_str())
+        })
+    }
+
     /// The port named `name`, if the node has it.
     pub fn port(&self, name: &str) -> Option<&Port> {
         self.ports.iter().find(|p| p.name == name)
@@ -256,6 +269,19 @@ impl Network {
     /// Validators (and block producers), in node order.
     pub fn validators(&self) -> impl Iterator<Item = &Node> {
         self.nodes.iter().filter(|n| n.is_validator())
+    }
+
+    /// Which of `zones` availability zones `node` runs in: nodes of one role in one region
+    /// take turns across the network (not per group), so single-node validator groups do not
+    /// all land in the first zone and one zone outage cannot take most of the voting power.
+    pub fn zone_slot(&self, node: &Node, zones: usize) -> usize {
+        let turn = self
+            .nodes
+            .iter()
+            .filter(|n| n.region == node.region && n.role == node.role)
+            .position(|n| n.name == node.name)
+            .unwrap_or(node.ordinal as usize);
+        turn % zones.max(1)
     }
 }
 
@@ -326,6 +352,8 @@ pub struct Aws {
     pub certificate_arn: Option<String>,
     /// Instance type of every container instance (EC2 launch type); `None`: sized per group.
     pub instance_type: Option<String>,
+    /// Retain chain data and Elastic IPs when a stack is deleted or a resource replaced.
+    pub retain_on_delete: bool,
 }
 
 /// Kubernetes settings.

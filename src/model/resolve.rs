@@ -284,6 +284,7 @@ pub fn resolve(spec: &Spec, app_state_template: Option<serde_json::Value>) -> Ne
                 .map(|z| (z.name.clone(), z.hosted_zone_id.clone())),
             certificate_arn: t.certificate_arn.clone(),
             instance_type: t.instance_type.clone(),
+            retain_on_delete: t.retain_on_delete,
         }),
         kubernetes: spec.targets.kubernetes.as_ref().map(|k| Kubernetes {
             namespace: k.namespace.clone(),

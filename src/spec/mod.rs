@@ -493,6 +493,15 @@ pub struct AwsTarget {
     /// and memory. A stack parameter per group can change it at deploy time.
     #[serde(default)]
     pub instance_type: Option<String>,
+    /// Keep the chain data (EFS) and the public nodes' Elastic IPs, which other operators
+    /// peer with, when a stack is deleted or a resource replaced (default `true`; set
+    /// `false` for throwaway testnets).
+    #[serde(default = "retain")]
+    pub retain_on_delete: bool,
+}
+
+fn retain() -> bool {
+    true
 }
 
 fn fargate() -> LaunchType {

@@ -9,14 +9,11 @@ use serde_json::json;
 use super::builder::r;
 use super::names::{lid, peer_host_param};
 use crate::chain::{PeerHost, TargetRuntime, Text};
-use crate::model::{Exposure, Network, Node, Port};
-
-/// Ports served over HTTP behind the Application Load Balancer when public.
-const HTTP_PORTS: &[&str] = &["rpc", "api", "graphql"];
+use crate::model::{Exposure, Network, Node, Port, HTTP_PORT_NAMES};
 
 /// True for a port served over HTTP (behind the ALB when public).
 pub(super) fn is_http(name: &str) -> bool {
-    HTTP_PORTS.contains(&name)
+    HTTP_PORT_NAMES.contains(&name)
 }
 
 /// Ports a container publishes (pprof stays on loopback).
@@ -31,9 +28,7 @@ pub(super) fn alb_served(node: &Node) -> impl Iterator<Item = &Port> {
 
 /// Public ports reached through the node's own NLB (p2p and any non-HTTP public port).
 pub(super) fn nlb_ports(node: &Node) -> Vec<&Port> {
-    served(node)
-        .filter(|p| p.exposure == Exposure::Public && !is_http(&p.name))
-        .collect()
+    node.public_stream_ports().collect()
 }
 
 /// How ECS runs nodes: tasks of the one image, same-region peers by Cloud Map name, other

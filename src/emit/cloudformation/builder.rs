@@ -29,6 +29,16 @@ pub(super) fn tags(net: &Network, name: &str) -> Value {
     ])
 }
 
+/// Keep a resource that holds what cannot be recreated (chain data, a public address peers
+/// know) when its stack is deleted or it is replaced, unless the spec says the network is
+/// throwaway (`targets.aws.retain_on_delete: false`).
+pub(super) fn keep_on_delete(res: &mut Map<String, Value>, net: &Network) {
+    let retain = net.targets.aws.as_ref().is_none_or(|a| a.retain_on_delete);
+    let policy = if retain { "Retain" } else { "Delete" };
+    res.insert("DeletionPolicy".into(), json!(policy));
+    res.insert("UpdateReplacePolicy".into(), json!(policy));
+}
+
 /// Resource metadata telling checkov which checks are skipped, each with its reason.
 pub(super) fn skip(checks: &[(&str, &str)]) -> Value {
     let list: Vec<Value> = checks

@@ -16,6 +16,33 @@ pub(super) fn check(c: &mut Checker<'_>, net: &Network) {
     let Some(aws) = &net.targets.aws else { return };
     instance_type(c, net, aws);
     cross_region_peers(c, net, aws);
+    elastic_ip_quota(c, net, aws);
+}
+
+/// AWS's default quota of Elastic IPs per region and account ("EC2-VPC Elastic IPs").
+pub const DEFAULT_ELASTIC_IP_QUOTA: usize = 5;
+
+/// A region needing more Elastic IPs than the default quota deploys half-way: warn with the
+/// count, so the operator requests the quota first.
+fn elastic_ip_quota(c: &mut Checker<'_>, net: &Network, aws: &Aws) {
+    // A new VPC has a NAT gateway, with its Elastic IP, in each of its two AZs.
+    let nat = if aws.vpc_cidr.is_some() { 2 } else { 0 };
+    for (i, region) in net.regions.iter().enumerate() {
+        let public = net
+            .nodes_in(region)
+            .filter(|n| n.public_stream_ports().next().is_some())
+            .count();
+        let needed = public + nat;
+        if needed > DEFAULT_ELASTIC_IP_QUOTA {
+            c.warn(
+                &format!("/regions/{i}"),
+                format!(
+                    "`{region}` needs {needed} Elastic IPs ({public} nodes with public p2p, {nat} NAT gateways); AWS's default quota is {DEFAULT_ELASTIC_IP_QUOTA} per region"
+                ),
+                format!("request \"EC2-VPC Elastic IPs\" (quota L-0263D0A3) of at least {needed} in Service Quotas for {region} before deploying, or expose p2p publicly on fewer nodes"),
+            );
+        }
+    }
 }
 
 /// The EC2 instance type: only with `launch_type: ec2`, well formed, and big enough for

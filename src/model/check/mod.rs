@@ -86,6 +86,31 @@ mod tests {
     }
 
     #[test]
+    fn regions_short_of_elastic_ips_are_warned_with_the_count() {
+        let yaml = format!(
+            "{HEAD}regions: [us-east-1]\ngroups:\n  - {{ name: validator, role: validator, count: 4 }}\n  - {{ name: sentry, role: sentry, count: 4, expose: {{ p2p: public }} }}\ntargets:\n  aws: {{}}\n"
+        );
+        let v = crate::validate("spec.yaml", yaml.as_bytes(), Path::new(".")).expect("valid");
+        let w: Vec<&str> = v.warnings.0.iter().map(|d| d.message.as_str()).collect();
+        assert!(
+            w.contains(&"`us-east-1` needs 6 Elastic IPs (4 nodes with public p2p, 2 NAT gateways); AWS's default quota is 5 per region"),
+            "{w:#?}"
+        );
+    }
+
+    #[test]
+    fn single_node_validator_groups_alternate_zones() {
+        let yaml = format!(
+            "{HEAD}regions: [us-east-1]\ngroups:\n  - {{ name: a, role: validator }}\n  - {{ name: s, role: sentry }}\n  - {{ name: b, role: validator }}\n  - {{ name: c, role: validator }}\n  - {{ name: d, role: validator }}\ntargets:\n  aws: {{}}\n"
+        );
+        let net = crate::validate("spec.yaml", yaml.as_bytes(), Path::new("."))
+            .expect("valid")
+            .network;
+        let zones: Vec<usize> = net.validators().map(|n| net.zone_slot(n, 2)).collect();
+        assert_eq!(zones, [0, 1, 0, 1]);
+    }
+
+    #[test]
     fn resolved_problems_point_at_the_group_that_caused_them() {
         let yaml = format!(
             "{HEAD}groups:\n  - {{ name: validator, role: validator, count: 2 }}\n  - {{ name: validator, role: full, ports: {{ rpc: 26656 }} }}\ntargets:\n  local: {{}}\n"

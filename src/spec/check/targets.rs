@@ -53,17 +53,77 @@ fn aws_regions(c: &mut Checker<'_>, spec: &Spec) {
         );
     }
     for (i, r) in spec.regions.iter().enumerate() {
+        if AWS_REGIONS.contains(&r.as_str()) {
+            continue;
+        }
+        let at = format!("/regions/{i}");
         let parts: Vec<&str> = r.split('-').collect();
-        if parts.len() < 3 || parts.last().is_none_or(|p| p.parse::<u8>().is_err()) {
-            c.error(
-                &format!("/regions/{i}"),
+        let shaped = parts.len() >= 3 && parts.last().is_some_and(|p| p.parse::<u8>().is_ok());
+        match crate::diag::did_you_mean(r, AWS_REGIONS.iter().copied()) {
+            Some(near) => c.error(
+                &at,
+                format!("`{r}` is not an AWS region"),
+                r.as_str(),
+                format!("did you mean `{near}`?"),
+            ),
+            None if !shaped => c.error(
+                &at,
                 format!("`{r}` is not an AWS region name"),
                 r.as_str(),
                 "AWS regions look like `us-east-1`, `eu-west-1`",
-            );
+            ),
+            // Shaped like a region and far from every known one: perhaps opened after this
+            // release. Say so, but do not refuse it.
+            None => c.warn(
+                &at,
+                format!("`{r}` is not an AWS region chainfleet knows"),
+                "check the name; if AWS opened this region recently, the stacks still work there",
+            ),
         }
     }
 }
+
+/// AWS regions (commercial, GovCloud and China partitions), as of November 2026.
+pub const AWS_REGIONS: &[&str] = &[
+    "af-south-1",
+    "ap-east-1",
+    "ap-east-2",
+    "ap-northeast-1",
+    "ap-northeast-2",
+    "ap-northeast-3",
+    "ap-south-1",
+    "ap-south-2",
+    "ap-southeast-1",
+    "ap-southeast-2",
+    "ap-southeast-3",
+    "ap-southeast-4",
+    "ap-southeast-5",
+    "ap-southeast-6",
+    "ap-southeast-7",
+    "ca-central-1",
+    "ca-west-1",
+    "cn-north-1",
+    "cn-northwest-1",
+    "eu-central-1",
+    "eu-central-2",
+    "eu-north-1",
+    "eu-south-1",
+    "eu-south-2",
+    "eu-west-1",
+    "eu-west-2",
+    "eu-west-3",
+    "il-central-1",
+    "me-central-1",
+    "me-south-1",
+    "mx-central-1",
+    "sa-east-1",
+    "us-east-1",
+    "us-east-2",
+    "us-gov-east-1",
+    "us-gov-west-1",
+    "us-west-1",
+    "us-west-2",
+];
 
 /// VPC, Route 53 zone and ACM certificate.
 fn aws_settings(c: &mut Checker<'_>, aws: &AwsTarget) {

@@ -6,7 +6,7 @@ use serde_json::{json, Value};
 
 use super::NodeCx;
 use crate::emit::cloudformation::addressing::alb_served;
-use crate::emit::cloudformation::builder::{ga, r, skip, tags, Tpl};
+use crate::emit::cloudformation::builder::{ga, keep_on_delete, r, skip, tags, Tpl};
 use crate::emit::cloudformation::names::{alb_listener, alb_tg, ip_export, lid};
 use crate::emit::cloudformation::shared::Shared;
 use crate::model::{Port, Protocol};
@@ -46,11 +46,12 @@ pub(super) fn public_ingress(cx: &NodeCx<'_>, tpl: &mut Tpl, shared: &mut Shared
 /// Public p2p: an Elastic IP, on the node's NLB (Fargate) or its interface (EC2).
 fn elastic_ip(cx: &NodeCx<'_>, tpl: &mut Tpl) {
     let eip = cx.eip();
-    tpl.res(
+    let res = tpl.res(
         &eip,
         "AWS::EC2::EIP",
         json!({ "Domain": "vpc", "Tags": tags(cx.net, &cx.tag_name()) }),
     );
+    keep_on_delete(res, cx.net);
     if cx.ec2 {
         tpl.res(
             &format!("{}EipAssociation", cx.n),
@@ -70,7 +71,7 @@ fn network_load_balancer(
 ) {
     let (net, node) = (cx.net, cx.node);
     let lb = format!("{}Nlb", cx.n);
-    let az = node.ordinal as usize % 2;
+    let az = cx.net.zone_slot(node, 2);
     let res = tpl.res(
         &lb,
         "AWS::ElasticLoadBalancingV2::LoadBalancer",

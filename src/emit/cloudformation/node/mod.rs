@@ -2,7 +2,9 @@
 //! point), discovery (Cloud Map, and its own network interface on EC2), public ingress
 //! (`ingress`), task (`task`), ECS service, container instance (EC2) and alarms.
 
+pub(super) mod alarms;
 mod ingress;
+pub(super) mod metrics_agent;
 mod task;
 
 use serde_json::{json, Value};
@@ -84,13 +86,20 @@ pub(super) fn node_resources(
     }
     let ingress = ingress::public_ingress(&cx, tpl, shared);
     let (command, environment) = task::container_launch(net, artifacts, node);
-    let container = task::container_definition(&cx, artifacts, shared, command, environment);
-    let task = task::task_definition(&cx, tpl, shared, &access_point, container);
+    let mut containers = vec![task::container_definition(
+        &cx,
+        artifacts,
+        shared,
+        command,
+        environment,
+    )];
+    containers.extend(metrics_agent::agent_container(net, node, shared));
+    let task = task::task_definition(&cx, tpl, shared, &access_point, containers);
     service(&cx, tpl, shared, &task, &discovery, ingress);
     if cx.ec2 {
         container_instance(net, node, &cx.eni(), !cx.nlb.is_empty(), tpl, shared);
     }
-    alarms(&cx, tpl, shared);
+    alarms::alarms(&cx, tpl, shared);
     for peer in placeholder_peers(net, node) {
         let p = peer_host_param(&peer.name);
         shared.used.insert(p.clone(), r(&p));
@@ -151,7 +160,7 @@ fn network_interface(cx: &NodeCx<'_>, tpl: &mut Tpl, shared: &mut Shared, discov
         "AWS::EC2::NetworkInterface",
         json!({
             "Description": format!("{} of {}: primary interface of its container instance", node.name, net.name),
-            "SubnetId": shared.subnet(net, kind, node.ordinal as usize % 2),
+            "SubnetId": shared.subnet(net, kind, net.zone_slot(node, 2)),
             "GroupSet": [shared.r(&group_sg(&node.group))],
             "Tags": tags(net, &cx.tag_name()),
         }),
@@ -190,7 +199,13 @@ fn service(
         "TaskDefinition": r(task),
         "DesiredCount": desired,
         // Never two copies of one node: stop the old task before the new one starts.
-        "DeploymentConfiguration": { "MinimumHealthyPercent": 0, "MaximumPercent": 100 },
+        // A new task definition whose tasks never turn healthy rolls back instead of
+        // replacing tasks forever.
+        "DeploymentConfiguration": {
+            "MinimumHealthyPercent": 0,
+            "MaximumPercent": 100,
+            "DeploymentCircuitBreaker": { "Enable": true, "Rollback": true },
+        },
         "PropagateTags": "SERVICE",
         "EnableECSManagedTags": true,
         "Tags": tags(net, &node.name),
@@ -210,7 +225,7 @@ fn service(
                 shared.subnet(net, "Private", 1)
             ])
         } else {
-            json!([shared.subnet(net, "Private", node.ordinal as usize % 2)])
+            json!([shared.subnet(net, "Private", net.zone_slot(node, 2))])
         };
         props["NetworkConfiguration"] = json!({ "AwsvpcConfiguration": {
             "AssignPublicIp": "DISABLED",
@@ -226,40 +241,5 @@ fn service(
     let svc_res = tpl.res(&format!("{}Service", cx.n), "AWS::ECS::Service", props);
     if !ingress.depends.is_empty() {
         svc_res.insert("DependsOn".into(), Value::Array(ingress.depends));
-    }
-}
-
-/// Alarms: memory (the reason for leaving Elastic Beanstalk) and CPU, per service.
-fn alarms(cx: &NodeCx<'_>, tpl: &mut Tpl, shared: &mut Shared) {
-    let (net, node) = (cx.net, cx.node);
-    for (metric, threshold, what) in [
-        ("MemoryUtilization", net.monitoring.memory_percent, "memory"),
-        ("CPUUtilization", net.monitoring.cpu_percent, "cpu"),
-    ] {
-        let actions = shared.alarm_actions(net);
-        tpl.res(
-            &format!("{}{}Alarm", cx.n, lid(what)),
-            "AWS::CloudWatch::Alarm",
-            json!({
-                "AlarmName": format!("{}-{}-{what}", net.name, node.name),
-                "AlarmDescription": format!("{} {what} above {threshold}% of its task size", node.name),
-                "Namespace": "AWS/ECS",
-                "MetricName": metric,
-                "Dimensions": [
-                    { "Name": "ClusterName", "Value": net.name },
-                    { "Name": "ServiceName", "Value": node.name },
-                ],
-                "Statistic": "Maximum",
-                "Period": 60,
-                "EvaluationPeriods": 5,
-                "DatapointsToAlarm": 3,
-                "Threshold": threshold,
-                "ComparisonOperator": "GreaterThanThreshold",
-                "TreatMissingData": "missing",
-                "AlarmActions": actions.clone(),
-                "OKActions": actions,
-                "Tags": tags(net, &format!("{}-{}-{what}", net.name, node.name)),
-            }),
-        );
     }
 }

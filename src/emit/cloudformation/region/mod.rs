@@ -13,9 +13,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::{json, Value};
 
 use super::addressing::{alb_served, placeholder_peers};
-use super::builder::{assumed_by, ga, r, skip, sub, tags, Tpl};
+use super::builder::{assumed_by, ga, keep_on_delete, r, skip, sub, tags, Tpl};
 use super::instance::{ec2_parameters, instance_role};
 use super::names::{full_param, group_sg, ip_export, lid, peer_host_param};
+use super::node::metrics_agent::{has_agent, metrics_log_group, AGENT_IMAGE};
 use super::node::scalable;
 use super::shared::Shared;
 use crate::chain::Artifacts;
@@ -150,6 +151,18 @@ fn parameters(cx: &RegionCx<'_>, tpl: &mut Tpl) -> anyhow::Result<()> {
             "ConstraintDescription": "an image reference such as 123456789012.dkr.ecr.us-east-1.amazonaws.com/chain:1.0",
         }),
     );
+    if cx.nodes.iter().any(|n| has_agent(cx.net, n)) {
+        tpl.param(
+            "Image",
+            "MetricsAgentImage",
+            json!({
+                "Type": "String",
+                "Default": AGENT_IMAGE,
+                "Description": "The CloudWatch agent image beside each node with metrics (publishes what the chain alarms read); a mirror of it in your registry works too",
+                "AllowedPattern": "^[a-z0-9][a-z0-9._/:@-]{0,254}$",
+            }),
+        );
+    }
     let mut scalable_groups = BTreeSet::new();
     for n in &cx.nodes {
         if scalable(n.role) {
@@ -242,7 +255,19 @@ fn cluster_and_logs(cx: &RegionCx<'_>, tpl: &mut Tpl) {
             "Tags": tags(net, &net.name),
         }),
     );
-    lg.insert("Metadata".into(), log_skip);
+    lg.insert("Metadata".into(), log_skip.clone());
+    if cx.nodes.iter().any(|n| has_agent(net, n)) {
+        let mg = tpl.res(
+            "MetricsLogGroup",
+            "AWS::Logs::LogGroup",
+            json!({
+                "LogGroupName": metrics_log_group(net, region),
+                "RetentionInDays": retention,
+                "Tags": tags(net, &format!("{}-metrics", net.name)),
+            }),
+        );
+        mg.insert("Metadata".into(), log_skip);
+    }
 }
 
 /// IAM: the execution role reads only this network's secrets; the task role mounts EFS.
@@ -269,23 +294,38 @@ fn task_roles(cx: &RegionCx<'_>, tpl: &mut Tpl) {
             "Tags": tags(net, &format!("{}-execution", net.name)),
         }),
     );
+    let mut policies = vec![json!({
+        "PolicyName": "mount-chain-data",
+        "PolicyDocument": {
+            "Version": "2012-10-17",
+            "Statement": [{
+                "Effect": "Allow",
+                "Action": ["elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite"],
+                "Resource": sub("arn:${AWS::Partition}:elasticfilesystem:${AWS::Region}:${AWS::AccountId}:file-system/${FileSystem}"),
+            }]
+        }
+    })];
+    if cx.nodes.iter().any(|n| has_agent(net, n)) {
+        // The CloudWatch agent beside a node writes embedded-metric records to its log group.
+        policies.push(json!({
+            "PolicyName": "publish-node-metrics",
+            "PolicyDocument": {
+                "Version": "2012-10-17",
+                "Statement": [{
+                    "Effect": "Allow",
+                    "Action": ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
+                    "Resource": ga("MetricsLogGroup", "Arn"),
+                }]
+            }
+        }));
+    }
     tpl.res(
         "TaskRole",
         "AWS::IAM::Role",
         json!({
             "Description": format!("ECS task role of {} nodes: mount their EFS access points, nothing else", net.name),
             "AssumeRolePolicyDocument": assumed_by("ecs-tasks.amazonaws.com"),
-            "Policies": [{
-                "PolicyName": "mount-chain-data",
-                "PolicyDocument": {
-                    "Version": "2012-10-17",
-                    "Statement": [{
-                        "Effect": "Allow",
-                        "Action": ["elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite"],
-                        "Resource": sub("arn:${AWS::Partition}:elasticfilesystem:${AWS::Region}:${AWS::AccountId}:file-system/${FileSystem}"),
-                    }]
-                }
-            }],
+            "Policies": policies,
             "Tags": tags(net, &format!("{}-task", net.name)),
         }),
     );
@@ -320,6 +360,7 @@ fn file_system(cx: &RegionCx<'_>, tpl: &mut Tpl, shared: &mut Shared) {
             "FileSystemTags": tags(net, &format!("{}-data", net.name)),
         }),
     );
+    keep_on_delete(fs, net);
     fs.insert(
         "Metadata".into(),
         skip(&[(
