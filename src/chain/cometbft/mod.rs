@@ -149,11 +149,9 @@ pub fn key_artifacts(net: &Network, keys: &[NodeKeys]) -> Artifacts {
     a
 }
 
-/// Voting power of a validator with `stake` base units: the SDK's power reduction (10^6),
-/// at least 1; 10 (CometBFT's own default) without a stake.
-pub fn power(stake: Option<u128>) -> u128 {
-    stake.map_or(10, |s| (s / 1_000_000).max(1))
-}
+/// Voting power of a validator with `stake` base units (the rule lives in the model, which
+/// checks quorum across regions with it).
+pub use crate::model::voting_power as power;
 
 /// The CometBFT genesis document frame (no app state).
 pub fn genesis_frame(net: &Network, validators: Vec<Value>) -> serde_json::Map<String, Value> {
