@@ -347,7 +347,7 @@ impl ChainFamily for Cometbft {
     fn launch(&self, net: &Network, node: &Node, rt: &Runtime<'_>) -> Launch {
         launch(net, node, rt)
     }
-    fn peer_address(&self, id: Option<&str>, host: &Text, port: u16) -> Text {
+    fn peer_address(&self, id: Option<&str>, host: &Text, port: &Text) -> Text {
         peer_address(id, host, port)
     }
     fn probe(&self, _net: &Network, node: &Node, rt: &Runtime<'_>) -> Option<Probe> {
@@ -390,9 +390,12 @@ pub const METRICS: Metrics = Metrics {
 };
 
 /// `id@host:port`.
-pub fn peer_address(id: Option<&str>, host: &Text, port: u16) -> Text {
+pub fn peer_address(id: Option<&str>, host: &Text, port: &Text) -> Text {
     let head = id.map(|id| format!("{id}@")).unwrap_or_default();
-    Text::lit(head).then(host.clone()).then(format!(":{port}"))
+    Text::lit(head)
+        .then(host.clone())
+        .then(":")
+        .then(port.clone())
 }
 
 /// RPC `/health`, healthy when it answers and the node is not catching up.
