@@ -577,7 +577,10 @@ cmd_up() {
   rm -rf "$RUN"
   mkdir -p "$RUN" "$LOGS" "$STATE/pids" "$CTR_ROOT" "$KUBELET_ROOT"
   record_host
-  trap 'log "up failed; logs in $LOGS"; cmd_down; exit 1' ERR
+  # An EXIT trap, not ERR: set -e leaves from inside nested functions (a failed image import,
+  # openssl) without running an ERR trap, and die exits directly; either way tear down.
+  UP_DONE=0
+  trap '[ "$UP_DONE" = 1 ] || { log "up failed; logs in $LOGS"; cmd_down; exit 1; }' EXIT
   ip addr add "$NODE_IP/32" dev lo
   pki
   write_configs
@@ -627,7 +630,8 @@ cmd_up() {
   wait_for 90 "node Ready" ready_status nodes
   log "node Ready at $(since "$t0") s"
   wait_for 120 "CoreDNS Ready" ready_status pods -n kube-system -l k8s-app=kube-dns
-  trap - ERR
+  UP_DONE=1
+  trap - EXIT
   secs=$(since "$t0")
   log "cluster up in $secs s (warm start)"
   echo "CLUSTER_UP_SECONDS=$secs" >"$RUN/up-time"
@@ -710,7 +714,6 @@ kill_our_shims() {
 
 cmd_down() {
   need_root
-  trap - ERR
   local t0 id ns c d k s v
   t0=$(now)
   if alive kube-apiserver && alive kubelet; then
