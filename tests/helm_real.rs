@@ -3,7 +3,8 @@
 //! apply`, `helm install` with the image set), every pod becomes Ready, the Cosmos SDK and
 //! CometBFT networks reach height 5 with exactly the spec's validators, every validator signs,
 //! `kubectl logs` shows the node's startup lines, a deleted validator pod comes back and catches
-//! up, one region's values file starts only that region's nodes, the Prometheus Operator
+//! up, one region's values file starts only that region's nodes (their public Services pin the
+//! NodePort the nodes advertise, which the other region dials), the Prometheus Operator
 //! objects install with their CRDs and are skipped without them, and the NetworkPolicies are
 //! accepted by the API server and (no enforcing plugin runs here) evaluated against the running
 //! pods and the connections the network needs.
