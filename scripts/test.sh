@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The whole test suite: installs every pinned tool the tests need (project-local, cached),
-# builds or reuses the real chain binaries, starts a Docker engine (stopped again on exit,
-# also on failure) and builds or reuses the offline images, then runs `cargo test`. Under
-# CI=true a missing tool fails the run instead of being skipped.
+# builds or reuses the real chain binaries, starts a Docker engine and builds or reuses the
+# offline images, builds or reuses the Kubernetes binaries and brings up a single-node cluster
+# (both stopped again on exit, also on failure), then runs `cargo test`. Under CI=true a
+# missing tool fails the run instead of being skipped.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -28,6 +29,26 @@ DOCKER=$(printf '%s\n' "$engine" | sed -n 's/^DOCKER=//p')
 [ -n "$DOCKER" ] || { echo "test.sh: scripts/engine.sh start named no DOCKER" >&2; exit 1; }
 export DOCKER
 bash scripts/images.sh
+
+# A real single-node Kubernetes for tests/helm_real.rs (scripts/cluster.sh): binaries built
+# once and cached (cold: tens of minutes on 2 cores; warm: a no-op), the cluster torn down on
+# exit before the engine stops, leaving the host as it was.
+t0=$(date +%s)
+nice -n 10 bash scripts/cluster.sh build
+t1=$(date +%s)
+# A failed `up` tears down what it started itself; from here on the EXIT trap does.
+cluster=$(bash scripts/cluster.sh up)
+trap 'bash scripts/cluster.sh down || true; bash scripts/engine.sh stop' EXIT
+while IFS='=' read -r name value; do
+  case "$name" in
+    KUBECONFIG | KUBECTL | CTR_ADDRESS | CLUSTER_UP_SECONDS | K8S_BUILD_SECONDS | COREDNS_BUILD_SECONDS)
+      export "$name=$value" ;;
+  esac
+done <<<"$cluster"
+[ -n "${KUBECONFIG:-}" ] && [ -n "${KUBECTL:-}" ] && [ -n "${CTR_ADDRESS:-}" ] ||
+  { echo "test.sh: scripts/cluster.sh up named no KUBECONFIG/KUBECTL/CTR_ADDRESS" >&2; exit 1; }
+export CLUSTER_TIMINGS="binaries: $((t1 - t0)) s this run (cold build measured: Kubernetes ${K8S_BUILD_SECONDS:-?} s, CoreDNS ${COREDNS_BUILD_SECONDS:-?} s); warm start ${CLUSTER_UP_SECONDS:-?} s"
+echo "test.sh: Kubernetes cluster: $CLUSTER_TIMINGS" >&2
 
 export CHAINFLEET_REQUIRE_TOOLS=1
 cargo test --locked "$@"

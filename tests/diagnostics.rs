@@ -81,6 +81,8 @@ const CORPUS: &[(&str, &[(&str, &str)])] = &[
             ("10:31", "lots"),
             ("16:12", "100000000uatom"),
             ("17:13", "sentries"),
+            // A warning: 2 of the 4 validators land in each region.
+            ("18:14", "[us-east-1, eu-west-2]"),
             ("18:26", "eu-west-2"),
             ("19:11", "validator"),
             ("21:15", "rcp"),
@@ -97,7 +99,11 @@ const CORPUS: &[(&str, &[(&str, &str)])] = &[
     ("no-targets", &[("10:10", "{}")]),
     ("no-validator-cometbft", &[("9:3", "- {")]),
     ("no-validator-cosmos", &[("9:3", "- {")]),
-    ("region-not-declared", &[("14:37", "eu-west-3")]),
+    (
+        "region-not-declared",
+        // A warning (no region keeps > 2/3), then the error.
+        &[("14:14", "[us-east-1"), ("14:37", "eu-west-3")],
+    ),
     (
         "role-not-allowed-for-family",
         &[("10:28", "snark_worker"), ("10:65", "validator")],

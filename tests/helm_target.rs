@@ -1,8 +1,8 @@
 //! The Helm target against real tools, on every example with the Kubernetes target: `helm lint
 //! --strict` and `helm template` | `kubernetes-validate --strict` for each values file, checkov
 //! (no failed check, every skip justified), yamllint, schema rejection of bad values, the
-//! monitoring objects when the CRDs exist, Secret manifests only in the secrets tree, and an
-//! insta snapshot of each chart.
+//! monitoring objects when the CRDs exist, Secret manifests only in the secrets tree, and the
+//! port every cross-cluster peer is dialled at is the port its cluster publishes.
 
 mod common;
 
@@ -528,4 +528,99 @@ fn validators_behind_sentries_talk_p2p_only_to_them() {
             );
         }
     }
+}
+
+/// The port the public Service of `node` publishes its p2p port on in `rendered` (one region's
+/// manifests): the nodePort under NodePort, else the Service port.
+fn published_p2p(rendered: &str, node: &str) -> Option<u16> {
+    let doc = rendered
+        .split("\n---")
+        .find(|d| d.contains("kind: Service") && d.contains(&format!("name: {node}-public\n")))?;
+    let at = doc.find("- name: p2p\n")?;
+    let entry = &doc[at + "- name: p2p\n".len()..];
+    let entry = &entry[..entry.find("- name:").unwrap_or(entry.len())];
+    let field = |k: &str| {
+        entry
+            .lines()
+            .find_map(|l| l.trim().strip_prefix(k))
+            .map(|v| v.trim().parse::<u16>().unwrap())
+    };
+    if doc.contains("type: NodePort") {
+        Some(field("nodePort:").expect("a NodePort p2p Service fixes its nodePort"))
+    } else {
+        field("port:")
+    }
+}
+
+/// Every `<node>.<region>.<domain>:<port>` in `rendered`: (node, port).
+fn public_dials(rendered: &str, domain: &str) -> Vec<(String, u16)> {
+    let suffix = format!(".{domain}:");
+    let mut out = Vec::new();
+    for (i, _) in rendered.match_indices(&suffix) {
+        let start = rendered[..i]
+            .rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '.'))
+            .map_or(0, |s| s + 1);
+        let node = rendered[start..i].split('.').next().unwrap().to_string();
+        let port: String = rendered[i + suffix.len()..]
+            .chars()
+            .take_while(char::is_ascii_digit)
+            .collect();
+        out.push((node, port.parse().unwrap()));
+    }
+    out
+}
+
+#[test]
+fn other_clusters_dial_the_port_a_public_service_publishes() {
+    let Some(helm) = tool("HELM") else { return };
+    let spec = common::root().join("tests/fixtures/k8s-regions.yaml");
+    let (dir, out, secrets) = common::generate_spec(&spec);
+    let mut all = cases();
+    all.push(Case {
+        label: "tests/fixtures/k8s-regions.yaml".into(),
+        dir,
+        out,
+        secrets,
+        spec: std::fs::read_to_string(&spec).unwrap(),
+        namespace: "k8s-regions".into(),
+    });
+    let mut checked = 0;
+    for case in &all {
+        let chart = chart_of(&case.out);
+        let regions: Vec<PathBuf> = values_files(&chart).into_iter().flatten().collect();
+        if regions.is_empty() {
+            continue;
+        }
+        for service_type in ["NodePort", "LoadBalancer"] {
+            let set = format!("service.type={service_type}");
+            let rendered: Vec<String> = regions
+                .iter()
+                .map(|v| template(&helm, &chart, &case.namespace, Some(v), &["--set", &set]))
+                .collect();
+            let domain = std::fs::read_to_string(&regions[0])
+                .unwrap()
+                .lines()
+                .find_map(|l| l.strip_prefix("publicDomain:"))
+                .expect("region values set publicDomain")
+                .trim()
+                .to_string();
+            for text in &rendered {
+                for (node, port) in public_dials(text, &domain) {
+                    let published: Vec<u16> = rendered
+                        .iter()
+                        .filter_map(|r| published_p2p(r, &node))
+                        .collect();
+                    assert_eq!(
+                        published,
+                        vec![port],
+                        "{} ({service_type}): {node} is dialled/advertised on port {port}, its \
+                         cluster publishes p2p on {published:?}",
+                        case.label
+                    );
+                    checked += 1;
+                }
+            }
+        }
+    }
+    assert!(checked > 0, "no cross-cluster p2p address checked");
 }

@@ -73,10 +73,11 @@ pub trait ChainFamily: Sync {
     fn build(&self, net: &Network, seed: &Seed) -> Result<Artifacts, Diagnostics>;
     /// The program, arguments and environment of `node` under `rt`.
     fn launch(&self, net: &Network, node: &Node, rt: &Runtime<'_>) -> Launch;
-    /// A peer in the family's syntax (`id@host:port`, a multiaddr, `host:port`).
-    fn peer_address(&self, id: Option<&str>, host: &Text, port: u16) -> Text {
+    /// A peer in the family's syntax (`id@host:port`, a multiaddr, `host:port`); `port` may
+    /// be a target expression.
+    fn peer_address(&self, id: Option<&str>, host: &Text, port: &Text) -> Text {
         let _ = id;
-        host.clone().then(format!(":{port}"))
+        host.clone().then(":").then(port.clone())
     }
     /// How to probe `node` (ports in `rt`'s numbering), if it listens on anything.
     fn probe(&self, net: &Network, node: &Node, rt: &Runtime<'_>) -> Option<Probe>;

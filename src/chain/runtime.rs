@@ -31,6 +31,12 @@ pub trait TargetRuntime {
     }
     /// How `from` reaches `peer` (its host), or that it cannot.
     fn peer_host(&self, net: &Network, from: &Node, peer: &Node) -> PeerHost;
+    /// The port `from` dials `peer`'s `port` at: its number on this target, unless the
+    /// target knows the published port only at deploy time (a Helm chart dials a peer that
+    /// another cluster runs at that cluster's NodePort).
+    fn peer_port(&self, _net: &Network, _from: &Node, peer: &Node, port: &Port) -> Text {
+        Text::lit(self.port(peer, port).to_string())
+    }
     /// The address (`host:port`) other nodes reach `node`'s p2p port at, when there is one.
     fn external_address(&self, net: &Network, node: &Node) -> Option<Text>;
     /// True when every node shares one IP address (the local launcher).
@@ -52,6 +58,12 @@ pub trait TargetRuntime {
     }
     /// Where the target mounts the node's secret files, when not the image default.
     fn secrets_dir(&self) -> Option<&'static str> {
+        None
+    }
+    /// A writable directory for `HOME`, when the target runs nodes as a user without a home
+    /// on a read-only root filesystem (Helm's restricted pods: `HOME` would be `/`). Tools
+    /// write there before they read `--home` (simd creates `$HOME/.simapp` at start).
+    fn scratch_home(&self) -> Option<&'static str> {
         None
     }
 }
@@ -80,7 +92,8 @@ pub struct Dial {
     pub node: String,
     /// Its host (unconditional form).
     pub host: Text,
-    /// The port dialled (the peer's p2p port on this target).
+    /// The peer's p2p port number on this target (what the address dials unless the target
+    /// publishes it elsewhere, see `TargetRuntime::peer_port`).
     pub port: u16,
     /// Target expression that must hold for the peer to be present, if any.
     pub condition: Option<String>,
@@ -174,12 +187,14 @@ fn peers(net: &Network, artifacts: &Artifacts, node: &Node, target: &dyn TargetR
                     PeerHost::When { condition, host } => (host, Some(condition)),
                     PeerHost::Unreachable => return None,
                 };
-                let port = peer.port("p2p").map_or(0, |p| target.port(peer, p));
+                let p2p = peer.port("p2p");
+                let port = p2p.map_or(0, |p| target.port(peer, p));
+                let dialled = p2p.map_or(Text::lit("0"), |p| target.peer_port(net, node, peer, p));
                 let id = artifacts
                     .nodes
                     .get(&peer.name)
                     .and_then(|a| a.node_id.as_deref());
-                let address = fam.peer_address(id, &host, port);
+                let address = fam.peer_address(id, &host, &dialled);
                 let address = match &condition {
                     Some(c) => Text::when(c.clone(), address),
                     None => address,
@@ -251,6 +266,10 @@ pub fn process(
                 Text::join_skipping_absent(wait_hosts.clone(), " "),
             );
         }
+    }
+    if let Some(dir) = target.scratch_home() {
+        // The group's own HOME, if it sets one, stays.
+        all.entry("HOME".into()).or_insert_with(|| Text::lit(dir));
     }
     let arts = artifacts.nodes.get(&node.name).cloned().unwrap_or_default();
     if let Some(dir) = target.secrets_dir() {

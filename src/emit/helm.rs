@@ -27,7 +27,7 @@ use serde_json::{json, Value};
 
 use super::{monitoring, templates, Context, FileEntry, FileSet, Output};
 use crate::chain::{family, process, Healthy, PeerHost, TargetRuntime, Text};
-use crate::model::{Exposure, Network, Node, Protocol, Role};
+use crate::model::{Exposure, Network, Node, Port, Protocol, Role};
 
 /// Home of every node inside its pod: the mount point of its data volume.
 pub const POD_HOME: &str = "/var/lib/chainfleet";
@@ -131,6 +131,25 @@ impl HelmRuntime {
             across: dialed_across_regions(net),
         }
     }
+
+    /// True when `node`'s p2p port is published on its public Service: it is public, or a
+    /// node in another region dials it.
+    fn public_p2p(&self, node: &Node) -> bool {
+        node.port("p2p")
+            .is_some_and(|p| p.exposure == Exposure::Public || self.across.contains(&node.name))
+    }
+}
+
+/// The NodePort a node's public p2p port is published on under `service.type: NodePort`: the
+/// port peers in other clusters dial. Deterministic (network name and node index), inside
+/// Kubernetes' default NodePort range 30000–32767; overridable per node in values.
+fn p2p_node_port(net: &Network, node: &Node) -> u16 {
+    use sha2::Digest;
+    const FIRST: u32 = 30000;
+    const SPAN: u32 = 32768 - FIRST;
+    let h = sha2::Sha256::digest(net.name.as_bytes());
+    let base = u32::from(u16::from_be_bytes([h[0], h[1]])) % SPAN;
+    (FIRST + (base + node.index as u32 % SPAN) % SPAN) as u16
 }
 
 impl TargetRuntime for HelmRuntime {
@@ -157,20 +176,46 @@ impl TargetRuntime for HelmRuntime {
             PeerHost::At(host)
         }
     }
+    /// A peer whose p2p is published (another cluster may run it) is dialled at the port
+    /// the chart's helper picks at install time: its NodePort when another cluster runs it
+    /// behind a NodePort Service, else the container port.
+    fn peer_port(&self, _net: &Network, _from: &Node, peer: &Node, port: &Port) -> Text {
+        if self.public_p2p(peer) {
+            Text::expr(format!(
+                "{{{{ include {} (list $ {} {}) }}}}",
+                raw("chainfleet.peerPort"),
+                raw(&peer.name),
+                port.container
+            ))
+        } else {
+            Text::lit(port.container.to_string())
+        }
+    }
     fn external_address(&self, _net: &Network, node: &Node) -> Option<Text> {
         let p = node.port("p2p")?;
-        let public = p.exposure == Exposure::Public || self.across.contains(&node.name);
-        Some(
+        let public = self.public_p2p(node);
+        let host = Text::expr(format!(
+            "{{{{ include {} (list $ {} {} {} {}) }}}}",
+            raw("chainfleet.externalHost"),
+            raw(&node.name),
+            raw(&node.group),
+            raw(&node.region),
+            if public { "true" } else { "false" },
+        ));
+        // A public node advertises the port other clusters reach it at (its NodePort under
+        // service.type NodePort), the same one they dial.
+        let port = if public {
             Text::expr(format!(
-                "{{{{ include {} (list $ {} {} {} {}) }}}}",
-                raw("chainfleet.externalHost"),
+                "{{{{ include {} (list $ {} {} {}) }}}}",
+                raw("chainfleet.externalPort"),
                 raw(&node.name),
-                raw(&node.group),
                 raw(&node.region),
-                if public { "true" } else { "false" },
+                p.container
             ))
-            .then(format!(":{}", p.container)),
-        )
+        } else {
+            Text::lit(p.container.to_string())
+        };
+        Some(host.then(":").then(port))
     }
     fn names_home(&self) -> bool {
         true
@@ -180,6 +225,11 @@ impl TargetRuntime for HelmRuntime {
     }
     fn secrets_dir(&self) -> Option<&'static str> {
         Some(SECRETS_DIR)
+    }
+    /// Pods run as a user without a passwd entry on a read-only root; `/tmp` is the pod's
+    /// writable scratch volume (simd panicked creating `/.simapp` on a real cluster).
+    fn scratch_home(&self) -> Option<&'static str> {
+        Some("/tmp")
     }
 }
 
@@ -246,6 +296,8 @@ struct NodeView {
     probe_port: u16,
     rpc_port: Option<u16>,
     skips: Vec<Skip>,
+    /// NodePort of the public p2p port (nodes other clusters may dial).
+    p2p_node_port: Option<u16>,
 }
 
 #[derive(Serialize)]
@@ -344,9 +396,7 @@ pub fn emit(cx: &Context<'_>) -> anyhow::Result<Output> {
         let mut args = vec![q(&helm_text(&proc.program))];
         args.extend(proc.args.iter().map(|a| q_wrapped(&helm_text(a), 14)));
         let secret = (!proc.secret_files.is_empty()).then(|| secret_name(net, &node.name));
-        let public_p2p = node
-            .port("p2p")
-            .is_some_and(|p| p.exposure == Exposure::Public || runtime.across.contains(&node.name));
+        let public_p2p = runtime.public_p2p(node);
 
         let pod_ports: Vec<&crate::model::Port> =
             node.ports.iter().filter(|p| p.name != "pprof").collect();
@@ -408,6 +458,7 @@ pub fn emit(cx: &Context<'_>) -> anyhow::Result<Output> {
             probe_port,
             rpc_port: rpc,
             skips,
+            p2p_node_port: public_p2p.then(|| p2p_node_port(net, node)),
         });
     }
 
@@ -666,6 +717,10 @@ fn values_schema(v: &View) -> Value {
             },
         });
         let mut req = vec!["enabled", "publicHost"];
+        if n.p2p_node_port.is_some() {
+            props["p2pNodePort"] = json!({ "type": "integer", "minimum": 30000, "maximum": 32767, "description": "NodePort of this node's public p2p port under service.type NodePort: the port other clusters dial" });
+            req.push("p2pNodePort");
+        }
         if n.secret.is_some() {
             props["existingSecret"] = json!({ "type": "string", "minLength": 1, "pattern": "^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$", "description": "name of the Secret holding this node's keys" });
             req.push("existingSecret");
@@ -796,5 +851,62 @@ mod tests {
         assert_eq!(helm_text(&t), "a{{`{`}}{{ include `x` . }}");
         let w = Text::when("c", Text::lit("b"));
         assert_eq!(helm_text(&w), "{{ if c }}b{{ end }}");
+    }
+
+    fn net(yaml: &str) -> Network {
+        crate::validate("t.yaml", yaml.as_bytes(), std::path::Path::new("."))
+            .expect("valid spec")
+            .network
+    }
+
+    #[test]
+    fn pods_get_a_writable_home_the_group_can_override() {
+        // simd creates `$HOME/.simapp` before it reads --home; a pod's user has HOME=/ on a
+        // read-only root (found on a real cluster).
+        let yaml = "name: t\nchain: { family: cometbft, chain_id: t-1, binary: cometbft, image: cometbft/cometbft:v0.38.26 }\ngroups:\n  - { name: validator, role: validator, count: 2 }\n  - { name: full, role: full, env: { HOME: /data } }\ntargets:\n  kubernetes: { namespace: t }\n";
+        let n = net(yaml);
+        let a = crate::chain::Artifacts::default();
+        let rt = HelmRuntime::new(&n);
+        let home = |node: &Node| process(&n, &a, node, &rt).env.get("HOME").cloned();
+        assert_eq!(home(&n.nodes[0]), Some(Text::lit("/tmp")));
+        assert_eq!(home(&n.nodes[2]), Some(Text::lit("/data")));
+        // Targets whose containers keep the image's user and root have no such variable.
+        let other = crate::chain::runtime::TestRuntime::containers();
+        assert_eq!(process(&n, &a, &n.nodes[0], &other).env.get("HOME"), None);
+    }
+
+    #[test]
+    fn peers_in_other_clusters_are_dialled_at_the_published_port() {
+        let yaml = "name: t\nchain: { family: cometbft, chain_id: t-1, binary: cometbft, image: cometbft/cometbft:v0.38.26 }\nregions: [east, west]\ngroups:\n  - { name: validator, role: validator, count: 4, regions: [east, west] }\ntargets:\n  kubernetes: { namespace: t, service_type: NodePort }\n";
+        let n = net(yaml);
+        let a = crate::chain::Artifacts::default();
+        let rt = HelmRuntime::new(&n);
+        let p = process(&n, &a, &n.nodes[0], &rt);
+        let dialled: Vec<String> = p
+            .peers
+            .persistent
+            .iter()
+            .map(|d| helm_text(&d.address))
+            .collect();
+        // validator-1 runs in the other region: its port is the chart's choice at install time.
+        assert!(
+            dialled.iter().any(|a| a
+                .ends_with(":{{ include `chainfleet.peerPort` (list $ `validator-1` 26656) }}")),
+            "{dialled:?}"
+        );
+        let ext = helm_text(p.external_address.as_ref().unwrap());
+        assert!(
+            ext.ends_with(
+                ":{{ include `chainfleet.externalPort` (list $ `validator-0` `east` 26656) }}"
+            ),
+            "{ext}"
+        );
+        // NodePorts are in range and distinct.
+        let ports: BTreeSet<u16> = n.nodes.iter().map(|x| p2p_node_port(&n, x)).collect();
+        assert_eq!(ports.len(), 4);
+        assert!(
+            ports.iter().all(|p| (30000..=32767).contains(p)),
+            "{ports:?}"
+        );
     }
 }

@@ -250,6 +250,13 @@ impl Node {
     }
 }
 
+/// CometBFT voting power of a validator with `stake` base units: the SDK's power reduction
+/// (10^6), at least 1; 10 (CometBFT's own default) without a stake. Genesis and the
+/// cross-region quorum check both count it.
+pub fn voting_power(stake: Option<u128>) -> u128 {
+    stake.map_or(10, |s| (s / 1_000_000).max(1))
+}
+
 impl Network {
     /// The node named `name`.
     pub fn node(&self, name: &str) -> Option<&Node> {

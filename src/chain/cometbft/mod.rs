@@ -149,11 +149,9 @@ pub fn key_artifacts(net: &Network, keys: &[NodeKeys]) -> Artifacts {
     a
 }
 
-/// Voting power of a validator with `stake` base units: the SDK's power reduction (10^6),
-/// at least 1; 10 (CometBFT's own default) without a stake.
-pub fn power(stake: Option<u128>) -> u128 {
-    stake.map_or(10, |s| (s / 1_000_000).max(1))
-}
+/// Voting power of a validator with `stake` base units (the rule lives in the model, which
+/// checks quorum across regions with it).
+pub use crate::model::voting_power as power;
 
 /// The CometBFT genesis document frame (no app state).
 pub fn genesis_frame(net: &Network, validators: Vec<Value>) -> serde_json::Map<String, Value> {
@@ -349,7 +347,7 @@ impl ChainFamily for Cometbft {
     fn launch(&self, net: &Network, node: &Node, rt: &Runtime<'_>) -> Launch {
         launch(net, node, rt)
     }
-    fn peer_address(&self, id: Option<&str>, host: &Text, port: u16) -> Text {
+    fn peer_address(&self, id: Option<&str>, host: &Text, port: &Text) -> Text {
         peer_address(id, host, port)
     }
     fn probe(&self, _net: &Network, node: &Node, rt: &Runtime<'_>) -> Option<Probe> {
@@ -407,9 +405,12 @@ pub const FAILURE_LOG_TERMS: &[&str] = &[
 ];
 
 /// `id@host:port`.
-pub fn peer_address(id: Option<&str>, host: &Text, port: u16) -> Text {
+pub fn peer_address(id: Option<&str>, host: &Text, port: &Text) -> Text {
     let head = id.map(|id| format!("{id}@")).unwrap_or_default();
-    Text::lit(head).then(host.clone()).then(format!(":{port}"))
+    Text::lit(head)
+        .then(host.clone())
+        .then(":")
+        .then(port.clone())
 }
 
 /// RPC `/health`, healthy when it answers and the node is not catching up.

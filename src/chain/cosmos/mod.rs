@@ -426,7 +426,7 @@ impl ChainFamily for Cosmos {
     fn launch(&self, net: &Network, node: &Node, rt: &Runtime<'_>) -> Launch {
         cometbft::launch(net, node, rt)
     }
-    fn peer_address(&self, id: Option<&str>, host: &Text, port: u16) -> Text {
+    fn peer_address(&self, id: Option<&str>, host: &Text, port: &Text) -> Text {
         cometbft::peer_address(id, host, port)
     }
     fn probe(&self, _net: &Network, node: &Node, rt: &Runtime<'_>) -> Option<Probe> {

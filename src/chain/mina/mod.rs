@@ -208,17 +208,16 @@ impl ChainFamily for Mina {
         launch(net, node, rt)
     }
     /// A libp2p multiaddr: `/ip4/<ip>/tcp/<port>/p2p/<id>`, `/dns4/<name>/…` for names.
-    fn peer_address(&self, id: Option<&str>, host: &Text, port: u16) -> Text {
+    fn peer_address(&self, id: Option<&str>, host: &Text, port: &Text) -> Text {
         let ip = host
             .literal()
             .is_some_and(|h| h.parse::<std::net::Ipv4Addr>().is_ok());
         let proto = if ip { "ip4" } else { "dns4" };
-        let tail = match id {
-            Some(id) => format!("/tcp/{port}/p2p/{id}"),
-            None => format!("/tcp/{port}"),
-        };
+        let tail = id.map(|id| format!("/p2p/{id}")).unwrap_or_default();
         Text::lit(format!("/{proto}/"))
             .then(host.clone())
+            .then("/tcp/")
+            .then(port.clone())
             .then(tail)
     }
     fn metrics(&self) -> Option<Metrics> {

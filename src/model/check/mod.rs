@@ -1,7 +1,7 @@
 //! Checks on the resolved network: what a spec means once its nodes are expanded, placed
 //! and given ports — a family's roles and ports, host port allocation, subnet capacity,
-//! EC2 sizes, and names and limits the targets derive. Each problem is placed at what the
-//! user wrote through the group's source pointer (`Group::source`, `Node::source`) and the
+//! EC2 sizes, names and limits the targets derive, and voting power across regions. Each
+//! problem is placed at what the user wrote through the group's source pointer (`Group::source`, `Node::source`) and the
 //! document's span index.
 //!
 //! `lib::validate` runs these after `spec::check` on every spec that deserializes, also one
@@ -11,6 +11,7 @@ mod aws;
 mod family;
 mod host_ports;
 mod kubernetes;
+mod quorum;
 
 use std::collections::BTreeMap;
 
@@ -28,6 +29,7 @@ pub fn check(file: &str, doc: &Document, net: &Network) -> Diagnostics {
     host_ports::check(&mut c, net);
     aws::check(&mut c, net);
     kubernetes::check(&mut c, net);
+    quorum::check(&mut c, net);
     c.finish()
 }
 

@@ -70,3 +70,32 @@ port is public and a host is known, else its in-cluster DNS name.
 {{ include "chainfleet.podHost" (list $root (index . 1) (index . 2)) }}
 {{- end -}}
 {{- end }}
+
+{{/*
+The port a node dials peer on (list $ peer port): the peer's p2pNodePort when another cluster
+runs it behind a NodePort Service (what that cluster publishes), else the container port.
+*/}}
+{{- define "chainfleet.peerPort" -}}
+{{- $root := index . 0 -}}
+{{- $v := index $root.Values.nodes (index . 1) -}}
+{{- if and (not $v.enabled) (eq $root.Values.service.type "NodePort") $v.p2pNodePort -}}
+{{ $v.p2pNodePort }}
+{{- else -}}
+{{ index . 2 }}
+{{- end -}}
+{{- end }}
+
+{{/*
+The p2p port a public node advertises (list $ node region port): its p2pNodePort when it
+advertises its public host and its Service is a NodePort, else the container port.
+*/}}
+{{- define "chainfleet.externalPort" -}}
+{{- $root := index . 0 -}}
+{{- $v := index $root.Values.nodes (index . 1) -}}
+{{- $host := include "chainfleet.publicHostOrEmpty" (list $root (index . 1) (index . 2)) -}}
+{{- if and $host (eq $root.Values.service.type "NodePort") $v.p2pNodePort -}}
+{{ $v.p2pNodePort }}
+{{- else -}}
+{{ index . 3 }}
+{{- end -}}
+{{- end }}
