@@ -11,7 +11,7 @@ use crate::templates;
 
 /// Write `network.yaml`, `.chainfleet/seed` and `.chainfleet/.gitignore` into `dir`.
 /// Refuses to overwrite an existing spec or seed. Returns the exit code.
-pub fn run(dir: &Path, family: Family, name: Option<&str>) -> anyhow::Result<u8> {
+pub fn run(dir: &Path, family: Family, name: Option<&str>, quiet: bool) -> anyhow::Result<u8> {
     let name = match name {
         Some(n) => n.to_string(),
         None => {
@@ -70,12 +70,14 @@ pub fn run(dir: &Path, family: Family, name: Option<&str>) -> anyhow::Result<u8>
     }
     write_private(&seed_path, format!("{}\n", seed.to_hex()).as_bytes())?;
     std::fs::write(&spec_path, text).with_context(|| format!("writing {}", spec_path.display()))?;
-    eprintln!(
-        "wrote {} and {} (back up the seed: every key derives from it)",
-        spec_path.display(),
-        seed_path.display()
-    );
-    eprintln!("next: chainfleet generate {}", spec_path.display());
+    if !quiet {
+        eprintln!(
+            "wrote {} and {} (back up the seed: every key derives from it)",
+            spec_path.display(),
+            seed_path.display()
+        );
+        eprintln!("next: chainfleet generate {}", spec_path.display());
+    }
     Ok(0)
 }
 

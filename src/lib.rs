@@ -20,6 +20,7 @@ pub mod cli;
 pub mod diag;
 pub mod emit;
 pub mod files;
+pub mod guide;
 pub mod init;
 pub mod keys;
 pub mod model;
@@ -114,6 +115,8 @@ pub struct Generated {
     pub secrets_dir: PathBuf,
     /// The files of both trees.
     pub output: emit::Output,
+    /// What to tell the user: per target, files, next commands, endpoints.
+    pub guide: guide::Guide,
 }
 
 /// The targets to emit for `asked` (empty: every configured one), or a usage error naming
@@ -183,12 +186,19 @@ pub fn generate(input: &SpecInput, options: &GenerateOptions) -> Result<Generate
         secrets_rel: &secrets_rel,
     };
     let output = emit::emit_all(&cx)?;
+    let image = if targets.iter().any(|t| t.uses_image()) {
+        emit::docker::image_ref(&cx)?
+    } else {
+        String::new()
+    };
+    let guide = guide::guide(net, &targets, &out_dir, &secrets_dir, &image, &output);
     Ok(Generated {
         validated,
         targets,
         out_dir,
         secrets_dir,
         output,
+        guide,
     })
 }
 

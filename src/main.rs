@@ -8,7 +8,7 @@ use clap::{CommandFactory, Parser};
 
 use chainfleet::cli::{Cli, Command, Format};
 use chainfleet::diag::{self, Diagnostics, Style};
-use chainfleet::write;
+use chainfleet::{guide, write};
 use chainfleet::{GenerateOptions, SpecInput};
 
 // Printing never panics: `chainfleet validate x | head` closes the pipe early, and the
@@ -93,6 +93,7 @@ fn fail(e: chainfleet::Error, text: &str, format: Format, generating: bool) -> a
 }
 
 fn run(cli: Cli) -> anyhow::Result<u8> {
+    let quiet = cli.quiet;
     match cli.command {
         Command::Schema => {
             print!("{}", chainfleet::spec::schema::json_schema_text());
@@ -108,15 +109,17 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             Ok(0)
         }
         Command::Init { dir, family, name } => {
-            chainfleet::init::run(&dir, family.into(), name.as_deref())
+            chainfleet::init::run(&dir, family.into(), name.as_deref(), quiet)
         }
         Command::Validate { spec, format } => {
             let input = SpecInput::read(&spec)?;
             let text = input.text();
             match input.validate() {
                 Ok(v) => {
-                    report(&v.warnings, Some(&text), format, false);
-                    if format == Format::Human {
+                    if !quiet {
+                        report(&v.warnings, Some(&text), format, false);
+                    }
+                    if format == Format::Human && !quiet {
                         eprintln!(
                             "{}: ok, {} nodes in {} groups",
                             input.display,
@@ -132,15 +135,30 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                 }
             }
         }
-        Command::Keys { spec } => {
+        Command::Keys { spec, format } => {
             let input = SpecInput::read(&spec)?;
             let text = input.text();
             match chainfleet::keys(&input) {
                 Ok((v, artifacts)) => {
-                    print!("{}", chainfleet::chain::key_table(&v.network, &artifacts));
+                    if !quiet && format == Format::Human {
+                        report(&v.warnings, Some(&text), format, false);
+                    }
+                    match format {
+                        Format::Human => {
+                            print!("{}", chainfleet::chain::key_table(&v.network, &artifacts))
+                        }
+                        Format::Json => {
+                            let doc = serde_json::json!({
+                                "network": v.network.name,
+                                "warnings": v.warnings.0,
+                                "nodes": chainfleet::chain::key_records(&v.network, &artifacts),
+                            });
+                            println!("{}", serde_json::to_string_pretty(&doc)?);
+                        }
+                    }
                     Ok(0)
                 }
-                Err(e) => fail(e, &text, Format::Human, false),
+                Err(e) => fail(e, &text, format, false),
             }
         }
         Command::Generate {
@@ -162,41 +180,74 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                 Ok(g) => g,
                 Err(e) => return fail(e, &text, format, true),
             };
-            report(&g.validated.warnings, Some(&text), format, false);
+            if !quiet && format == Format::Human {
+                report(&g.validated.warnings, Some(&text), format, false);
+            }
             let (out_dir, secrets_dir, output) = (&g.out_dir, &g.secrets_dir, &g.output);
             let trees = write::Trees::resolve(out_dir, secrets_dir)?;
+            let out_shown = guide::show(out_dir);
             if check {
                 let drifts = write::check_pair(&trees, &output.public, &output.secrets)?;
+                if format == Format::Json {
+                    let doc = serde_json::json!({
+                        "out_dir": out_shown,
+                        "up_to_date": drifts.is_empty(),
+                        "stale": drifts.iter().map(|d| d.path.clone()).collect::<Vec<_>>(),
+                    });
+                    println!("{}", serde_json::to_string_pretty(&doc)?);
+                    return Ok(if drifts.is_empty() { 0 } else { EXIT_DRIFT });
+                }
                 if drifts.is_empty() {
-                    eprintln!(
-                        "{}: up to date ({} files)",
-                        out_dir.display(),
-                        output.public.len()
-                    );
+                    if !quiet {
+                        eprintln!("{out_shown}: up to date ({} files)", output.public.len());
+                    }
                     return Ok(0);
                 }
-                for d in &drifts {
-                    print!("{}", d.diff);
+                if !quiet {
+                    for d in &drifts {
+                        print!("{}", d.diff);
+                    }
                 }
                 eprintln!(
-                    "error: {} file(s) in {} are stale; run `chainfleet generate {}`",
+                    "error: {} file(s) in {out_shown} are stale; run `chainfleet generate {}`",
                     drifts.len(),
-                    out_dir.display(),
                     input.display
                 );
                 return Ok(EXIT_DRIFT);
             }
             let (public, private) = write::write_pair(&trees, &output.public, &output.secrets)?;
-            eprintln!(
-                "{}: {} written, {} removed, {} unchanged; secrets in {} ({} written, {} removed)",
-                out_dir.display(),
-                public.written.len(),
-                public.removed.len(),
-                public.unchanged,
-                secrets_dir.display(),
-                private.written.len(),
-                private.removed.len()
-            );
+            match format {
+                Format::Json => {
+                    let doc = serde_json::json!({
+                        "network": g.guide.network,
+                        "out_dir": g.guide.out_dir,
+                        "secrets_dir": g.guide.secrets_dir,
+                        "readme": g.guide.readme,
+                        "public": { "written": public.written.len(), "removed": public.removed.len(), "unchanged": public.unchanged },
+                        "secrets": { "written": private.written.len(), "removed": private.removed.len() },
+                        "warnings": g.validated.warnings.0,
+                        "targets": g.guide.targets,
+                    });
+                    println!("{}", serde_json::to_string_pretty(&doc)?);
+                }
+                Format::Human if !quiet => {
+                    eprintln!(
+                        "{out_shown}: {} written, {} removed, {} unchanged; secrets in {} ({} written, {} removed)",
+                        public.written.len(),
+                        public.removed.len(),
+                        public.unchanged,
+                        g.guide.secrets_dir,
+                        private.written.len(),
+                        private.removed.len()
+                    );
+                    eprint!("{}", guide::render(&g.guide));
+                    eprintln!(
+                        "\ntopology, node IDs and every endpoint: {}",
+                        g.guide.readme
+                    );
+                }
+                Format::Human => {}
+            }
             Ok(0)
         }
     }

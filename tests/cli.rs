@@ -348,3 +348,225 @@ fn init_keeps_an_existing_gitignore() {
     );
     assert!(dir.join(".chainfleet/seed").exists());
 }
+
+/// Generate cosmos-devnet (public phrase: no environment needed) with paths relative to a
+/// fresh working folder, as a user types them.
+fn generate_devnet(extra: &[&str]) -> (tempfile::TempDir, Output) {
+    let dir = tempfile::tempdir().unwrap();
+    fs::copy(
+        root().join("examples/cosmos-devnet.yaml"),
+        dir.path().join("devnet.yaml"),
+    )
+    .unwrap();
+    let o = run(chainfleet()
+        .env_remove("CHAINFLEET_SEED")
+        .current_dir(dir.path())
+        .args([
+            "generate",
+            "devnet.yaml",
+            "--out",
+            "out/devnet",
+            "--secrets",
+            "keys",
+        ])
+        .args(extra));
+    (dir, o)
+}
+
+#[test]
+fn generate_summarises_each_target_with_next_commands_and_real_endpoints() {
+    let (dir, o) = generate_devnet(&[]);
+    assert_ok(&o, "generate");
+    let err = stderr(&o);
+    assert!(stdout(&o).is_empty(), "{}", stdout(&o));
+    for needle in [
+        "out/devnet: ",
+        "secrets in keys (",
+        "compose: out/devnet/compose/ (",
+        "    docker compose -f out/devnet/compose/docker-compose.yaml up -d --build\n",
+        "local: out/devnet/local/ (3 files)",
+        "    CHAINFLEET_BINARY=$(command -v simd) out/devnet/local/run.sh\n",
+        "    out/devnet/local/stop.sh\n",
+        "topology, node IDs and every endpoint: out/devnet/README.md",
+    ] {
+        assert!(err.contains(needle), "no `{needle}` in\n{err}");
+    }
+    // The endpoints are the ones the generated files really use.
+    let compose =
+        fs::read_to_string(dir.path().join("out/devnet/compose/docker-compose.yaml")).unwrap();
+    let run_sh = fs::read_to_string(dir.path().join("out/devnet/local/run.sh")).unwrap();
+    let readme = fs::read_to_string(dir.path().join("out/devnet/README.md")).unwrap();
+    let compose_rpc = "rpc-0         rpc http://127.0.0.1:26641, api http://127.0.0.1:26642, grpc 127.0.0.1:26643";
+    assert!(err.contains(compose_rpc), "{err}");
+    assert!(compose.contains("\"26641:26657/tcp\"") && compose.contains("\"26643:9090/tcp\""));
+    for ui in [
+        ("prometheus", "9090"),
+        ("grafana", "3000"),
+        ("alertmanager", "9093"),
+    ] {
+        assert!(
+            err.contains(&format!("{:<12}  http://127.0.0.1:{}", ui.0, ui.1)),
+            "{ui:?}: {err}"
+        );
+        assert!(
+            compose.contains(&format!("\"127.0.0.1:{}:", ui.1)),
+            "{ui:?}"
+        );
+        assert!(readme.contains(&format!("| {} | http://127.0.0.1:{} |", ui.0, ui.1)));
+    }
+    let local_v0 = "validator-0  rpc http://127.0.0.1:36601, api http://127.0.0.1:36602, grpc 127.0.0.1:36603, metrics http://127.0.0.1:36604";
+    assert!(err.contains(local_v0), "{err}");
+    assert!(run_sh.contains("--rpc.laddr tcp://127.0.0.1:36601"));
+    assert!(run_sh.contains("--grpc.address 127.0.0.1:36603"));
+    // The README's endpoint tables carry the same addresses, per target.
+    assert!(readme.contains("### compose") && readme.contains("### local"));
+    assert!(readme.contains(
+        "| rpc-0 | rpc http://127.0.0.1:26641, api http://127.0.0.1:26642, grpc 127.0.0.1:26643 |"
+    ));
+    assert!(readme.contains(
+        "| validator-0 | rpc http://127.0.0.1:36601, api http://127.0.0.1:36602, grpc 127.0.0.1:36603, metrics http://127.0.0.1:36604 |"
+    ));
+}
+
+#[test]
+fn generate_says_how_to_reach_kubernetes_and_aws_and_caps_long_lists() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = run(chainfleet()
+        .current_dir(dir.path())
+        .arg("generate")
+        .arg(root().join("examples/cosmos-testnet-aws.yaml"))
+        .args(["--out", "aws", "--secrets", "aws-keys"]));
+    assert_ok(&o, "generate aws");
+    let err = stderr(&o);
+    for needle in [
+        "aws: aws/cloudformation/ (",
+        "    aws/cloudformation/deploy.sh\n",
+        "export CHAINFLEET_IMAGE=<registry>/chainfleet/duality-testnet:",
+        "--stack-name duality-testnet-<region> --query 'Stacks[0].Outputs'",
+        "rpc-0        rpc-0.duality-testnet.internal: grpc 9090, metrics 26660; rpc via load balancer of stack duality-testnet-us-east-1, port 26657",
+        "… and 1 more node: see aws/README.md",
+    ] {
+        assert!(err.contains(needle), "no `{needle}` in\n{err}");
+    }
+    let o = run(chainfleet()
+        .current_dir(dir.path())
+        .arg("generate")
+        .arg(root().join("examples/k8s-integration.yaml"))
+        .args(["--out", "k8s", "--secrets", "k8s-keys"]));
+    assert_ok(&o, "generate kubernetes");
+    let err = stderr(&o);
+    for needle in [
+        "kubernetes: k8s/helm/ics-integration/ (",
+        "Secrets in k8s-keys/kubernetes/",
+        "    kubectl apply -n ics-integration -f k8s-keys/kubernetes/\n",
+        "    helm install ics-integration k8s/helm/ics-integration -n ics-integration --set image.repository=<registry>/chainfleet/ics-integration\n",
+        "kubectl -n ics-integration port-forward svc/<node> <port>",
+        "validator-0  validator-0.ics-integration.svc.cluster.local: rpc 26657, api 1317, grpc 9090, metrics 26660",
+    ] {
+        assert!(err.contains(needle), "no `{needle}` in\n{err}");
+    }
+    assert!(dir.path().join("k8s-keys/kubernetes").is_dir());
+}
+
+#[test]
+fn generate_json_carries_files_next_commands_and_endpoints() {
+    let (dir, o) = generate_devnet(&["--format", "json"]);
+    assert_ok(&o, "generate --format json");
+    assert!(
+        stderr(&o).is_empty(),
+        "JSON mode prints nothing else:\n{}",
+        stderr(&o)
+    );
+    let doc: serde_json::Value = serde_json::from_slice(&o.stdout).expect("one JSON document");
+    assert_eq!(doc["network"], "cosmos-devnet");
+    assert_eq!(doc["out_dir"], "out/devnet");
+    assert_eq!(doc["secrets_dir"], "keys");
+    assert!(doc["public"]["written"].as_u64().unwrap() > 10);
+    assert_eq!(
+        doc["warnings"][0]["severity"], "warning",
+        "the public-phrase warning travels in the document: {doc}"
+    );
+    let targets = doc["targets"].as_array().unwrap();
+    let names: Vec<&str> = targets
+        .iter()
+        .map(|t| t["target"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["compose", "local"]);
+    let compose = &targets[0];
+    assert_eq!(compose["path"], "out/devnet/compose/");
+    assert_eq!(
+        compose["next"][0],
+        "docker compose -f out/devnet/compose/docker-compose.yaml up -d --build"
+    );
+    let eps = compose["endpoints"]["endpoints"].as_array().unwrap();
+    assert!(eps.contains(&serde_json::json!({
+        "node": "rpc-0", "service": "rpc", "address": "http://127.0.0.1:26641", "via": null
+    })));
+    // Every local endpoint (the text summary caps the list; JSON never does).
+    let local = targets[1]["endpoints"]["endpoints"].as_array().unwrap();
+    assert_eq!(local.len(), 5 * 4, "5 nodes × rpc, api, grpc, metrics");
+    assert!(dir.path().join("out/devnet/README.md").is_file());
+}
+
+#[test]
+fn quiet_prints_nothing_but_errors() {
+    let (dir, o) = generate_devnet(&["--quiet"]);
+    assert_ok(&o, "generate --quiet");
+    assert!(o.stdout.is_empty() && o.stderr.is_empty(), "{}", stderr(&o));
+    assert!(dir.path().join("out/devnet/README.md").is_file());
+    // --check, up to date: silent; keys, validate: only the table / nothing.
+    let o = run(chainfleet().current_dir(dir.path()).args([
+        "-q",
+        "generate",
+        "devnet.yaml",
+        "--out",
+        "out/devnet",
+        "--secrets",
+        "keys",
+        "--check",
+    ]));
+    assert_ok(&o, "generate --check -q");
+    assert!(o.stdout.is_empty() && o.stderr.is_empty(), "{}", stderr(&o));
+    let o = run(chainfleet()
+        .current_dir(dir.path())
+        .args(["validate", "devnet.yaml", "--quiet"]));
+    assert_ok(&o, "validate -q");
+    assert!(o.stderr.is_empty(), "{}", stderr(&o));
+    // An error still prints.
+    let o = run(chainfleet().current_dir(root()).args([
+        "generate",
+        "tests/invalid/multi-error.yaml",
+        "--quiet",
+    ]));
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("error:"), "{}", stderr(&o));
+}
+
+#[test]
+fn keys_prints_short_lines_and_json() {
+    let spec = root().join("examples/cosmos-devnet.yaml");
+    let o = run(chainfleet().arg("keys").arg(&spec));
+    assert_ok(&o, "keys");
+    let table = stdout(&o);
+    let widest = table.lines().map(|l| l.chars().count()).max().unwrap();
+    assert!(widest <= 100, "a {widest}-character line:\n{table}");
+    assert!(table
+        .lines()
+        .any(|l| l.starts_with("    valoper=cosmosvaloper1")));
+    let o = run(chainfleet().args(["keys", "--format", "json"]).arg(&spec));
+    assert_ok(&o, "keys --format json");
+    let doc: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let nodes = doc["nodes"].as_array().unwrap();
+    assert_eq!(nodes.len(), 5);
+    assert_eq!(nodes[0]["node"], "validator-0");
+    // The node ID is the one the README publishes.
+    let readme = fs::read_to_string(root().join("generated/cosmos-devnet/README.md")).unwrap();
+    let id = nodes[0]["node_id"].as_str().unwrap();
+    assert!(readme.contains(&format!(
+        "| validator-0 | validator | validator | local | `{id}` |"
+    )));
+    assert!(nodes[0]["addresses"]["valoper"]
+        .as_str()
+        .unwrap()
+        .starts_with("cosmosvaloper1"));
+}

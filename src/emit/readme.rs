@@ -1,10 +1,11 @@
 //! The per-network README: a Mermaid topology (regions, groups, nodes, peer links), a node
-//! table with node IDs and ports, and the deploy commands of each generated target, so a
-//! reviewer sees topology changes in the pull request.
+//! table with node IDs and ports, each target's endpoints (`endpoints.rs`) and the deploy
+//! commands of each generated target, so a reviewer sees topology changes in the pull
+//! request.
 
 use serde::Serialize;
 
-use super::{templates, Context, FileEntry, FileSet, Target};
+use super::{endpoints, templates, Context, FileEntry, FileSet, Target};
 
 #[derive(Serialize)]
 struct NodeRow {
@@ -32,6 +33,19 @@ struct Region {
 }
 
 #[derive(Serialize)]
+struct EndpointRow {
+    node: String,
+    endpoints: String,
+}
+
+#[derive(Serialize)]
+struct TargetEndpointsView {
+    target: &'static str,
+    reach: String,
+    rows: Vec<EndpointRow>,
+}
+
+#[derive(Serialize)]
 struct View<'a> {
     name: &'a str,
     chain_id: &'a str,
@@ -40,11 +54,34 @@ struct View<'a> {
     regions: Vec<Region>,
     nodes: Vec<NodeRow>,
     links: Vec<Link>,
+    endpoints: Vec<TargetEndpointsView>,
     targets: Vec<&'static str>,
     secrets_rel: &'a str,
     image_name: String,
     namespace: String,
     binary: &'a str,
+}
+
+/// One table per target: a row per node (or monitoring UI) that has endpoints there.
+fn endpoint_view(net: &crate::model::Network, target: Target) -> TargetEndpointsView {
+    let e = endpoints::endpoints(net, target);
+    let mut names: Vec<&str> = Vec::new();
+    for x in &e.endpoints {
+        if !names.contains(&x.node.as_str()) {
+            names.push(&x.node);
+        }
+    }
+    TargetEndpointsView {
+        target: target.name(),
+        rows: names
+            .iter()
+            .map(|n| EndpointRow {
+                node: n.to_string(),
+                endpoints: endpoints::node_line(e.of(n)),
+            })
+            .collect(),
+        reach: e.reach,
+    }
 }
 
 fn mermaid_id(s: &str) -> String {
@@ -120,6 +157,7 @@ pub fn emit(cx: &Context<'_>) -> anyhow::Result<FileSet> {
             .collect(),
         nodes: net.nodes.iter().map(row).collect(),
         links,
+        endpoints: cx.targets.iter().map(|&t| endpoint_view(net, t)).collect(),
         targets: cx.targets.iter().map(|t: &Target| t.name()).collect(),
         secrets_rel: cx.secrets_rel,
         image_name: super::docker::image_ref(cx)?,
