@@ -18,6 +18,7 @@ Examples:
   chainfleet generate network.yaml               write generated/<name>/ beside the spec
   chainfleet generate network.yaml --check       fail (exit 3) if generated/ is stale
   chainfleet keys network.yaml                   print node IDs and addresses
+  chainfleet seed network.yaml                   write a fresh seed for the spec (never overwrites)
 
 Exit codes: 0 ok, 1 invalid spec, 2 usage or I/O error, 3 --check found drift.
 Set NO_COLOR to turn colours off.")]
@@ -92,6 +93,12 @@ pub enum Command {
         /// Output format (JSON: one object per node).
         #[arg(long, value_enum, default_value = "human")]
         format: Format,
+    },
+    /// Write a fresh seed where SPEC's `keys.seed` names a file (default `.chainfleet/seed`
+    /// beside the spec), for a new network or a lost seed; never overwrites one.
+    Seed {
+        /// The network spec (YAML).
+        spec: PathBuf,
     },
     /// Print a shell completion script.
     Completions {

@@ -145,29 +145,65 @@ fn choose_targets(net: &Network, asked: &[Target]) -> Result<Vec<Target>, Error>
     Ok(t)
 }
 
-/// Stage 5: the seed, then every key and chain artifact of a validated spec.
-fn artifacts(input: &SpecInput, v: &Validated) -> Result<chain::Artifacts, Error> {
+/// The warning for a seed that is the public example seed although the spec reads it from
+/// the environment or a file (`insecure_phrase` has its own warning from the spec checks).
+fn public_seed_warning(input: &SpecInput, v: &Validated, seed: &keys::Seed) -> Option<Diagnostic> {
+    let source = v.spec.keys.as_ref().map(|k| &k.seed);
+    let (what, name) = match source {
+        Some(spec::SeedSource::InsecurePhrase(_)) => return None,
+        Some(spec::SeedSource::Env(var)) => ("variable", var.as_str()),
+        Some(spec::SeedSource::File(path)) => ("file", path.as_str()),
+        None => ("file", keys::DEFAULT_SEED_FILE),
+    };
+    seed.is_public_example().then(|| {
+        Diagnostic::warning(
+            &input.display,
+            None,
+            format!("the seed in the {what} `{name}` is the public example seed: anyone can recompute every key of this network"),
+        )
+        .with_hint("fine for trying the examples; for anything else make a seed of your own (`chainfleet seed`)")
+    })
+}
+
+/// Stage 5: the seed, then every key and chain artifact of a validated spec. A warning about
+/// a public seed joins `v.warnings`.
+fn artifacts(input: &SpecInput, v: &mut Validated) -> Result<chain::Artifacts, Error> {
     let seed = keys::load_seed(
         v.spec.keys.as_ref().map(|k| &k.seed),
         &input.dir,
         &input.display,
     )
     .map_err(|d| Error::Invalid(Diagnostics(vec![d])))?;
+    if let Some(w) = public_seed_warning(input, v, &seed) {
+        v.warnings.push(w);
+    }
     chain::build(&v.network, &seed).map_err(Error::Invalid)
+}
+
+/// For `validate`: the public-seed warning when the spec's seed can be read and is the
+/// public example seed. A seed that cannot be read is not `validate`'s concern.
+pub fn seed_warning(input: &SpecInput, v: &Validated) -> Option<Diagnostic> {
+    let seed = keys::load_seed(
+        v.spec.keys.as_ref().map(|k| &k.seed),
+        &input.dir,
+        &input.display,
+    )
+    .ok()?;
+    public_seed_warning(input, v, &seed)
 }
 
 /// Stages 1–5: validate, derive keys and chain artifacts.
 pub fn keys(input: &SpecInput) -> Result<(Validated, chain::Artifacts), Error> {
-    let v = input.validate().map_err(Error::Invalid)?;
-    let a = artifacts(input, &v)?;
+    let mut v = input.validate().map_err(Error::Invalid)?;
+    let a = artifacts(input, &mut v)?;
     Ok((v, a))
 }
 
 /// Stages 1–6: every file of both trees, nothing written.
 pub fn generate(input: &SpecInput, options: &GenerateOptions) -> Result<Generated, Error> {
-    let validated = input.validate().map_err(Error::Invalid)?;
+    let mut validated = input.validate().map_err(Error::Invalid)?;
     let targets = choose_targets(&validated.network, &options.targets)?;
-    let artifacts = artifacts(input, &validated)?;
+    let artifacts = artifacts(input, &mut validated)?;
     let net = &validated.network;
     let out_dir = options
         .out_dir

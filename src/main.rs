@@ -81,6 +81,13 @@ fn report(
     diags.has_errors()
 }
 
+/// Warnings on stderr, whatever the format (JSON output carries them too), unless quiet.
+fn warn(diags: &Diagnostics, source: &str, quiet: bool) {
+    if !quiet && !diags.0.is_empty() {
+        eprint!("{}", diag::render(diags, Some(source), style()));
+    }
+}
+
 /// Report a library error: diagnostics (exit 1) or a plain message (exit 2).
 fn fail(e: chainfleet::Error, text: &str, format: Format, generating: bool) -> anyhow::Result<u8> {
     match e {
@@ -115,7 +122,10 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             let input = SpecInput::read(&spec)?;
             let text = input.text();
             match input.validate() {
-                Ok(v) => {
+                Ok(mut v) => {
+                    if let Some(w) = chainfleet::seed_warning(&input, &v) {
+                        v.warnings.push(w);
+                    }
                     if !quiet {
                         report(&v.warnings, Some(&text), format, false);
                     }
@@ -135,14 +145,23 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                 }
             }
         }
+        Command::Seed { spec } => {
+            let input = SpecInput::read(&spec)?;
+            let text = input.text();
+            match input.validate() {
+                Ok(v) => chainfleet::init::new_seed(&input, &v, quiet),
+                Err(d) => {
+                    report(&d, Some(&text), Format::Human, false);
+                    Ok(EXIT_INVALID)
+                }
+            }
+        }
         Command::Keys { spec, format } => {
             let input = SpecInput::read(&spec)?;
             let text = input.text();
             match chainfleet::keys(&input) {
                 Ok((v, artifacts)) => {
-                    if !quiet && format == Format::Human {
-                        report(&v.warnings, Some(&text), format, false);
-                    }
+                    warn(&v.warnings, &text, quiet);
                     match format {
                         Format::Human => {
                             print!("{}", chainfleet::chain::key_table(&v.network, &artifacts))
@@ -180,9 +199,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                 Ok(g) => g,
                 Err(e) => return fail(e, &text, format, true),
             };
-            if !quiet && format == Format::Human {
-                report(&g.validated.warnings, Some(&text), format, false);
-            }
+            warn(&g.validated.warnings, &text, quiet);
             let (out_dir, secrets_dir, output) = (&g.out_dir, &g.secrets_dir, &g.output);
             let trees = write::Trees::resolve(out_dir, secrets_dir)?;
             let out_shown = guide::show(out_dir);

@@ -472,10 +472,13 @@ fn generate_says_how_to_reach_kubernetes_and_aws_and_caps_long_lists() {
 fn generate_json_carries_files_next_commands_and_endpoints() {
     let (dir, o) = generate_devnet(&["--format", "json"]);
     assert_ok(&o, "generate --format json");
+    // stderr holds only the public-phrase warning (which the document carries too).
+    let err = stderr(&o);
     assert!(
-        stderr(&o).is_empty(),
-        "JSON mode prints nothing else:\n{}",
-        stderr(&o)
+        err.starts_with(
+            "devnet.yaml:23:28: warning: every key of this network derives from a public phrase"
+        ) && !err.contains("error"),
+        "{err}"
     );
     let doc: serde_json::Value = serde_json::from_slice(&o.stdout).expect("one JSON document");
     assert_eq!(doc["network"], "cosmos-devnet");
@@ -569,4 +572,143 @@ fn keys_prints_short_lines_and_json() {
         .as_str()
         .unwrap()
         .starts_with("cosmosvaloper1"));
+}
+
+#[test]
+fn the_public_seed_is_warned_about_wherever_it_is_used_and_never_printed() {
+    let seed = common::example_seed();
+    let kv = root().join("examples/cometbft-kvstore.yaml");
+    let dir = tempfile::tempdir().unwrap();
+    let want = "warning: the seed in the variable `CHAINFLEET_SEED` is the public example seed";
+    let runs: Vec<(&str, Vec<std::ffi::OsString>)> = vec![
+        ("validate", vec!["validate".into(), kv.clone().into()]),
+        ("keys", vec!["keys".into(), kv.clone().into()]),
+        (
+            "keys json",
+            vec![
+                "keys".into(),
+                kv.clone().into(),
+                "--format".into(),
+                "json".into(),
+            ],
+        ),
+        (
+            "generate",
+            vec![
+                "generate".into(),
+                kv.clone().into(),
+                "--out".into(),
+                dir.path().join("o").into(),
+                "--secrets".into(),
+                dir.path().join("s").into(),
+            ],
+        ),
+        (
+            "generate json",
+            vec![
+                "generate".into(),
+                kv.clone().into(),
+                "--format".into(),
+                "json".into(),
+                "--out".into(),
+                dir.path().join("o").into(),
+                "--secrets".into(),
+                dir.path().join("s").into(),
+            ],
+        ),
+    ];
+    for (what, args) in &runs {
+        let o = run(chainfleet().args(args));
+        assert_ok(&o, what);
+        assert!(stderr(&o).contains(want), "{what}: {}", stderr(&o));
+        assert!(
+            !stderr(&o).contains(&seed) && !stdout(&o).contains(&seed),
+            "{what} printed the seed"
+        );
+        // --quiet drops warnings.
+        let o = run(chainfleet().arg("-q").args(args));
+        assert_ok(&o, what);
+        assert!(o.stderr.is_empty(), "{what} -q: {}", stderr(&o));
+    }
+    // The public phrase in the spec: the spec check's warning, from keys too.
+    let o = run(chainfleet()
+        .arg("keys")
+        .arg(root().join("examples/cosmos-devnet.yaml")));
+    assert!(stderr(&o).contains("warning: every key of this network derives from a public phrase"));
+    // A seed of one's own: no warning.
+    let o = run(chainfleet()
+        .env("CHAINFLEET_SEED", "11".repeat(32))
+        .arg("keys")
+        .arg(&kv));
+    assert_ok(&o, "keys, own seed");
+    assert!(!stderr(&o).contains("warning"), "{}", stderr(&o));
+}
+
+#[cfg(unix)]
+#[test]
+fn a_lost_seed_has_a_working_recovery_path() {
+    use std::os::unix::fs::PermissionsExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let c = || {
+        let mut c = chainfleet();
+        c.env_remove("CHAINFLEET_SEED").current_dir(tmp.path());
+        c
+    };
+    assert_ok(&run(c().args(["init", "mynet"])), "init");
+    let seed = tmp.path().join("mynet/.chainfleet/seed");
+    fs::remove_file(&seed).unwrap();
+    // The diagnostic names the command that works...
+    let o = run(c().args(["generate", "mynet/network.yaml"]));
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("`chainfleet seed mynet/network.yaml` writes a fresh one"),
+        "{}",
+        stderr(&o)
+    );
+    // ... `init` still refuses (the spec exists) ...
+    let o = run(c().args(["init", "mynet"]));
+    assert_eq!(o.status.code(), Some(2));
+    // ... and `seed` writes a private seed, after which generate works.
+    let o = run(c().args(["seed", "mynet/network.yaml"]));
+    assert_ok(&o, "seed");
+    assert!(stderr(&o).contains("wrote a new seed to mynet/.chainfleet/seed"));
+    assert_eq!(
+        fs::metadata(&seed).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    let hex = fs::read_to_string(&seed).unwrap();
+    assert!(!stderr(&o).contains(hex.trim()) && o.stdout.is_empty());
+    assert_ok(
+        &run(c().args(["generate", "mynet/network.yaml", "-q"])),
+        "generate",
+    );
+    // Never over an existing seed.
+    let o = run(c().args(["seed", "mynet/network.yaml"]));
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("never overwrites a seed"));
+    assert_eq!(fs::read_to_string(&seed).unwrap(), hex);
+    // A custom seed file in a new folder: created, git-ignored.
+    let spec = fs::read_to_string(tmp.path().join("mynet/network.yaml")).unwrap();
+    assert!(
+        !spec.contains("\nkeys:"),
+        "the starter uses the default seed file"
+    );
+    let custom = format!("{spec}\nkeys:\n  seed: {{ file: vault/net.seed }}\n");
+    fs::write(tmp.path().join("custom.yaml"), custom).unwrap();
+    assert_ok(&run(c().args(["seed", "custom.yaml"])), "seed, custom file");
+    assert!(tmp.path().join("vault/net.seed").is_file());
+    assert!(fs::read_to_string(tmp.path().join("vault/.gitignore"))
+        .unwrap()
+        .contains('*'));
+    // Seeds from the environment or a phrase: what to do instead, nothing written.
+    let o = run(c()
+        .arg("seed")
+        .arg(root().join("examples/cometbft-kvstore.yaml")));
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("export CHAINFLEET_SEED=$(od -An -tx1 -N32 /dev/urandom"));
+    let o = run(c()
+        .arg("seed")
+        .arg(root().join("examples/cosmos-devnet.yaml")));
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("insecure_phrase"));
 }
