@@ -70,10 +70,11 @@ pub enum Command {
     Generate {
         /// The network spec (YAML).
         spec: PathBuf,
-        /// Output folder (default: generated/<network name>).
+        /// Output folder (default: generated/<network name> in the spec's folder).
         #[arg(long)]
         out: Option<PathBuf>,
-        /// Secrets folder (default: .chainfleet/secrets/<network name>); git-ignored.
+        /// Secrets folder (default: .chainfleet/secrets/<network name> in the spec's folder,
+        /// beside its seed); git-ignored.
         #[arg(long)]
         secrets: Option<PathBuf>,
         /// Only these targets (comma-separated).

@@ -85,6 +85,15 @@ impl SpecInput {
         t.strip_prefix('\u{feff}').unwrap_or(&t).to_string()
     }
 
+    /// `rel` in the spec's folder, as reached from the current directory (no `./` prefix).
+    pub fn beside(&self, rel: &str) -> PathBuf {
+        if self.dir == Path::new(".") {
+            PathBuf::from(rel)
+        } else {
+            self.dir.join(rel)
+        }
+    }
+
     /// Stages 1–4 on this spec.
     pub fn validate(&self) -> Result<Validated, Diagnostics> {
         validate(&self.display, &self.bytes, &self.dir)
@@ -96,9 +105,9 @@ impl SpecInput {
 pub struct GenerateOptions {
     /// Targets to emit; empty means every target the spec configures.
     pub targets: Vec<Target>,
-    /// The public tree (default `generated/<network>`).
+    /// The public tree (default `generated/<network>` in the spec's folder).
     pub out_dir: Option<PathBuf>,
-    /// The secrets tree (default `.chainfleet/secrets/<network>`).
+    /// The secrets tree (default `.chainfleet/secrets/<network>` in the spec's folder).
     pub secrets_dir: Option<PathBuf>,
 }
 
@@ -205,14 +214,16 @@ pub fn generate(input: &SpecInput, options: &GenerateOptions) -> Result<Generate
     let targets = choose_targets(&validated.network, &options.targets)?;
     let artifacts = artifacts(input, &mut validated)?;
     let net = &validated.network;
+    // One rule: every default path is relative to the spec's folder, where `init` put the
+    // seed, so `init mynet` + `generate mynet/network.yaml` keep one `mynet/.chainfleet`.
     let out_dir = options
         .out_dir
         .clone()
-        .unwrap_or_else(|| PathBuf::from("generated").join(&net.name));
+        .unwrap_or_else(|| input.beside(&format!("generated/{}", net.name)));
     let secrets_dir = options
         .secrets_dir
         .clone()
-        .unwrap_or_else(|| PathBuf::from(".chainfleet/secrets").join(&net.name));
+        .unwrap_or_else(|| input.beside(&format!(".chainfleet/secrets/{}", net.name)));
     let cwd = std::env::current_dir().context("cannot read the current directory")?;
     let secrets_rel = write::relative_path(&cwd.join(&out_dir), &cwd.join(&secrets_dir));
     let cx = emit::Context {

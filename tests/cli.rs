@@ -712,3 +712,114 @@ fn a_lost_seed_has_a_working_recovery_path() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("insecure_phrase"));
 }
+
+#[test]
+fn init_then_generate_keeps_one_chainfleet_folder_beside_the_spec() {
+    let tmp = tempfile::tempdir().unwrap();
+    let c = || {
+        let mut c = chainfleet();
+        c.env_remove("CHAINFLEET_SEED").current_dir(tmp.path());
+        c
+    };
+    assert_ok(&run(c().args(["init", "mynet"])), "init");
+    let o = run(c().args(["generate", "mynet/network.yaml"]));
+    assert_ok(&o, "generate");
+    assert!(
+        stderr(&o).starts_with("mynet/generated/mynet: ")
+            && stderr(&o).contains(" unchanged; secrets in mynet/.chainfleet/secrets/mynet ("),
+        "{}",
+        stderr(&o)
+    );
+    assert!(stderr(&o).contains(
+        "docker compose -f mynet/generated/mynet/compose/docker-compose.yaml up -d --build"
+    ));
+    let chainfleet_dirs: Vec<_> = walk(tmp.path())
+        .into_iter()
+        .filter(|p| p.file_name().is_some_and(|n| n == ".chainfleet"))
+        .collect();
+    assert_eq!(
+        chainfleet_dirs,
+        [tmp.path().join("mynet/.chainfleet")],
+        "one .chainfleet, beside the spec"
+    );
+    assert!(tmp.path().join("mynet/.chainfleet/seed").is_file());
+    assert!(tmp.path().join("mynet/.chainfleet/secrets/mynet").is_dir());
+    assert!(tmp.path().join("mynet/generated/mynet/README.md").is_file());
+    // --check from elsewhere finds the same trees.
+    let o = run(chainfleet()
+        .env_remove("CHAINFLEET_SEED")
+        .current_dir(tmp.path().join("mynet"))
+        .args(["generate", "network.yaml", "--check"]));
+    assert_ok(&o, "generate --check from the spec's folder");
+    assert!(
+        stderr(&o).starts_with("generated/mynet: up to date"),
+        "{}",
+        stderr(&o)
+    );
+    // --out and --secrets still choose other places.
+    let o = run(c().args([
+        "generate",
+        "mynet/network.yaml",
+        "--out",
+        "elsewhere",
+        "--secrets",
+        "sec",
+        "-q",
+    ]));
+    assert_ok(&o, "generate --out --secrets");
+    assert!(tmp.path().join("elsewhere/README.md").is_file() && tmp.path().join("sec").is_dir());
+}
+
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut all = Vec::new();
+    for e in fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            all.push(p.clone());
+            all.extend(walk(&p));
+        }
+    }
+    all
+}
+
+#[test]
+fn the_readmes_first_command_gives_the_examples_their_seed() {
+    // A fresh clone has no CHAINFLEET_SEED; the README's first command sets it, and each
+    // example that reads it repeats that command in a comment.
+    let readme = fs::read_to_string(root().join("README.md")).unwrap();
+    let first = readme
+        .split("```sh\n")
+        .nth(1)
+        .and_then(|block| block.lines().next())
+        .unwrap();
+    assert!(first.starts_with("export CHAINFLEET_SEED="), "{first}");
+    let o = run(std::process::Command::new("sh")
+        .env_remove("CHAINFLEET_SEED")
+        .args(["-c", &format!("{first}; printf %s \"$CHAINFLEET_SEED\"")]));
+    assert_ok(&o, "the README's first command");
+    assert_eq!(stdout(&o), common::example_seed());
+    for example in common::examples() {
+        let text = fs::read_to_string(root().join("examples").join(&example)).unwrap();
+        if text.contains("seed: { env: CHAINFLEET_SEED }") {
+            assert!(
+                text.contains(&format!("#   {first}\n")),
+                "{example} does not say how to set its seed"
+            );
+        }
+        // With that seed (and nothing else), every example generates.
+        let dir = tempfile::tempdir().unwrap();
+        let o = run(chainfleet()
+            .env(
+                "CHAINFLEET_SEED",
+                stdout(&run(std::process::Command::new("sh").args([
+                    "-c",
+                    &format!("{first}; printf %s \"$CHAINFLEET_SEED\""),
+                ]))),
+            )
+            .current_dir(dir.path())
+            .arg("generate")
+            .arg(root().join("examples").join(&example))
+            .args(["--out", "o", "--secrets", "s", "-q"]));
+        assert_ok(&o, &example);
+    }
+}
