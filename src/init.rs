@@ -1,4 +1,6 @@
-//! `chainfleet init`: a commented starter spec for a family and a fresh seed, git-ignored.
+//! `chainfleet init`: a commented starter spec for a family, the JSON Schema beside it (the
+//! spec's `$schema` names it relatively, so editors complete offline) and a fresh seed,
+//! git-ignored; `chainfleet seed`: a fresh seed for an existing spec.
 
 use std::path::Path;
 
@@ -9,8 +11,12 @@ use crate::spec::check::{family_name, is_dns_label};
 use crate::spec::Family;
 use crate::templates;
 
-/// Write `network.yaml`, `.chainfleet/seed` and `.chainfleet/.gitignore` into `dir`.
-/// Refuses to overwrite an existing spec or seed. Returns the exit code.
+/// The schema file `init` writes beside the spec; the starter's first line references it.
+pub const SCHEMA_FILE: &str = "network.schema.json";
+
+/// Write `network.yaml`, `network.schema.json`, `.chainfleet/seed` and
+/// `.chainfleet/.gitignore` into `dir`. Refuses to overwrite an existing spec, schema or
+/// seed. Returns the exit code.
 pub fn run(dir: &Path, family: Family, name: Option<&str>, quiet: bool) -> anyhow::Result<u8> {
     let name = match name {
         Some(n) => n.to_string(),
@@ -39,7 +45,8 @@ pub fn run(dir: &Path, family: Family, name: Option<&str>, quiet: bool) -> anyho
     }
     let spec_path = dir.join("network.yaml");
     let seed_path = dir.join(DEFAULT_SEED_FILE);
-    for p in [&spec_path, &seed_path] {
+    let schema_path = dir.join(SCHEMA_FILE);
+    for p in [&spec_path, &seed_path, &schema_path] {
         if p.exists() {
             bail!(
                 "{} already exists; chainfleet init never overwrites it",
@@ -59,11 +66,14 @@ pub fn run(dir: &Path, family: Family, name: Option<&str>, quiet: bool) -> anyho
         );
     }
     write_seed(&seed_path)?;
+    std::fs::write(&schema_path, crate::spec::schema::json_schema_text())
+        .with_context(|| format!("writing {}", schema_path.display()))?;
     std::fs::write(&spec_path, text).with_context(|| format!("writing {}", spec_path.display()))?;
     if !quiet {
         eprintln!(
-            "wrote {} and {} (back up the seed: every key derives from it)",
+            "wrote {}, its schema {} and {} (back up the seed: every key derives from it)",
             spec_path.display(),
+            schema_path.display(),
             seed_path.display()
         );
         eprintln!("next: chainfleet generate {}", spec_path.display());

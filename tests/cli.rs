@@ -823,3 +823,47 @@ fn the_readmes_first_command_gives_the_examples_their_seed() {
         assert_ok(&o, &example);
     }
 }
+
+#[test]
+fn init_references_a_schema_beside_the_spec_that_a_json_schema_validator_applies() {
+    for family in ["cosmos", "cometbft", "mina", "komodo", "generic"] {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("net");
+        assert_ok(
+            &run(chainfleet()
+                .arg("init")
+                .arg(&dir)
+                .args(["--family", family])),
+            family,
+        );
+        let spec = fs::read_to_string(dir.join("network.yaml")).unwrap();
+        let first = spec.lines().next().unwrap();
+        let reference = first
+            .strip_prefix("# yaml-language-server: $schema=")
+            .unwrap_or_else(|| panic!("{family}: first line `{first}`"));
+        assert!(
+            !reference.contains("://"),
+            "{family}: `{reference}` needs a network"
+        );
+        // Resolved as editors do: relative to the spec's folder.
+        let schema_path = dir.join(reference);
+        let schema: serde_json::Value =
+            serde_json::from_str(&fs::read_to_string(&schema_path).unwrap()).unwrap();
+        assert_eq!(
+            fs::read_to_string(&schema_path).unwrap(),
+            stdout(&run(chainfleet().arg("schema"))),
+            "the written schema is `chainfleet schema`"
+        );
+        let validator = jsonschema::validator_for(&schema).expect("a valid JSON Schema");
+        let doc = chainfleet::spec::load::load("network.yaml", spec.as_bytes())
+            .unwrap()
+            .value;
+        let errors: Vec<String> = validator.iter_errors(&doc).map(|e| e.to_string()).collect();
+        assert!(errors.is_empty(), "{family}: {errors:?}");
+        // The validator really applies it: a typo'd key and a wrong type fail.
+        let mut bad = doc.clone();
+        bad["groups"][0]["cuont"] = serde_json::json!(3);
+        bad["name"] = serde_json::json!(7);
+        assert!(validator.iter_errors(&bad).count() >= 2, "{family}");
+    }
+}
