@@ -203,15 +203,44 @@ pub fn seed_warning(input: &SpecInput, v: &Validated) -> Option<Diagnostic> {
 
 /// Stages 1–5: validate, derive keys and chain artifacts.
 pub fn keys(input: &SpecInput) -> Result<(Validated, chain::Artifacts), Error> {
+    keys_with_progress(input, &|_| {})
+}
+
+/// `keys`, naming each long phase to `progress` as it starts (for an indicator).
+pub fn keys_with_progress(
+    input: &SpecInput,
+    progress: &dyn Fn(&str),
+) -> Result<(Validated, chain::Artifacts), Error> {
+    progress("validating");
     let mut v = input.validate().map_err(Error::Invalid)?;
+    progress(&derive_message(&v.network));
     let a = artifacts(input, &mut v)?;
     Ok((v, a))
 }
 
+fn derive_message(net: &Network) -> String {
+    format!(
+        "deriving keys, genesis and configs for {} node{}",
+        net.nodes.len(),
+        if net.nodes.len() == 1 { "" } else { "s" }
+    )
+}
+
 /// Stages 1–6: every file of both trees, nothing written.
 pub fn generate(input: &SpecInput, options: &GenerateOptions) -> Result<Generated, Error> {
+    generate_with_progress(input, options, &|_| {})
+}
+
+/// `generate`, naming each long phase to `progress` as it starts (for an indicator).
+pub fn generate_with_progress(
+    input: &SpecInput,
+    options: &GenerateOptions,
+    progress: &dyn Fn(&str),
+) -> Result<Generated, Error> {
+    progress("validating");
     let mut validated = input.validate().map_err(Error::Invalid)?;
     let targets = choose_targets(&validated.network, &options.targets)?;
+    progress(&derive_message(&validated.network));
     let artifacts = artifacts(input, &mut validated)?;
     let net = &validated.network;
     // One rule: every default path is relative to the spec's folder, where `init` put the
@@ -232,6 +261,14 @@ pub fn generate(input: &SpecInput, options: &GenerateOptions) -> Result<Generate
         targets: &targets,
         secrets_rel: &secrets_rel,
     };
+    progress(&format!(
+        "rendering {}",
+        targets
+            .iter()
+            .map(|t| t.name())
+            .collect::<Vec<_>>()
+            .join(", ")
+    ));
     let output = emit::emit_all(&cx)?;
     let image = if targets.iter().any(|t| t.uses_image()) {
         emit::docker::image_ref(&cx)?

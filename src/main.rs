@@ -26,6 +26,94 @@ macro_rules! eprintln {
     ($($t:tt)*) => {{ use std::io::Write as _; let _ = writeln!(std::io::stderr(), $($t)*); }};
 }
 
+/// A one-line progress indicator on stderr for long runs (a 1,000-validator network takes
+/// seconds): the current phase, a spinner and the elapsed time, redrawn by a thread and
+/// erased when done. Only on a terminal; never under `--quiet` or `--format json`.
+struct Progress {
+    shared: Option<std::sync::Arc<ProgressState>>,
+    ticker: Option<std::thread::JoinHandle<()>>,
+}
+
+struct ProgressState {
+    start: std::time::Instant,
+    phase: std::sync::Mutex<String>,
+    done: std::sync::atomic::AtomicBool,
+}
+
+impl ProgressState {
+    fn draw(&self, frame: usize) {
+        const SPIN: [char; 4] = ['|', '/', '-', '\\'];
+        let phase = self.phase.lock().map(|p| p.clone()).unwrap_or_default();
+        eprint!(
+            "\r\x1b[K{} {phase} ({:.1} s)",
+            SPIN[frame % SPIN.len()],
+            self.start.elapsed().as_secs_f64()
+        );
+    }
+}
+
+impl Progress {
+    fn new(enabled: bool) -> Progress {
+        if !enabled {
+            return Progress {
+                shared: None,
+                ticker: None,
+            };
+        }
+        let shared = std::sync::Arc::new(ProgressState {
+            start: std::time::Instant::now(),
+            phase: std::sync::Mutex::new(String::new()),
+            done: std::sync::atomic::AtomicBool::new(false),
+        });
+        let s = shared.clone();
+        let ticker = std::thread::spawn(move || {
+            let mut frame = 0;
+            while !s.done.load(std::sync::atomic::Ordering::Acquire) {
+                std::thread::sleep(std::time::Duration::from_millis(100));
+                frame += 1;
+                if !s.done.load(std::sync::atomic::Ordering::Acquire) {
+                    s.draw(frame);
+                }
+            }
+        });
+        Progress {
+            shared: Some(shared),
+            ticker: Some(ticker),
+        }
+    }
+
+    fn phase(&self, what: &str) {
+        if let Some(s) = &self.shared {
+            if let Ok(mut p) = s.phase.lock() {
+                *p = what.to_string();
+            }
+            s.draw(0);
+        }
+    }
+
+    /// Stop and erase the line, before anything else is printed.
+    fn finish(&mut self) {
+        if let Some(s) = self.shared.take() {
+            s.done.store(true, std::sync::atomic::Ordering::Release);
+            if let Some(t) = self.ticker.take() {
+                let _ = t.join();
+            }
+            eprint!("\r\x1b[K");
+        }
+    }
+}
+
+impl Drop for Progress {
+    fn drop(&mut self) {
+        self.finish();
+    }
+}
+
+/// True when a progress indicator may be shown.
+fn progress_wanted(quiet: bool, format: Format) -> bool {
+    !quiet && format == Format::Human && std::io::stderr().is_terminal()
+}
+
 const EXIT_INVALID: u8 = 1;
 const EXIT_USAGE: u8 = 2;
 const EXIT_DRIFT: u8 = 3;
@@ -159,7 +247,10 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Keys { spec, format } => {
             let input = SpecInput::read(&spec)?;
             let text = input.text();
-            match chainfleet::keys(&input) {
+            let mut progress = Progress::new(progress_wanted(quiet, format));
+            let keys = chainfleet::keys_with_progress(&input, &|p| progress.phase(p));
+            progress.finish();
+            match keys {
                 Ok((v, artifacts)) => {
                     warn(&v.warnings, &text, quiet);
                     match format {
@@ -195,15 +286,21 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                 out_dir: out,
                 secrets_dir: secrets,
             };
-            let g = match chainfleet::generate(&input, &options) {
+            let mut progress = Progress::new(progress_wanted(quiet, format) && !check);
+            let g = match chainfleet::generate_with_progress(&input, &options, &|p| {
+                progress.phase(p)
+            }) {
                 Ok(g) => g,
-                Err(e) => return fail(e, &text, format, true),
+                Err(e) => {
+                    progress.finish();
+                    return fail(e, &text, format, true);
+                }
             };
-            warn(&g.validated.warnings, &text, quiet);
             let (out_dir, secrets_dir, output) = (&g.out_dir, &g.secrets_dir, &g.output);
             let trees = write::Trees::resolve(out_dir, secrets_dir)?;
             let out_shown = guide::show(out_dir);
             if check {
+                warn(&g.validated.warnings, &text, quiet);
                 let drifts = write::check_pair(&trees, &output.public, &output.secrets)?;
                 if format == Format::Json {
                     let doc = serde_json::json!({
@@ -232,7 +329,14 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                 );
                 return Ok(EXIT_DRIFT);
             }
-            let (public, private) = write::write_pair(&trees, &output.public, &output.secrets)?;
+            progress.phase(&format!(
+                "writing {} files",
+                output.public.len() + output.secrets.len()
+            ));
+            let written = write::write_pair(&trees, &output.public, &output.secrets);
+            progress.finish();
+            warn(&g.validated.warnings, &text, quiet);
+            let (public, private) = written?;
             match format {
                 Format::Json => {
                     let doc = serde_json::json!({

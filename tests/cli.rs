@@ -867,3 +867,31 @@ fn init_references_a_schema_beside_the_spec_that_a_json_schema_validator_applies
         assert!(validator.iter_errors(&bad).count() >= 2, "{family}");
     }
 }
+
+#[test]
+fn progress_shows_on_a_terminal_only() {
+    let tmp = tempfile::tempdir().unwrap();
+    let base = format!(
+        "generate examples/cosmos-devnet.yaml --out {0}/o --secrets {0}/s",
+        tmp.path().display()
+    );
+    let phase = "deriving keys, genesis and configs for 5 nodes";
+    if let Some(tty) = under_tty(&base, true) {
+        let tty = String::from_utf8_lossy(&tty).into_owned();
+        assert!(tty.contains(phase), "{tty}");
+        assert!(tty.contains("writing 46 files"), "{tty}");
+        // Erased before the summary, which follows on a clean line.
+        let erased = tty.rfind("\r\x1b[K").unwrap();
+        assert!(tty[erased..].contains("written, 0 removed"), "{tty}");
+        for quiet in [format!("{base} --quiet"), format!("{base} --format json")] {
+            let out = String::from_utf8_lossy(&under_tty(&quiet, true).unwrap()).into_owned();
+            assert!(!out.contains("deriving keys"), "{quiet}: {out}");
+        }
+        let keys = under_tty("keys examples/cosmos-devnet.yaml", true).unwrap();
+        assert!(String::from_utf8_lossy(&keys).contains(phase));
+    }
+    // Not a terminal: no indicator.
+    let o = run(chainfleet().current_dir(root()).args(base.split(' ')));
+    assert_ok(&o, "generate");
+    assert!(!stderr(&o).contains(phase) && !o.stderr.contains(&b'\r'));
+}
