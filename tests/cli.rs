@@ -895,3 +895,26 @@ fn progress_shows_on_a_terminal_only() {
     assert_ok(&o, "generate");
     assert!(!stderr(&o).contains(phase) && !o.stderr.contains(&b'\r'));
 }
+
+#[test]
+fn the_readme_tour_shows_generate_output_as_it_prints() {
+    let tmp = tempfile::tempdir().unwrap();
+    let c = || {
+        let mut c = chainfleet();
+        c.env_remove("CHAINFLEET_SEED").current_dir(tmp.path());
+        c
+    };
+    assert_ok(
+        &run(c().args(["init", "mynet", "--family", "cosmos"])),
+        "init",
+    );
+    let o = run(c().args(["generate", "mynet/network.yaml"]));
+    assert_ok(&o, "generate");
+    let readme = fs::read_to_string(root().join("README.md")).unwrap();
+    let shown = readme
+        .split("$ chainfleet generate mynet/network.yaml\n")
+        .nth(1)
+        .and_then(|rest| rest.split("```").next())
+        .expect("the README's tour shows a generate run");
+    assert_eq!(shown, stderr(&o), "README tour vs the real output");
+}
