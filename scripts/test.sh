@@ -9,6 +9,8 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 
 bash scripts/install-tools.sh
+# The Mermaid renderer for tests/mermaid.rs (pinned mermaid-cli + Debian chromium, cached).
+bash scripts/mermaid-render.sh --install
 # shellcheck disable=SC1091
 source .tools/env
 export CFN_LINT CHECKOV MOTO_SERVER AWS KUBERNETES_VALIDATE YAMLLINT HADOLINT COMPOSE SHELLCHECK HELM

@@ -15,24 +15,29 @@ use crate::spec::Family;
 Examples:
   chainfleet init my-testnet --family cosmos     write a starter spec and a seed
   chainfleet validate network.yaml               check a spec, print every problem
-  chainfleet generate network.yaml               write generated/<name>/
+  chainfleet generate network.yaml               write generated/<name>/ beside the spec
   chainfleet generate network.yaml --check       fail (exit 3) if generated/ is stale
   chainfleet keys network.yaml                   print node IDs and addresses
+  chainfleet seed network.yaml                   write a fresh seed for the spec (never overwrites)
 
 Exit codes: 0 ok, 1 invalid spec, 2 usage or I/O error, 3 --check found drift.
 Set NO_COLOR to turn colours off.")]
 pub struct Cli {
+    /// Print nothing but errors (no warnings, summary or progress).
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
 }
 
-/// Diagnostic output formats.
+/// Output formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
-    /// `FILE:LINE:COL: error: message` with a source snippet.
+    /// `FILE:LINE:COL: error: message` with a source snippet; summaries as text.
     Human,
-    /// A JSON array of diagnostics.
+    /// JSON on stdout: a diagnostics array on failure; `generate` and `keys` print one
+    /// object on success.
     Json,
 }
 
@@ -65,10 +70,11 @@ pub enum Command {
     Generate {
         /// The network spec (YAML).
         spec: PathBuf,
-        /// Output folder (default: generated/<network name>).
+        /// Output folder (default: generated/<network name> in the spec's folder).
         #[arg(long)]
         out: Option<PathBuf>,
-        /// Secrets folder (default: .chainfleet/secrets/<network name>); git-ignored.
+        /// Secrets folder (default: .chainfleet/secrets/<network name> in the spec's folder,
+        /// beside its seed); git-ignored.
         #[arg(long)]
         secrets: Option<PathBuf>,
         /// Only these targets (comma-separated).
@@ -77,12 +83,21 @@ pub enum Command {
         /// Write nothing; print a diff and exit 3 if the output is stale.
         #[arg(long)]
         check: bool,
-        /// Diagnostic format.
+        /// Output format (JSON: files written, next commands and endpoints per target).
         #[arg(long, value_enum, default_value = "human")]
         format: Format,
     },
     /// Print each node's public identity (node ID, addresses) without writing anything.
     Keys {
+        /// The network spec (YAML).
+        spec: PathBuf,
+        /// Output format (JSON: one object per node).
+        #[arg(long, value_enum, default_value = "human")]
+        format: Format,
+    },
+    /// Write a fresh seed where SPEC's `keys.seed` names a file (default `.chainfleet/seed`
+    /// beside the spec), for a new network or a lost seed; never overwrites one.
+    Seed {
         /// The network spec (YAML).
         spec: PathBuf,
     },

@@ -20,6 +20,7 @@ pub mod cli;
 pub mod diag;
 pub mod emit;
 pub mod files;
+pub mod guide;
 pub mod init;
 pub mod keys;
 pub mod model;
@@ -84,6 +85,15 @@ impl SpecInput {
         t.strip_prefix('\u{feff}').unwrap_or(&t).to_string()
     }
 
+    /// `rel` in the spec's folder, as reached from the current directory (no `./` prefix).
+    pub fn beside(&self, rel: &str) -> PathBuf {
+        if self.dir == Path::new(".") {
+            PathBuf::from(rel)
+        } else {
+            self.dir.join(rel)
+        }
+    }
+
     /// Stages 1–4 on this spec.
     pub fn validate(&self) -> Result<Validated, Diagnostics> {
         validate(&self.display, &self.bytes, &self.dir)
@@ -95,9 +105,9 @@ impl SpecInput {
 pub struct GenerateOptions {
     /// Targets to emit; empty means every target the spec configures.
     pub targets: Vec<Target>,
-    /// The public tree (default `generated/<network>`).
+    /// The public tree (default `generated/<network>` in the spec's folder).
     pub out_dir: Option<PathBuf>,
-    /// The secrets tree (default `.chainfleet/secrets/<network>`).
+    /// The secrets tree (default `.chainfleet/secrets/<network>` in the spec's folder).
     pub secrets_dir: Option<PathBuf>,
 }
 
@@ -114,6 +124,8 @@ pub struct Generated {
     pub secrets_dir: PathBuf,
     /// The files of both trees.
     pub output: emit::Output,
+    /// What to tell the user: per target, files, next commands, endpoints.
+    pub guide: guide::Guide,
 }
 
 /// The targets to emit for `asked` (empty: every configured one), or a usage error naming
@@ -142,38 +154,105 @@ fn choose_targets(net: &Network, asked: &[Target]) -> Result<Vec<Target>, Error>
     Ok(t)
 }
 
-/// Stage 5: the seed, then every key and chain artifact of a validated spec.
-fn artifacts(input: &SpecInput, v: &Validated) -> Result<chain::Artifacts, Error> {
+/// The warning for a seed that is the public example seed although the spec reads it from
+/// the environment or a file (`insecure_phrase` has its own warning from the spec checks).
+fn public_seed_warning(input: &SpecInput, v: &Validated, seed: &keys::Seed) -> Option<Diagnostic> {
+    let source = v.spec.keys.as_ref().map(|k| &k.seed);
+    let (what, name) = match source {
+        Some(spec::SeedSource::InsecurePhrase(_)) => return None,
+        Some(spec::SeedSource::Env(var)) => ("variable", var.as_str()),
+        Some(spec::SeedSource::File(path)) => ("file", path.as_str()),
+        None => ("file", keys::DEFAULT_SEED_FILE),
+    };
+    seed.is_public_example().then(|| {
+        Diagnostic::warning(
+            &input.display,
+            None,
+            format!("the seed in the {what} `{name}` is the public example seed: anyone can recompute every key of this network"),
+        )
+        .with_hint("fine for trying the examples; for anything else make a seed of your own (`chainfleet seed`)")
+    })
+}
+
+/// Stage 5: the seed, then every key and chain artifact of a validated spec. A warning about
+/// a public seed joins `v.warnings`.
+fn artifacts(input: &SpecInput, v: &mut Validated) -> Result<chain::Artifacts, Error> {
     let seed = keys::load_seed(
         v.spec.keys.as_ref().map(|k| &k.seed),
         &input.dir,
         &input.display,
     )
     .map_err(|d| Error::Invalid(Diagnostics(vec![d])))?;
+    if let Some(w) = public_seed_warning(input, v, &seed) {
+        v.warnings.push(w);
+    }
     chain::build(&v.network, &seed).map_err(Error::Invalid)
+}
+
+/// For `validate`: the public-seed warning when the spec's seed can be read and is the
+/// public example seed. A seed that cannot be read is not `validate`'s concern.
+pub fn seed_warning(input: &SpecInput, v: &Validated) -> Option<Diagnostic> {
+    let seed = keys::load_seed(
+        v.spec.keys.as_ref().map(|k| &k.seed),
+        &input.dir,
+        &input.display,
+    )
+    .ok()?;
+    public_seed_warning(input, v, &seed)
 }
 
 /// Stages 1–5: validate, derive keys and chain artifacts.
 pub fn keys(input: &SpecInput) -> Result<(Validated, chain::Artifacts), Error> {
-    let v = input.validate().map_err(Error::Invalid)?;
-    let a = artifacts(input, &v)?;
+    keys_with_progress(input, &|_| {})
+}
+
+/// `keys`, naming each long phase to `progress` as it starts (for an indicator).
+pub fn keys_with_progress(
+    input: &SpecInput,
+    progress: &dyn Fn(&str),
+) -> Result<(Validated, chain::Artifacts), Error> {
+    progress("validating");
+    let mut v = input.validate().map_err(Error::Invalid)?;
+    progress(&derive_message(&v.network));
+    let a = artifacts(input, &mut v)?;
     Ok((v, a))
+}
+
+fn derive_message(net: &Network) -> String {
+    format!(
+        "deriving keys, genesis and configs for {} node{}",
+        net.nodes.len(),
+        if net.nodes.len() == 1 { "" } else { "s" }
+    )
 }
 
 /// Stages 1–6: every file of both trees, nothing written.
 pub fn generate(input: &SpecInput, options: &GenerateOptions) -> Result<Generated, Error> {
-    let validated = input.validate().map_err(Error::Invalid)?;
+    generate_with_progress(input, options, &|_| {})
+}
+
+/// `generate`, naming each long phase to `progress` as it starts (for an indicator).
+pub fn generate_with_progress(
+    input: &SpecInput,
+    options: &GenerateOptions,
+    progress: &dyn Fn(&str),
+) -> Result<Generated, Error> {
+    progress("validating");
+    let mut validated = input.validate().map_err(Error::Invalid)?;
     let targets = choose_targets(&validated.network, &options.targets)?;
-    let artifacts = artifacts(input, &validated)?;
+    progress(&derive_message(&validated.network));
+    let artifacts = artifacts(input, &mut validated)?;
     let net = &validated.network;
+    // One rule: every default path is relative to the spec's folder, where `init` put the
+    // seed, so `init mynet` + `generate mynet/network.yaml` keep one `mynet/.chainfleet`.
     let out_dir = options
         .out_dir
         .clone()
-        .unwrap_or_else(|| PathBuf::from("generated").join(&net.name));
+        .unwrap_or_else(|| input.beside(&format!("generated/{}", net.name)));
     let secrets_dir = options
         .secrets_dir
         .clone()
-        .unwrap_or_else(|| PathBuf::from(".chainfleet/secrets").join(&net.name));
+        .unwrap_or_else(|| input.beside(&format!(".chainfleet/secrets/{}", net.name)));
     let cwd = std::env::current_dir().context("cannot read the current directory")?;
     let secrets_rel = write::relative_path(&cwd.join(&out_dir), &cwd.join(&secrets_dir));
     let cx = emit::Context {
@@ -182,13 +261,28 @@ pub fn generate(input: &SpecInput, options: &GenerateOptions) -> Result<Generate
         targets: &targets,
         secrets_rel: &secrets_rel,
     };
+    progress(&format!(
+        "rendering {}",
+        targets
+            .iter()
+            .map(|t| t.name())
+            .collect::<Vec<_>>()
+            .join(", ")
+    ));
     let output = emit::emit_all(&cx)?;
+    let image = if targets.iter().any(|t| t.uses_image()) {
+        emit::docker::image_ref(&cx)?
+    } else {
+        String::new()
+    };
+    let guide = guide::guide(net, &targets, &out_dir, &secrets_dir, &image, &output);
     Ok(Generated {
         validated,
         targets,
         out_dir,
         secrets_dir,
         output,
+        guide,
     })
 }
 

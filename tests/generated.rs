@@ -1,5 +1,6 @@
 //! The committed `generated/` tree is exactly what `chainfleet generate` makes from
-//! `examples/` with the public example seed (the same code path as `generate --check`).
+//! `examples/` with the public example seed (the same code path as `generate --check`), into
+//! the root's `generated/<name>` as `scripts/regenerate-examples.sh` names it.
 
 mod common;
 
@@ -9,10 +10,13 @@ use common::{assert_ok, chainfleet, examples, root, run};
 fn committed_output_of_every_example_is_current() {
     let mut stale = Vec::new();
     for example in examples() {
+        let name = network_name(&example);
         let out = run(chainfleet()
             .current_dir(root())
             .arg("generate")
             .arg(format!("examples/{example}"))
+            .args(["--out", &format!("generated/{name}")])
+            .args(["--secrets", &format!(".chainfleet/secrets/{name}")])
             .arg("--check"));
         match out.status.code() {
             Some(0) => {}
@@ -34,18 +38,23 @@ fn committed_output_of_every_example_is_current() {
     );
 }
 
+/// The top-level `name:` of an example.
+fn network_name(example: &str) -> String {
+    let text = std::fs::read_to_string(root().join("examples").join(example)).unwrap();
+    text.lines()
+        .find_map(|l| l.strip_prefix("name: "))
+        .unwrap_or_else(|| panic!("{example} has no top-level name"))
+        .trim()
+        .to_string()
+}
+
 #[test]
 fn every_example_has_committed_output() {
     for example in examples() {
-        let text = std::fs::read_to_string(root().join("examples").join(&example)).unwrap();
-        let name = text
-            .lines()
-            .find_map(|l| l.strip_prefix("name: "))
-            .unwrap_or_else(|| panic!("{example} has no top-level name"))
-            .trim();
+        let name = network_name(&example);
         let lock = root()
             .join("generated")
-            .join(name)
+            .join(&name)
             .join("chainfleet.lock.json");
         assert!(
             lock.is_file(),

@@ -81,52 +81,76 @@ pub fn build(net: &Network, seed: &Seed) -> Result<Artifacts, Diagnostics> {
     Ok(artifacts)
 }
 
-/// A plain-text table of every node's public identity (for `chainfleet keys`).
+/// One node's public identity, as `chainfleet keys` prints it.
+#[derive(Debug, Clone, Serialize)]
+pub struct KeyRecord {
+    /// Node name.
+    pub node: String,
+    /// Its group.
+    pub group: String,
+    /// Its role.
+    pub role: String,
+    /// Its region.
+    pub region: String,
+    /// Node ID, when the family has one.
+    pub node_id: Option<String>,
+    /// Public addresses and keys by kind (`account`, `valoper`, ...).
+    pub addresses: BTreeMap<String, String>,
+}
+
+/// Every node's public identity, in node order.
+pub fn key_records(net: &Network, artifacts: &Artifacts) -> Vec<KeyRecord> {
+    net.nodes
+        .iter()
+        .map(|n| {
+            let a = artifacts.nodes.get(&n.name).cloned().unwrap_or_default();
+            KeyRecord {
+                node: n.name.clone(),
+                group: n.group.clone(),
+                role: crate::spec::check::role_name(n.role),
+                region: n.region.clone(),
+                node_id: a.node_id,
+                addresses: a.addresses,
+            }
+        })
+        .collect()
+}
+
+/// A table of node, role, region and node ID, each node's addresses below it one per line
+/// (`kind=value`), so no line is wider than its longest address.
 pub fn key_table(net: &Network, artifacts: &Artifacts) -> String {
-    let mut rows = vec![vec![
+    let records = key_records(net, artifacts);
+    let mut rows = vec![[
         "node".to_string(),
         "role".into(),
         "region".into(),
         "node id".into(),
-        "addresses".into(),
     ]];
-    for n in &net.nodes {
-        let a = artifacts.nodes.get(&n.name).cloned().unwrap_or_default();
-        let addrs: Vec<String> = a
-            .addresses
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect();
-        rows.push(vec![
-            n.name.clone(),
-            crate::spec::check::role_name(n.role),
-            n.region.clone(),
-            a.node_id.unwrap_or_else(|| "-".into()),
-            if addrs.is_empty() {
-                "-".into()
-            } else {
-                addrs.join(" ")
-            },
+    for r in &records {
+        rows.push([
+            r.node.clone(),
+            r.role.clone(),
+            r.region.clone(),
+            r.node_id.clone().unwrap_or_else(|| "-".into()),
         ]);
     }
-    let widths: Vec<usize> = (0..5)
+    let widths: Vec<usize> = (0..4)
         .map(|i| rows.iter().map(|r| r[i].len()).max().unwrap_or(0))
         .collect();
-    let mut out = String::new();
-    for r in rows {
-        let line: Vec<String> = r
+    let line = |r: &[String; 4]| -> String {
+        let cells: Vec<String> = r
             .iter()
             .enumerate()
-            .map(|(i, c)| {
-                if i == 4 {
-                    c.clone()
-                } else {
-                    format!("{c:<w$}", w = widths[i])
-                }
-            })
+            .map(|(i, c)| format!("{c:<w$}", w = widths[i]))
             .collect();
-        out.push_str(line.join("  ").trim_end());
-        out.push('\n');
+        format!("{}\n", cells.join("  ").trim_end())
+    };
+    let mut out = line(&rows[0]);
+    for (r, row) in records.iter().zip(&rows[1..]) {
+        out.push_str(&line(row));
+        for (k, v) in &r.addresses {
+            out.push_str(&format!("    {k}={v}\n"));
+        }
     }
     out
 }

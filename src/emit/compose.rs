@@ -5,11 +5,11 @@
 //! Peers are static IPs, so nodes need no DNS wait. Start order: seeds before everyone
 //! else, sentries before the validators behind them, each waiting for the other's health.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::{docker, monitoring, templates, Context, FileEntry, FileSet};
+use super::{docker, endpoints, monitoring, templates, Context, FileEntry, FileSet};
 use crate::chain::{process, NodeProcess, PeerHost, Probe, TargetRuntime, Text};
 use crate::model::{Network, Node, Protocol, Role};
 
@@ -80,13 +80,6 @@ fn cpus(millis: u32) -> String {
     }
 }
 
-/// The first port from `want` no node publishes (monitoring UIs on 127.0.0.1).
-fn free_port(used: &BTreeSet<u16>, want: u16) -> u16 {
-    (want..=u16::MAX)
-        .find(|p| !used.contains(p))
-        .unwrap_or(want)
-}
-
 /// How compose runs nodes: containers of the one image on a static-IP network, dialling
 /// each other by IP.
 pub struct ComposeRuntime;
@@ -137,7 +130,6 @@ pub fn emit(cx: &Context<'_>) -> anyhow::Result<FileSet> {
         })
         .collect();
     let mut all_secrets = Vec::new();
-    let mut used_ports = BTreeSet::new();
     let mut services = Vec::new();
     let host_ip = target
         .host_ip
@@ -160,7 +152,6 @@ pub fn emit(cx: &Context<'_>) -> anyhow::Result<FileSet> {
         let mut ports = Vec::new();
         for p in &n.ports {
             if let Some(host) = p.compose_host {
-                used_ports.insert(host);
                 ports.push(q(&format!("{host_ip}{host}:{}/tcp", p.container)));
                 if p.protocol == Protocol::TcpUdp {
                     ports.push(q(&format!("{host_ip}{host}:{}/udp", p.container)));
@@ -216,20 +207,18 @@ pub fn emit(cx: &Context<'_>) -> anyhow::Result<FileSet> {
         });
     }
 
-    let prom_port = free_port(&used_ports, 9090);
-    used_ports.insert(prom_port);
+    // The same numbers the README and the `generate` summary show.
+    let ui_ports = endpoints::compose_monitor_ports(net);
     let prometheus = net.monitoring.prometheus.then(|| Monitor {
         image: monitoring::PROMETHEUS_IMAGE,
         ip: target.prometheus_ip.to_string(),
-        host_port: prom_port,
+        host_port: ui_ports.prometheus,
         retention_days: net.monitoring.log_retention_days,
     });
-    let grafana_port = free_port(&used_ports, 3000);
-    used_ports.insert(grafana_port);
     let grafana = net.monitoring.grafana.then(|| Monitor {
         image: monitoring::GRAFANA_IMAGE,
         ip: target.grafana_ip.to_string(),
-        host_port: grafana_port,
+        host_port: ui_ports.grafana,
         retention_days: net.monitoring.log_retention_days,
     });
     // Alertmanager runs with Prometheus; its receivers' credentials are compose secrets
@@ -246,7 +235,7 @@ pub fn emit(cx: &Context<'_>) -> anyhow::Result<FileSet> {
         Alertmanager {
             image: monitoring::ALERTMANAGER_IMAGE,
             ip: target.alertmanager_ip.to_string(),
-            host_port: free_port(&used_ports, 9093),
+            host_port: ui_ports.alertmanager,
             secrets,
         }
     });

@@ -5,6 +5,7 @@
 pub mod cloudformation;
 pub mod compose;
 pub mod docker;
+pub mod endpoints;
 pub mod helm;
 pub mod local;
 pub mod monitoring;

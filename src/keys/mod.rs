@@ -17,6 +17,11 @@ use crate::spec::SeedSource;
 /// Default seed file, relative to the spec's folder.
 pub const DEFAULT_SEED_FILE: &str = ".chainfleet/seed";
 
+/// The phrase whose SHA-256 seeds every example in `examples/`. Public on purpose (anyone
+/// can regenerate `generated/`), so a network on this seed has public keys, however the seed
+/// reaches chainfleet (`insecure_phrase`, `env` or `file`).
+pub const PUBLIC_EXAMPLE_PHRASE: &str = "chainfleet public example seed: demonstration keys only";
+
 /// The network seed. `Debug` never shows it.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Seed([u8; 32]);
@@ -49,6 +54,11 @@ impl Seed {
     /// The seed of a public phrase: its SHA-256. Every key derived from it is public.
     pub fn from_public_phrase(phrase: &str) -> Seed {
         Seed(Sha256::digest(phrase.as_bytes()).into())
+    }
+
+    /// True for the public example seed (`PUBLIC_EXAMPLE_PHRASE`).
+    pub fn is_public_example(&self) -> bool {
+        *self == Seed::from_public_phrase(PUBLIC_EXAMPLE_PHRASE)
     }
 
     /// A fresh random seed from the operating system.
@@ -96,7 +106,7 @@ pub fn load_seed(
             let v = std::env::var(var).map_err(|_| {
                 Diagnostic::error(file, None, format!("the seed variable `{var}` is not set"))
                     .with_hint(format!(
-                        "export {var}=<64 hex characters>; `chainfleet init` makes a seed"
+                        "export {var}=<64 hex characters>; for a new network make them with `od -An -tx1 -N32 /dev/urandom | tr -d ' \\n'` and keep a copy"
                     ))
             })?;
             Seed::from_hex(&v).map_err(|e| {
@@ -113,7 +123,9 @@ pub fn load_seed(
                     None,
                     format!("cannot read the seed file `{path}`: {e}"),
                 )
-                .with_hint("run `chainfleet init` to create one, or restore it from your backup")
+                .with_hint(format!(
+                    "restore it from your backup; for a new network, `chainfleet seed {file}` writes a fresh one (every key changes)"
+                ))
             })?;
             Seed::from_hex(&text).map_err(|e| {
                 Diagnostic::error(
