@@ -879,7 +879,7 @@ fn progress_shows_on_a_terminal_only() {
     if let Some(tty) = under_tty(&base, true) {
         let tty = String::from_utf8_lossy(&tty).into_owned();
         assert!(tty.contains(phase), "{tty}");
-        assert!(tty.contains("writing 46 files"), "{tty}");
+        assert!(tty.contains("writing 47 files"), "{tty}");
         // Erased before the summary, which follows on a clean line.
         let erased = tty.rfind("\r\x1b[K").unwrap();
         assert!(tty[erased..].contains("written, 0 removed"), "{tty}");
