@@ -241,9 +241,12 @@ struct NodeView {
     env: Vec<(String, String)>,
     secret: Option<String>,
     secret_keys: Vec<String>,
-    /// `cometbft` (exec: /health and not catching up), `tcp`, or `none`.
+    /// `cometbft` (exec: /health and not catching up), `rpc` (exec: the image's health
+    /// check with `probe_command`), `tcp`, or `none`.
     probe: &'static str,
     probe_port: u16,
+    /// The health check command of an `rpc` probe, quoted.
+    probe_command: Vec<String>,
     rpc_port: Option<u16>,
     skips: Vec<Skip>,
 }
@@ -362,6 +365,7 @@ pub fn emit(cx: &Context<'_>) -> anyhow::Result<Output> {
         let rpc = node.port("rpc").map(|p| p.container);
         let (probe, probe_port) = match &proc.probe {
             Some(p) if p.healthy == Healthy::CometbftSynced => ("cometbft", p.port),
+            Some(p) if p.healthy == Healthy::RpcAnswers => ("rpc", p.port),
             Some(p) => ("tcp", p.port),
             None => ("none", 0),
         };
@@ -408,6 +412,12 @@ pub fn emit(cx: &Context<'_>) -> anyhow::Result<Output> {
             secret_keys: proc.secret_files.iter().map(|s| s.key.clone()).collect(),
             probe,
             probe_port,
+            probe_command: proc.probe.as_ref().map_or_else(Vec::new, |p| {
+                std::iter::once(crate::emit::docker::HEALTHCHECK.to_string())
+                    .chain(p.check_args())
+                    .map(|a| q(&a))
+                    .collect()
+            }),
             rpc_port: rpc,
             skips,
         });

@@ -14,7 +14,7 @@ use serde::Serialize;
 
 pub use crate::spec::parse::Coin;
 pub use crate::spec::{Exposure, Family, LaunchType, Role, SdkVersion, ServiceType};
-pub use ports::Protocol;
+pub use ports::{Protocol, Reach};
 
 /// A whole network, resolved.
 #[derive(Debug, Clone, Serialize)]
@@ -136,6 +136,8 @@ pub struct Group {
     pub delegate: Option<String>,
     /// Komodo assetchains this group runs.
     pub assetchains: Vec<String>,
+    /// Komodo notaries: the name in the notary set (`notary.name`).
+    pub notary_name: Option<String>,
     /// `config.toml` overrides by dotted key.
     pub config: BTreeMap<String, serde_json::Value>,
     /// `app.toml` overrides by dotted key.
@@ -161,6 +163,8 @@ pub struct Port {
     pub protocol: Protocol,
     /// Public or internal.
     pub exposure: Exposure,
+    /// Which other nodes connect to it (what firewalls between nodes open).
+    pub reach: Reach,
     /// Port on 127.0.0.1 for the local target (every port gets one).
     pub local: u16,
     /// Published host port for the compose target (public ports only).
@@ -221,6 +225,16 @@ impl Node {
     /// The port named `name`, if the node has it.
     pub fn port(&self, name: &str) -> Option<&Port> {
         self.ports.iter().find(|p| p.name == name)
+    }
+
+    /// Ports other nodes of `role` dial on this node when it is their peer (or they are
+    /// its): p2p ports for everyone, plus ports reached by that role only.
+    pub fn ports_reached_by(&self, role: Role) -> impl Iterator<Item = &Port> {
+        self.ports.iter().filter(move |p| match p.reach {
+            Reach::Peers => true,
+            Reach::PeersWithRole(r) => r == role,
+            Reach::Own => false,
+        })
     }
 
     /// Its container ports by name (what a node listens on inside its container).

@@ -1,6 +1,6 @@
 //! Security groups: one per node group, with one ingress rule per (group, port, protocol,
-//! source): public ports from anywhere, HTTP ports from the ALB, p2p between peers in the
-//! region, and a SNARK coordinator's ports from its worker pool.
+//! source): public ports from anywhere, HTTP ports from the ALB, the ports peers reach
+//! (`model::Reach`) between peers in the region, and a SNARK coordinator's ports from its worker pool.
 
 use std::collections::BTreeMap;
 
@@ -104,7 +104,8 @@ fn public_rules(cx: &RegionCx<'_>, n: &Node, rules: &mut Rules) {
     }
 }
 
-/// p2p both ways between peers in this region.
+/// Between peers in this region, both ways: every port peers reach (p2p, and ports only
+/// peers of one role call, such as a notary's calls to its peers' assetchain RPC).
 fn peer_rules(n: &Node, by_name: &BTreeMap<&str, &Node>, rules: &mut Rules) {
     let peers = n
         .peers
@@ -114,7 +115,7 @@ fn peer_rules(n: &Node, by_name: &BTreeMap<&str, &Node>, rules: &mut Rules) {
         .chain(&n.peers.unconditional);
     for peer in peers.filter_map(|p| by_name.get(p.as_str())) {
         for (dst, src) in [(n, *peer), (*peer, n)] {
-            if let Some(p) = dst.port("p2p") {
+            for p in dst.ports_reached_by(src.role) {
                 for proto in protocols(p) {
                     rules.insert(
                         (
@@ -123,7 +124,7 @@ fn peer_rules(n: &Node, by_name: &BTreeMap<&str, &Node>, rules: &mut Rules) {
                             proto,
                             format!("sg:{}", group_sg(&src.group)),
                         ),
-                        format!("p2p from {} peers", src.group),
+                        format!("{} from {} peers", p.name, src.group),
                     );
                 }
             }
