@@ -67,8 +67,27 @@ fn assetchains(c: &mut Checker<'_>, spec: &Spec) {
 }
 
 /// A group's `assetchains` name defined assetchains; `notary` belongs to notaries and names
-/// them as iguana's notary file can.
+/// them as iguana's notary file can. A notary group in a network where no group runs the KMD
+/// chain is warned about: assetchains notarise to KMD.
 fn group(c: &mut Checker<'_>, spec: &Spec, p: &str, g: &GroupSpec) {
+    let runs_kmd = |x: &GroupSpec| {
+        matches!(x.role, Role::Seed | Role::Full)
+            && (x.assetchains.as_ref().is_some_and(|l| l.is_empty())
+                || (x.assetchains.is_none() && spec.chain.assetchains.is_empty()))
+    };
+    if g.role == Role::Notary && !spec.groups.iter().any(runs_kmd) {
+        c.warn(
+            &format!("{p}/role"),
+            format!(
+                "notaries of group `{}` have no KMD daemon: iguana is started and driven \
+                 (addnotary, addcoin, walletpassphrase, dpow), but assetchain notarisations \
+                 go to KMD, which no node runs",
+                g.name
+            ),
+            "fine for a test of the notary set-up; for notarisations add a seed/full group \
+             with `assetchains: []` (komodod joins KMD mainnet and must sync it first)",
+        );
+    }
     if let Some(n) = &g.notary {
         if g.role != Role::Notary {
             c.error(
