@@ -353,8 +353,7 @@ pub fn emit(cx: &Context<'_>) -> anyhow::Result<Output> {
             .port("p2p")
             .is_some_and(|p| p.exposure == Exposure::Public || runtime.across.contains(&node.name));
 
-        let pod_ports: Vec<&crate::model::Port> =
-            node.ports.iter().filter(|p| p.name != "pprof").collect();
+        let pod_ports: Vec<&crate::model::Port> = node.served_ports().collect();
         let mut public: Vec<&crate::model::Port> = pod_ports
             .iter()
             .copied()
@@ -429,7 +428,7 @@ pub fn emit(cx: &Context<'_>) -> anyhow::Result<Output> {
         .map(|g| {
             let first = g.nodes.first().and_then(|n| net.node(n));
             let ports: Vec<&crate::model::Port> = first
-                .map(|n| n.ports.iter().filter(|p| p.name != "pprof").collect())
+                .map(|n| n.served_ports().collect())
                 .unwrap_or_default();
             let validators = matches!(g.role, Role::Validator | Role::BlockProducer);
             GroupView {

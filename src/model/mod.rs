@@ -233,8 +233,14 @@ impl Node {
         self.ports.iter().filter(move |p| match p.reach {
             Reach::Peers => true,
             Reach::PeersWithRole(r) => r == role,
-            Reach::Own => false,
+            Reach::Own | Reach::Loopback => false,
         })
+    }
+
+    /// Ports reachable from outside the node (all but loopback-only ones): what Services,
+    /// security groups and load balancers may point at.
+    pub fn served_ports(&self) -> impl Iterator<Item = &Port> {
+        self.ports.iter().filter(|p| p.reach != Reach::Loopback)
     }
 
     /// Its container ports by name (what a node listens on inside its container).

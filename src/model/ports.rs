@@ -19,6 +19,10 @@ pub enum Protocol {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Reach {
+    /// Only the node itself, and its process listens on 127.0.0.1 only (Go pprof, iguana's
+    /// RPC: `iguana_rpcloop()` binds 127.0.0.1): no Service, load balancer or probe from
+    /// outside the node reaches it.
+    Loopback,
     /// Only the node itself (and clients of a public port).
     Own,
     /// Every node that has this node as a peer, and this node's peers (p2p both ways).
@@ -66,14 +70,20 @@ const COSMOS: &[PortDef] = &[
     tcp("api", 1317, "Cosmos REST API"),
     tcp("grpc", 9090, "Cosmos gRPC"),
     tcp("metrics", 26660, "Prometheus metrics"),
-    tcp("pprof", 6060, "Go pprof (loopback only)"),
+    reached_by(
+        tcp("pprof", 6060, "Go pprof (loopback only)"),
+        Reach::Loopback,
+    ),
 ];
 
 const COMETBFT: &[PortDef] = &[
     tcp("p2p", 26656, "CometBFT peer-to-peer"),
     tcp("rpc", 26657, "CometBFT RPC"),
     tcp("metrics", 26660, "Prometheus metrics"),
-    tcp("pprof", 6060, "Go pprof (loopback only)"),
+    reached_by(
+        tcp("pprof", 6060, "Go pprof (loopback only)"),
+        Reach::Loopback,
+    ),
 ];
 
 const MINA: &[PortDef] = &[
@@ -100,7 +110,10 @@ const KOMODO: &[PortDef] = &[
         tcp("rpc", 7771, "komodod JSON-RPC"),
         Reach::PeersWithRole(Role::Notary),
     ),
-    tcp("iguana", 7776, "iguana RPC (notary nodes)"),
+    reached_by(
+        tcp("iguana", 7776, "iguana RPC (notary nodes, loopback only)"),
+        Reach::Loopback,
+    ),
     reached_by(
         tcp("dpow", 7775, "iguana dPoW notary-to-notary (notary nodes)"),
         Reach::PeersWithRole(Role::Notary),

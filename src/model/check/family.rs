@@ -1,13 +1,14 @@
 //! A family's roles and ports: each group's role exists in the family (and a SNARK worker
 //! pool has its coordinator), the port names a group writes are the family's, its port
-//! numbers are distinct and not 0, and a chain that signs blocks has a signer.
+//! numbers are distinct and not 0, loopback-only ports are not public, and a chain that
+//! signs blocks has a signer.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::Checker;
 use crate::diag::did_you_mean;
 use crate::model::ports::{family_port_names, family_roles, required_signer};
-use crate::model::{Group, Network, Node, Role};
+use crate::model::{Exposure, Group, Network, Node, Reach, Role};
 use crate::spec::check::{family_name, role_name};
 
 /// Check roles and ports of every group.
@@ -94,6 +95,17 @@ fn port_numbers(c: &mut Checker<'_>, g: &Group, node: &Node) {
     for port in &node.ports {
         let n = port.container;
         let at = format!("{}/ports/{}", g.source, port.name);
+        if port.reach == Reach::Loopback && port.exposure == Exposure::Public {
+            c.error(
+                &format!("{}/expose/{}", g.source, port.name),
+                format!(
+                    "port `{}` of group `{}` listens on 127.0.0.1 only: it cannot be public",
+                    port.name, g.name
+                ),
+                "public",
+                "remove it from `expose`",
+            );
+        }
         if n == 0 {
             c.error(
                 &at,
