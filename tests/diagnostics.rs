@@ -60,6 +60,7 @@ const CORPUS: &[(&str, &[(&str, &str)])] = &[
             ("10:15", "AVERYLONGCOIN"),
             ("12:39", "{ name: seed_node }"),
             ("13:51", "\"alice-EU\""),
+            ("15:73", "p2p"),
         ],
     ),
     ("memory-size", &[("13:34", "4GB")]),

@@ -20,7 +20,7 @@ pub(super) fn check(c: &mut Checker<'_>, net: &Network) {
     }
     for g in &net.groups {
         role(c, net, g);
-        port_names(c, net, g);
+        port_names(c, net, g, first.get(g.source.as_str()).copied());
         if let Some(node) = first.get(g.source.as_str()) {
             port_numbers(c, g, node);
         }
@@ -56,8 +56,10 @@ fn role(c: &mut Checker<'_>, net: &Network, g: &Group) {
     }
 }
 
-/// Every name in `ports`, `expose` and `host_ports` is one of the family's ports.
-fn port_names(c: &mut Checker<'_>, net: &Network, g: &Group) {
+/// Every name in `ports`, `expose` and `host_ports` is one of the family's ports, and one in
+/// `ports` or `host_ports` is a port the group's nodes have (a Komodo node running
+/// assetchains listens on their ports, not on 7770/7771).
+fn port_names(c: &mut Checker<'_>, net: &Network, g: &Group, node: Option<&Node>) {
     let family = net.chain.family;
     let known = family_port_names(family);
     for key in ["ports", "expose", "host_ports"] {
@@ -68,6 +70,23 @@ fn port_names(c: &mut Checker<'_>, net: &Network, g: &Group) {
         };
         for name in written {
             if known.contains(&name.as_str()) {
+                if let Some(n) = node.filter(|n| key != "expose" && n.port(&name).is_none()) {
+                    let has: Vec<&str> = n.ports.iter().map(|p| p.name.as_str()).collect();
+                    c.key_error(
+                        &format!("{ptr}/{name}"),
+                        format!(
+                            "group `{}` has no port `{name}`: its nodes listen on {}",
+                            g.name,
+                            if has.is_empty() {
+                                "nothing".to_string()
+                            } else {
+                                has.join(", ")
+                            }
+                        ),
+                        name.as_str(),
+                        "remove it; assetchain ports are set in `chain.assetchains`",
+                    );
+                }
                 continue;
             }
             let hint = match did_you_mean(&name, known.iter().copied()) {
