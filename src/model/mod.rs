@@ -227,14 +227,16 @@ impl Node {
         self.ports.iter().find(|p| p.name == name)
     }
 
-    /// Ports other nodes of `role` dial on this node when it is their peer (or they are
-    /// its): p2p ports for everyone, plus ports reached by that role only.
-    pub fn ports_reached_by(&self, role: Role) -> impl Iterator<Item = &Port> {
-        self.ports.iter().filter(move |p| match p.reach {
-            Reach::Peers => true,
-            Reach::PeersWithRole(r) => r == role,
-            Reach::Own | Reach::Loopback => false,
-        })
+    /// Ports its peers dial (p2p), both ways between peers.
+    pub fn peer_ports(&self) -> impl Iterator<Item = &Port> {
+        self.ports.iter().filter(|p| p.reach == Reach::Peers)
+    }
+
+    /// Ports every node of `role` dials on this node, peer or not.
+    pub fn ports_dialled_by(&self, role: Role) -> impl Iterator<Item = &Port> {
+        self.ports
+            .iter()
+            .filter(move |p| p.reach == Reach::FromRole(role))
     }
 
     /// Ports reachable from outside the node (all but loopback-only ones): what Services,

@@ -27,8 +27,9 @@ pub enum Reach {
     Own,
     /// Every node that has this node as a peer, and this node's peers (p2p both ways).
     Peers,
-    /// Peers of this role: e.g. a Komodo notary's iguana calls its peers' assetchain RPC.
-    PeersWithRole(Role),
+    /// Every node of this role, peer or not: a Komodo notary's iguana calls the assetchain
+    /// RPC of whichever node serves a coin, and `addnotary`s every other notary.
+    FromRole(Role),
 }
 
 /// A family's named port with its default number.
@@ -108,7 +109,7 @@ const KOMODO: &[PortDef] = &[
     tcp("p2p", 7770, "komodod peer-to-peer"),
     reached_by(
         tcp("rpc", 7771, "komodod JSON-RPC"),
-        Reach::PeersWithRole(Role::Notary),
+        Reach::FromRole(Role::Notary),
     ),
     reached_by(
         tcp("iguana", 7776, "iguana RPC (notary nodes, loopback only)"),
@@ -116,7 +117,7 @@ const KOMODO: &[PortDef] = &[
     ),
     reached_by(
         tcp("dpow", 7775, "iguana dPoW notary-to-notary (notary nodes)"),
-        Reach::PeersWithRole(Role::Notary),
+        Reach::FromRole(Role::Notary),
     ),
 ];
 
@@ -174,7 +175,7 @@ pub fn assetchain_ports(ac: &super::Assetchain) -> [NodePortDef; 2] {
             default: ac.rpc_port,
             fixed: true,
             protocol: Protocol::Tcp,
-            reach: Reach::PeersWithRole(Role::Notary),
+            reach: Reach::FromRole(Role::Notary),
             key: "rpc",
         },
     ]
