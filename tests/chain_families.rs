@@ -10,6 +10,7 @@ use std::path::Path;
 use base64::Engine;
 use chainfleet::chain::{self, Artifacts, PeerHost, TargetRuntime, Text};
 use chainfleet::keys::Seed;
+use chainfleet::model::ports::assetchain_port_names;
 use chainfleet::model::{Network, Node, Port, Role};
 
 fn load(example: &str) -> Network {
@@ -514,7 +515,18 @@ fn komodo_confs_are_secrets_with_the_right_ports_and_mode() {
         assert_eq!(c["server"], ["1"]);
         assert_eq!(c["txindex"], ["1"]);
         assert_eq!(c["rpcworkqueue"], ["64"]);
-        assert_eq!(c["rpcallowip"], ["127.0.0.1", "172.29.0.0/24"]);
+        // Loopback, the compose subnet, the AWS VPC and Kubernetes' private ranges.
+        assert_eq!(
+            c["rpcallowip"],
+            [
+                "127.0.0.1",
+                "172.29.0.0/24",
+                "10.70.0.0/16",
+                "10.0.0.0/8",
+                "172.16.0.0/12",
+                "192.168.0.0/16"
+            ]
+        );
         let user = &c["rpcuser"][0];
         assert!(user.starts_with("user") && user.len() == 12, "{user}");
         let pass = &c["rpcpassword"][0];
@@ -528,8 +540,9 @@ fn komodo_confs_are_secrets_with_the_right_ports_and_mode() {
     let a = chain::build(&net, &seed()).unwrap();
     let passwords: std::collections::BTreeSet<String> = a
         .secrets
-        .values()
-        .map(|f| conf_values(std::str::from_utf8(&f.bytes).unwrap())["rpcpassword"][0].clone())
+        .iter()
+        .filter(|(path, _)| path.ends_with(".conf"))
+        .map(|(_, f)| conf_values(std::str::from_utf8(&f.bytes).unwrap())["rpcpassword"][0].clone())
         .collect();
     assert_eq!(passwords.len(), 3);
 }
@@ -544,17 +557,20 @@ fn komodo_nodes_receive_the_confs_they_need() {
             .iter()
             .map(|f| (f.key.as_str(), f.home_path.as_str()))
             .collect();
-        // Every group runs every assetchain in this example; notaries get all of them anyway.
-        assert_eq!(
-            keys,
-            [
-                ("ac_beer_conf", "BEER/BEER.conf"),
-                ("ac_pizza_conf", "PIZZA/PIZZA.conf"),
-                ("ac_revs_conf", "REVS/REVS.conf"),
-            ],
-            "{}",
-            node.name
-        );
+        // Every group runs every assetchain in this example; notaries get all of them anyway,
+        // and their own passphrase and pubkey.
+        let mut want = vec![
+            ("ac_beer_conf", "BEER/BEER.conf"),
+            ("ac_pizza_conf", "PIZZA/PIZZA.conf"),
+            ("ac_revs_conf", "REVS/REVS.conf"),
+        ];
+        if node.role == Role::Notary {
+            want.extend([
+                ("notary_passphrase", "iguana/passphrase.txt"),
+                ("notary_pubkey", "iguana/pubkey.txt"),
+            ]);
+        }
+        assert_eq!(keys, want, "{}", node.name);
         for f in &a.nodes[&node.name].secret_files {
             assert!(
                 a.secrets.contains_key(&f.source),
@@ -576,49 +592,69 @@ fn komodo_launch_runs_every_assetchain_with_its_peers() {
             assert_eq!(s.program, "bash");
             if node.role == Role::Notary {
                 assert_eq!(l.args[0], format!("{}/chainfleet/iguana-run.sh", s.home));
+                // iguana reaches every assetchain on the seed, by URL.
+                let seed = net.node("seed-0").unwrap();
                 for ac in &net.chain.assetchains {
-                    assert!(
-                        l.args
-                            .iter()
-                            .any(|x| x.starts_with(&format!("{}=", ac.name))),
-                        "{:?}",
-                        l.args
+                    let (p2p, rpc) = assetchain_port_names(&ac.name);
+                    let host = if s.bind_host == "127.0.0.1" {
+                        "127.0.0.1".to_string()
+                    } else {
+                        format!("seed-0.{}.svc", net.name)
+                    };
+                    let port = |n: &str| {
+                        let p = seed.port(n).unwrap();
+                        if s.bind_host == "127.0.0.1" {
+                            p.local
+                        } else {
+                            p.container
+                        }
+                    };
+                    let want = format!(
+                        "{}={host}:{}:{}:{}/{}.conf",
+                        ac.name,
+                        port(&rpc),
+                        port(&p2p),
+                        ac.name,
+                        ac.name
                     );
+                    assert!(l.args.contains(&want), "missing {want}: {:?}", l.args);
                 }
-                assert_eq!(l.args.iter().filter(|x| *x == "iguana").count(), 1);
+                assert_eq!(l.args.iter().filter(|x| *x == "--assetchain").count(), 3);
+                assert_eq!(l.args[l.args.len() - 2..], ["iguana", "notaries.json"]);
                 continue;
             }
             assert_eq!(l.args[0], format!("{}/chainfleet/komodo-run.sh", s.home));
             assert!(a
                 .public
                 .contains_key(&format!("nodes/{}/chainfleet/komodo-run.sh", node.name)));
-            let offset = s.ports["p2p"] as i32 - node.port("p2p").unwrap().container as i32;
             for ac in &net.chain.assetchains {
+                let (p2p, rpc) = assetchain_port_names(&ac.name);
                 assert!(l.args.contains(&format!("-ac_name={}", ac.name)));
                 assert!(l.args.contains(&format!("-ac_supply={}", ac.supply)));
-                assert!(l
-                    .args
-                    .contains(&format!("-port={}", ac.p2p_port as i32 + offset)));
-                assert!(l
-                    .args
-                    .contains(&format!("-rpcport={}", ac.rpc_port as i32 + offset)));
+                assert!(l.args.contains(&format!("-port={}", s.ports[&p2p])));
+                assert!(l.args.contains(&format!("-rpcport={}", s.ports[&rpc])));
                 assert!(l
                     .args
                     .contains(&format!("-conf={0}/{1}/{1}.conf", s.home, ac.name)));
                 for peer in node.peers.seeds.iter().chain(&node.peers.persistent) {
                     let p = net.node(peer).unwrap();
-                    let (host, poff) = if s.bind_host == "127.0.0.1" {
-                        (
-                            "127.0.0.1".to_string(),
-                            p.port("p2p").unwrap().local as i32 - 7770,
-                        )
+                    let (host, port) = if s.bind_host == "127.0.0.1" {
+                        ("127.0.0.1".to_string(), p.port(&p2p).unwrap().local)
                     } else {
-                        (format!("{}.{}.svc", p.name, net.name), 0)
+                        (
+                            format!("{}.{}.svc", p.name, net.name),
+                            p.port(&p2p).unwrap().container,
+                        )
                     };
-                    let want = format!("-addnode={host}:{}", ac.p2p_port as i32 + poff);
+                    let want = format!("-addnode={host}:{port}");
                     assert!(l.args.contains(&want), "{}: missing {want}", node.name);
                 }
             }
+            // Nothing of the KMD chain: no komodod listens on 7770/7771 here.
+            assert!(!l
+                .args
+                .iter()
+                .any(|x| x.ends_with("=7770") || x.ends_with("=7771")));
             assert!(l.args.contains(&"-ac_reward=10000".to_string()));
             assert_eq!(l.args.iter().filter(|x| *x == "--").count(), 2);
             assert_eq!(l.args.iter().filter(|x| *x == "komodod").count(), 3);
@@ -650,8 +686,12 @@ fn komodo_public_output_holds_no_rpc_password() {
             needles.push(c["rpcpassword"][0].clone());
             needles.push(c["rpcuser"][0].clone());
         }
+        if path.ends_with("passphrase.txt") {
+            let text = String::from_utf8(bytes.clone()).unwrap();
+            needles.push(text.trim().trim_start_matches("passphrase=").to_string());
+        }
     }
-    assert_eq!(needles.len(), 7);
+    assert_eq!(needles.len(), 8);
     assert_absent(&public, &needles);
 }
 
@@ -692,34 +732,43 @@ fn komodo_scripts_pass_shellcheck_and_work() {
     let started = std::fs::read_to_string(&marker).unwrap();
     assert!(started.contains('a') && started.contains('b'));
 
-    // iguana-run.sh: refuses without credentials, renders addresses when they are there.
+    // iguana-run.sh refuses to start without the notary's secrets or a coin's credentials
+    // (the whole procedure runs in tests/komodo_real.rs).
     let run = out.join("nodes/notary-0/chainfleet/iguana-run.sh");
-    let template = out.join("nodes/notary-0/iguana/assetchains.json");
     let home = dir.path().join("home");
-    let rendered = home.join("iguana/assetchains.runtime.json");
-    let args = |cmd: &[&str]| {
+    let args = || {
         let mut c = std::process::Command::new("bash");
-        c.arg(&run).arg(&home).arg(&template).arg(&rendered).args([
-            "BEER=10.0.0.5:8923",
-            "PIZZA=10.0.0.5:11608",
-            "REVS=10.0.0.5:10196",
+        c.arg(&run).arg(&home).args([
+            "--rpc-port",
+            "7776",
+            "--dpow-port",
+            "7775",
+            "--assetchain",
+            "BEER=10.0.0.5:8923:8922:BEER/BEER.conf",
             "--",
+            "true",
         ]);
-        c.args(cmd);
         c
     };
-    let o = common::run(&mut args(&["true"]));
+    let o = common::run(&mut args());
     assert!(!o.status.success());
-    assert!(String::from_utf8_lossy(&o.stderr).contains("BEER.conf is missing"));
-    for n in ["BEER", "PIZZA", "REVS"] {
-        std::fs::create_dir_all(home.join(n)).unwrap();
-        std::fs::write(home.join(n).join(format!("{n}.conf")), "rpcuser=x\n").unwrap();
-    }
-    let o = common::run(&mut args(&["cat", rendered.to_str().unwrap()]));
-    common::assert_ok(&o, "iguana-run.sh");
-    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    assert_eq!(v["assetchains"][1]["rpc"], "10.0.0.5:11608");
-    assert!(!String::from_utf8_lossy(&o.stdout).contains("@RPC_"));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("notary_passphrase secret was not installed"),
+        "{o:?}"
+    );
+    std::fs::create_dir_all(home.join("iguana")).unwrap();
+    std::fs::write(home.join("iguana/passphrase.txt"), "passphrase=x\n").unwrap();
+    std::fs::write(
+        home.join("iguana/pubkey.txt"),
+        format!("pubkey=02{}\n", "ab".repeat(32)),
+    )
+    .unwrap();
+    let o = common::run(&mut args());
+    assert!(!o.status.success());
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("BEER/BEER.conf is missing"),
+        "{o:?}"
+    );
 }
 
 // ---------------------------------------------------------------- snapshots

@@ -58,6 +58,15 @@ const CORPUS: &[(&str, &[(&str, &str)])] = &[
     ("host-port-collision-local", &[("12:24", "26601")]),
     ("image-latest", &[("7:10", "ghcr.io/cosmos/simapp:latest")]),
     ("image-no-tag", &[("7:10", "ghcr.io/cosmos/simapp")]),
+    (
+        "komodo-notary-fields",
+        &[
+            ("10:15", "AVERYLONGCOIN"),
+            ("12:39", "{ name: seed_node }"),
+            ("13:51", "\"alice-EU\""),
+            ("15:73", "p2p"),
+        ],
+    ),
     ("memory-size", &[("13:34", "4GB")]),
     (
         "mina-ledger-fields",

@@ -32,6 +32,19 @@ pub enum Healthy {
     CometbftSynced,
     /// The port accepts connections.
     Listening,
+    /// A JSON-RPC call on the port answers without an error ([`RpcProbe`]).
+    RpcAnswers,
+}
+
+/// A JSON-RPC health call: POST `body` to `http://127.0.0.1:<port>/`, with HTTP basic auth
+/// from the `rpcuser=`/`rpcpassword=` lines of `credentials` when set. Healthy: HTTP 2xx and
+/// no error in the answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RpcProbe {
+    /// The request body, e.g. `{"method":"getinfo"}`.
+    pub body: String,
+    /// The credentials file, relative to the node's home (a bitcoind-style `.conf`).
+    pub credentials: Option<String>,
 }
 
 /// A node's health probe.
@@ -43,6 +56,25 @@ pub struct Probe {
     pub http_path: Option<&'static str>,
     /// What passing means.
     pub healthy: Healthy,
+    /// The JSON-RPC call to make (`Healthy::RpcAnswers`).
+    pub rpc: Option<RpcProbe>,
+}
+
+impl Probe {
+    /// The arguments of the image's health check script (`chainfleet-healthcheck`):
+    /// `PORT [HTTP_PATH]`, or `PORT --rpc BODY [CREDENTIALS]` (the credentials path is
+    /// relative to `$CHAINFLEET_HOME`). Every target runs the same command.
+    pub fn check_args(&self) -> Vec<String> {
+        let mut v = vec![self.port.to_string()];
+        if let Some(rpc) = &self.rpc {
+            v.push("--rpc".into());
+            v.push(rpc.body.clone());
+            v.extend(rpc.credentials.clone());
+        } else if let Some(p) = self.http_path {
+            v.push(p.to_string());
+        }
+        v
+    }
 }
 
 /// The metrics a family's nodes export, by meaning (Prometheus names).

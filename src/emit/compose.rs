@@ -106,8 +106,8 @@ fn qt(t: &Text) -> anyhow::Result<String> {
 
 /// The healthcheck `test` of a probe, exec form.
 fn healthcheck(p: &Probe) -> String {
-    let mut all = vec![q("CMD"), q(docker::HEALTHCHECK), q(&p.port.to_string())];
-    all.extend(p.http_path.map(q));
+    let mut all = vec![q("CMD"), q(docker::HEALTHCHECK)];
+    all.extend(p.check_args().iter().map(|a| q(a)));
     format!("[{}]", all.join(", "))
 }
 

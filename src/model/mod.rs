@@ -14,7 +14,7 @@ use serde::Serialize;
 
 pub use crate::spec::parse::Coin;
 pub use crate::spec::{Exposure, Family, LaunchType, Role, SdkVersion, ServiceType};
-pub use ports::Protocol;
+pub use ports::{Protocol, Reach};
 
 /// Port names served over HTTP (behind a load balancer when public on AWS).
 pub const HTTP_PORT_NAMES: &[&str] = &["rpc", "api", "graphql"];
@@ -139,6 +139,8 @@ pub struct Group {
     pub delegate: Option<String>,
     /// Komodo assetchains this group runs.
     pub assetchains: Vec<String>,
+    /// Komodo notaries: the name in the notary set (`notary.name`).
+    pub notary_name: Option<String>,
     /// `config.toml` overrides by dotted key.
     pub config: BTreeMap<String, serde_json::Value>,
     /// `app.toml` overrides by dotted key.
@@ -164,6 +166,8 @@ pub struct Port {
     pub protocol: Protocol,
     /// Public or internal.
     pub exposure: Exposure,
+    /// Which other nodes connect to it (what firewalls between nodes open).
+    pub reach: Reach,
     /// Port on 127.0.0.1 for the local target (every port gets one).
     pub local: u16,
     /// Published host port for the compose target (public ports only).
@@ -222,18 +226,34 @@ pub struct Node {
 
 impl Node {
     /// Public ports that are not served over HTTP: on AWS they sit behind the node's own
-    /// Elastic IP (HTTP ports go behind the region's load balancer; pprof stays local).
+    /// Elastic IP (HTTP ports go behind the region's load balancer; loopback ports stay local).
     pub fn public_stream_ports(&self) -> impl Iterator<Item = &Port> {
-        self.ports.iter().filter(|p| {
-            p.name != "pprof"
-                && p.exposure == Exposure::Public
-                && !HTTP_PORT_NAMES.contains(&p.name.as_str())
+        self.served_ports().filter(|p| {
+            p.exposure == Exposure::Public && !HTTP_PORT_NAMES.contains(&p.name.as_str())
         })
     }
 
     /// The port named `name`, if the node has it.
     pub fn port(&self, name: &str) -> Option<&Port> {
         self.ports.iter().find(|p| p.name == name)
+    }
+
+    /// Ports its peers dial (p2p), both ways between peers.
+    pub fn peer_ports(&self) -> impl Iterator<Item = &Port> {
+        self.ports.iter().filter(|p| p.reach == Reach::Peers)
+    }
+
+    /// Ports every node of `role` dials on this node, peer or not.
+    pub fn ports_dialled_by(&self, role: Role) -> impl Iterator<Item = &Port> {
+        self.ports
+            .iter()
+            .filter(move |p| p.reach == Reach::FromRole(role))
+    }
+
+    /// Ports reachable from outside the node (all but loopback-only ones): what Services,
+    /// security groups and load balancers may point at.
+    pub fn served_ports(&self) -> impl Iterator<Item = &Port> {
+        self.ports.iter().filter(|p| p.reach != Reach::Loopback)
     }
 
     /// Its container ports by name (what a node listens on inside its container).

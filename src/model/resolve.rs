@@ -10,7 +10,7 @@
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 
-use super::ports::family_ports;
+use super::ports::node_ports;
 use super::*;
 pub use crate::spec::parse::{parse_cidr, parse_coin, parse_mebibytes, valid_denom};
 use crate::spec::{self, Spec};
@@ -167,30 +167,41 @@ pub fn resolve(spec: &Spec, app_state_template: Option<serde_json::Value>) -> Ne
             }
             _ => g.stake.as_deref().and_then(parse_coin),
         };
+        let group_assetchains = group_assetchains(spec, g);
+        let running: Vec<&Assetchain> = group_assetchains
+            .iter()
+            .filter_map(|n| chain.assetchains.iter().find(|a| &a.name == n))
+            .collect();
+        let defs = node_ports(family, g.role, &running);
         let mut names = Vec::new();
         for ordinal in 0..g.count {
             let index = nodes.len();
             let name = format!("{}-{ordinal}", g.name);
-            let defs = family_ports(family, g.role);
             let ports = defs
                 .iter()
                 .enumerate()
                 .map(|(slot, def)| {
-                    let exposure = g
-                        .expose
-                        .get(def.name)
+                    let exposure = g.expose.get(def.key).copied().unwrap_or(Exposure::Internal);
+                    // A pinned host port names one port: an assetchain port is not pinned by
+                    // its `p2p`/`rpc` key.
+                    let pinned = g
+                        .host_ports
+                        .get(def.name.as_str())
                         .copied()
-                        .unwrap_or(Exposure::Internal);
-                    let pinned = g.host_ports.get(def.name).copied();
+                        .filter(|_| !def.fixed);
                     let allocate = |base: u16| host_port(base, index, slot).min(65535) as u16;
                     let local = pinned.unwrap_or_else(|| allocate(local_base));
                     let compose_host = (exposure == Exposure::Public)
                         .then(|| pinned.unwrap_or_else(|| allocate(compose_base)));
                     Port {
-                        name: def.name.to_string(),
-                        container: g.ports.get(def.name).copied().unwrap_or(def.default),
+                        name: def.name.clone(),
+                        container: match def.fixed {
+                            true => def.default,
+                            false => g.ports.get(def.key).copied().unwrap_or(def.default),
+                        },
                         protocol: def.protocol,
                         exposure,
+                        reach: def.reach,
                         local,
                         compose_host,
                         pinned: pinned.is_some(),
@@ -229,16 +240,8 @@ pub fn resolve(spec: &Spec, app_state_template: Option<serde_json::Value>) -> Ne
             snark_fee: g.snark_fee.clone(),
             balance: g.balance.clone(),
             delegate: g.delegate.clone(),
-            assetchains: match &g.assetchains {
-                Some(list) => list.clone(),
-                None if family == Family::Komodo => spec
-                    .chain
-                    .assetchains
-                    .iter()
-                    .map(|a| a.name.clone())
-                    .collect(),
-                None => Vec::new(),
-            },
+            assetchains: group_assetchains,
+            notary_name: g.notary.as_ref().map(|n| n.name.clone()),
             config: g.config.clone(),
             app_config: g.app_config.clone(),
             env: g.env.clone(),
@@ -305,6 +308,20 @@ pub fn resolve(spec: &Spec, app_state_template: Option<serde_json::Value>) -> Ne
         nodes,
         monitoring,
         targets,
+    }
+}
+
+/// The assetchains group `g` runs: its list, else (Komodo) every assetchain.
+fn group_assetchains(spec: &Spec, g: &spec::GroupSpec) -> Vec<String> {
+    match &g.assetchains {
+        Some(list) => list.clone(),
+        None if spec.chain.family == Family::Komodo => spec
+            .chain
+            .assetchains
+            .iter()
+            .map(|a| a.name.clone())
+            .collect(),
+        None => Vec::new(),
     }
 }
 

@@ -279,6 +279,10 @@ pub struct GroupSpec {
     /// Komodo: the assetchains this group runs (defaults to all).
     #[serde(default)]
     pub assetchains: Option<Vec<String>>,
+    /// Komodo notaries: the notary's identity in the notary set. Its key (iguana passphrase
+    /// and pubkey) derives from the network seed and lives in the secrets tree.
+    #[serde(default)]
+    pub notary: Option<NotarySpec>,
     /// Node config overrides: TOML keys by dotted path into `config.toml`
     /// (e.g. `consensus.timeout_commit: 2s`).
     #[serde(default)]
@@ -292,6 +296,16 @@ pub struct GroupSpec {
     /// Custom role: the arguments passed to the chain binary.
     #[serde(default)]
     pub command: Vec<String>,
+}
+
+/// A Komodo notary's identity.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NotarySpec {
+    /// Its name in iguana's notary file (`notaries: [{<name>: <pubkey>}]`), e.g.
+    /// `alice_EU`: letters, digits and `_`. Groups of several notaries append `_<ordinal>`.
+    /// Defaults to the node name.
+    pub name: String,
 }
 
 fn one() -> u32 {

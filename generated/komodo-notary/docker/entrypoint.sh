@@ -53,8 +53,8 @@ case "$node" in
     secrets='ac_beer_conf:BEER/BEER.conf ac_pizza_conf:PIZZA/PIZZA.conf ac_revs_conf:REVS/REVS.conf'
     ;;
   notary-0)
-    files='chainfleet/iguana-run.sh iguana/assetchains.json'
-    secrets='ac_beer_conf:BEER/BEER.conf ac_pizza_conf:PIZZA/PIZZA.conf ac_revs_conf:REVS/REVS.conf'
+    files='chainfleet/iguana-run.sh iguana/notaries.json'
+    secrets='ac_beer_conf:BEER/BEER.conf ac_pizza_conf:PIZZA/PIZZA.conf ac_revs_conf:REVS/REVS.conf notary_passphrase:iguana/passphrase.txt notary_pubkey:iguana/pubkey.txt'
     ;;
   *) die "unknown node '$node'; set CHAINFLEET_NODE to one of: seed-0 chain-0 chain-1 notary-0" ;;
 esac

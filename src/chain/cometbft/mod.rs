@@ -419,6 +419,7 @@ pub fn probe(node: &Node, rt: &Runtime<'_>) -> Option<Probe> {
         port,
         http_path: Some("/health"),
         healthy: Healthy::CometbftSynced,
+        rpc: None,
     })
 }
 

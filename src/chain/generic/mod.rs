@@ -42,6 +42,7 @@ impl ChainFamily for Generic {
                 port,
                 http_path: None,
                 healthy: Healthy::Listening,
+                rpc: None,
             })
     }
 }

@@ -1,39 +1,50 @@
-//! Komodo networks: per-assetchain configuration files with RPC credentials generated up
-//! front, so iguana and komodod agree without sharing a volume.
+//! Komodo networks: assetchain daemons with RPC credentials generated up front, and notaries
+//! whose iguana is started and driven the way KomodoPlatform's notary scripts do it.
 //!
-//! The model (one container runs one process):
+//! The model (one container runs one node):
 //! - `<NAME>.conf` (rpcuser, rpcpassword, rpcport, server, txindex, rpcworkqueue,
 //!   rpcallowip) is derived from the seed per assetchain and lives only in the secrets tree
 //!   (`assetchains/<NAME>/<NAME>.conf`). Every node that runs the assetchain, and every
 //!   notary, receives it as the secret `ac_<name>_conf` at `<home>/<NAME>/<NAME>.conf`, the
-//!   path komodod and iguana read (`~/.komodo/<NAME>/<NAME>.conf` when the home is
-//!   `~/.komodo`). Peers (`-addnode`) are target-specific, so they are launch arguments.
+//!   path komodod and iguana read. Peers (`-addnode`) are target-specific: launch arguments.
 //! - A seed/full node runs komodod for each assetchain of its group:
-//!   `komodod -ac_name=<NAME> -ac_supply=<N> [-ac_<k>=<v>…] -datadir=<home>/<NAME>
-//!   -conf=<home>/<NAME>/<NAME>.conf -port -rpcport -bind -rpcbind -addnode=<peer>:<port>…`.
-//!   With one assetchain that is the node's process; with several, the generated launcher
-//!   `chainfleet/komodo-run.sh` (bash) starts one komodod per assetchain and exits when any
-//!   of them does, so the orchestrator restarts the node. A group without assetchains runs
-//!   the KMD chain itself on the node's own ports, with its own `komodo.conf` secret
-//!   (`kmd/komodo.conf`, key `kmd_conf`).
-//! - A notary runs iguana through `chainfleet/iguana-run.sh`: it renders the public
-//!   assetchain list `iguana/assetchains.json` with the RPC address of every assetchain (the
-//!   notary's first peer, as the target reaches it), checks that every credentials file was
-//!   installed and execs `iguana` on the rendered file. Stock iguana only talks to
-//!   assetchains on 127.0.0.1; remote RPC needs an iguana build with the Dragon Riders
-//!   "talk to url" patch, and the image must contain `iguana`.
-//! - Assetchain ports are the spec's. A target that moves a node's p2p port (local
-//!   processes share 127.0.0.1) moves every assetchain port of that node by the same offset.
+//!   `komodod -ac_name=<NAME> -ac_supply=<N> [-ac_<k>=<v>…] -datadir -conf -port -rpcport
+//!   -bind -rpcbind -addnode=<peer>:<port>…` (flags as `komodo_args()` in
+//!   src/komodo_utils.cpp of KomodoPlatform/komodo reads them). With several assetchains the
+//!   launcher `chainfleet/komodo-run.sh` starts one komodod each and exits when any does. Its
+//!   ports are exactly those (`model::ports::assetchain_ports`): no 7770/7771, since no KMD
+//!   daemon runs there. A group that lists no assetchains runs the KMD chain itself
+//!   (komodod without `-ac_name`, which joins KMD mainnet) on 7770/7771 with its own
+//!   `komodo.conf` (`kmd/komodo.conf`, key `kmd_conf`).
+//! - A notary runs iguana through `chainfleet/iguana-run.sh`, following iguana/m_notary_main,
+//!   m_notary_testnet, dpowassets and wp_7776 of KomodoPlatform/dPoW: iguana is started on
+//!   its notary file (`iguana/notaries.json`, the format `komodo_initjson()` reads in
+//!   iguana/dpow/dpow_rpc.c: `port`, `rpcport`, `minsigs`, `notaries: [{name: pubkey}]`)
+//!   and then driven over its RPC port: `myipaddr`, `addnotary` for every notary,
+//!   `addcoin` per coin (reaching the daemon on another host by `rpchost`, which
+//!   `iguana_chainparms()` in iguana/iguana_chains.c reads, with the credentials file),
+//!   `walletpassphrase`, then `dpow` per assetchain with the notary's pubkey.
+//! - A notary's key: 32 bytes derived from the seed, its passphrase the KMD WIF of that key
+//!   (iguana takes a WIF passphrase as the private key itself: `SuperNET_setkeys()` in
+//!   iguana/SuperNET_keys.c), its pubkey the compressed secp256k1 key. Both live in the
+//!   secrets tree (`notaries/<node>/passphrase.txt`, `notaries/<node>/pubkey.txt`, in the
+//!   `passphrase=`/`pubkey=` form of dPoW's pubkey.txt), so a new notary needs nothing but
+//!   those files; the public notary file lists every notary's pubkey.
 
+use std::collections::BTreeMap;
+
+use k256::elliptic_curve::sec1::ToEncodedPoint;
 use serde::Serialize;
+use sha2::{Digest, Sha256};
 
-use super::family::{ChainFamily, Healthy, Launch, Probe};
-use super::runtime::Runtime;
+use super::family::{ChainFamily, Healthy, Launch, Probe, RpcProbe};
+use super::runtime::{PeerHost, Runtime};
 use super::text::Text;
 use super::{Artifacts, NodeArtifacts, SecretFile};
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::files::FileEntry;
 use crate::keys::Seed;
+use crate::model::ports::assetchain_port_names;
 use crate::model::{Assetchain, Network, Node, Role};
 use crate::templates;
 
@@ -41,10 +52,16 @@ use crate::templates;
 pub const RUN_SCRIPT: &str = "chainfleet/komodo-run.sh";
 /// The notary launcher, relative to the home.
 pub const IGUANA_SCRIPT: &str = "chainfleet/iguana-run.sh";
-/// The public assetchain list of a notary, relative to the home.
-pub const IGUANA_CONFIG: &str = "iguana/assetchains.json";
-/// Where the notary launcher writes the rendered list, relative to the home.
-pub const IGUANA_RUNTIME_CONFIG: &str = "iguana/assetchains.runtime.json";
+/// iguana's working directory, relative to the home (it reads its notary file from there).
+pub const IGUANA_DIR: &str = "iguana";
+/// The notary file template (public), relative to the home.
+pub const NOTARY_FILE: &str = "iguana/notaries.json";
+/// The notary's passphrase file (secret), relative to the home.
+pub const PASSPHRASE_FILE: &str = "iguana/passphrase.txt";
+/// The notary's pubkey file (secret), relative to the home.
+pub const PUBKEY_FILE: &str = "iguana/pubkey.txt";
+/// KMD's symbol, for the KMD chain's own daemon.
+const KMD: &str = "KMD";
 
 /// RPC credentials of one assetchain.
 #[derive(Clone, PartialEq, Eq)]
@@ -125,24 +142,102 @@ pub fn node_assetchains<'a>(net: &'a Network, node: &Node) -> Vec<&'a Assetchain
         .collect()
 }
 
-#[derive(Serialize)]
-struct IguanaChain<'a> {
-    name: &'a str,
-    supply: u64,
-    params: &'a std::collections::BTreeMap<String, String>,
-    p2p_port: u16,
-    rpc_port: u16,
-    /// `host:port`, filled in at start by the launcher.
-    rpc: String,
-    /// Credentials file, relative to the home (installed from the secrets tree).
-    conf: String,
+/// True when `node` runs the KMD chain itself (a seed/full node of a group without
+/// assetchains).
+pub fn runs_kmd(net: &Network, node: &Node) -> bool {
+    matches!(node.role, Role::Seed | Role::Full) && node_assetchains(net, node).is_empty()
 }
 
-#[derive(Serialize)]
-struct IguanaConfig<'a> {
-    network: &'a str,
-    iguana_rpc_port: u16,
-    assetchains: Vec<IguanaChain<'a>>,
+/// A notary's key: its iguana passphrase (a KMD WIF) and compressed public key, hex.
+#[derive(Clone)]
+pub struct NotaryKey {
+    /// `walletpassphrase` argument: the WIF of the private key (prefix 188, compressed).
+    pub passphrase: String,
+    /// 33-byte compressed public key as hex (`-pubkey`, `dpow`'s `pubkey`).
+    pub pubkey: String,
+}
+
+impl std::fmt::Debug for NotaryKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "NotaryKey(pubkey {}, <redacted>)", self.pubkey)
+    }
+}
+
+/// The key of notary `node`, derived from the seed.
+pub fn notary_key(net: &Network, seed: &Seed, node: &str) -> Result<NotaryKey, String> {
+    // A derived 32-byte string is a valid scalar but for a 2^-128 chance; counter on.
+    for round in 0u8..=255 {
+        let bytes = seed.derive(&net.name, "komodo/notary", &format!("{node}/{round}"));
+        let Ok(sk) = k256::SecretKey::from_slice(&bytes) else {
+            continue;
+        };
+        let mut body = vec![188u8];
+        body.extend_from_slice(&bytes);
+        body.push(1); // compressed public key
+        let sum = Sha256::digest(Sha256::digest(&body));
+        body.extend_from_slice(&sum[..4]);
+        let point = sk.public_key().to_encoded_point(true);
+        return Ok(NotaryKey {
+            passphrase: bs58::encode(body).into_string(),
+            pubkey: hex::encode(point.as_bytes()),
+        });
+    }
+    Err(format!("no valid secp256k1 key derives for notary {node}"))
+}
+
+/// The name of notary `node` in the notary set: the group's `notary.name` (with `_<ordinal>`
+/// when the group has several nodes), else the node name with `_` for `-`.
+pub fn notary_name(net: &Network, node: &Node) -> String {
+    match net.group(&node.group).and_then(|g| g.notary_name.clone()) {
+        Some(n) if net.group(&node.group).is_some_and(|g| g.count > 1) => {
+            format!("{n}_{}", node.ordinal)
+        }
+        Some(n) => n,
+        None => node.name.replace('-', "_"),
+    }
+}
+
+/// The notaries of `net`, in node order.
+fn notaries(net: &Network) -> impl Iterator<Item = &Node> {
+    net.nodes.iter().filter(|n| n.role == Role::Notary)
+}
+
+/// dPoW signatures needed: half the notaries, at least one (the 2019 notary testnet's rule
+/// in jl777/SuperNET's README: "minsigs value to #_of_pubkeys / 2").
+pub fn minsigs(net: &Network) -> usize {
+    (notaries(net).count() / 2).max(1)
+}
+
+/// The notary file iguana starts on. `port`/`rpcport` are placeholders the launcher fills in
+/// with the target's numbers.
+fn notary_file(net: &Network, keys: &BTreeMap<String, NotaryKey>) -> String {
+    #[derive(Serialize)]
+    struct File {
+        port: &'static str,
+        rpcport: &'static str,
+        #[serde(rename = "BTCminsigs")]
+        btc_minsigs: usize,
+        minsigs: usize,
+        seeds: Vec<String>,
+        notaries: Vec<BTreeMap<String, String>>,
+    }
+    let f = File {
+        port: "@DPOW_PORT@",
+        rpcport: "@RPC_PORT@",
+        btc_minsigs: minsigs(net),
+        minsigs: minsigs(net),
+        seeds: Vec::new(),
+        notaries: notaries(net)
+            .filter_map(|n| {
+                let k = keys.get(&n.name)?;
+                Some(BTreeMap::from([(notary_name(net, n), k.pubkey.clone())]))
+            })
+            .collect(),
+    };
+    let json = serde_json::to_string_pretty(&f).expect("serialisable") + "\n";
+    // Numbers, once filled in.
+    json.replace("\"@DPOW_PORT@\"", "@DPOW_PORT@")
+        .replace("\"@RPC_PORT@\"", "@RPC_PORT@")
 }
 
 /// Build the artifacts of a Komodo network.
@@ -156,32 +251,43 @@ pub fn build(net: &Network, seed: &Seed) -> Result<Artifacts, Diagnostics> {
             FileEntry::text(conf_file(net, seed, ac)),
         );
     }
-    for node in &net.nodes {
-        let acs = if node.role == Role::Custom {
-            Vec::new()
-        } else {
-            node_assetchains(net, node)
+    let mut keys = BTreeMap::new();
+    for n in notaries(net) {
+        let k = notary_key(net, seed, &n.name)
+            .map_err(|e| Diagnostics(vec![Diagnostic::error(&net.name, None, e)]))?;
+        keys.insert(n.name.clone(), k);
+    }
+    let kmd_runs = net.nodes.iter().any(|n| runs_kmd(net, n));
+    if kmd_runs {
+        let p2p = net.nodes.iter().find_map(|n| n.port("p2p"));
+        let rpc = net.nodes.iter().find_map(|n| n.port("rpc"));
+        let kmd = Assetchain {
+            name: KMD.into(),
+            supply: 0,
+            p2p_port: p2p.map_or(7770, |p| p.container),
+            rpc_port: rpc.map_or(7771, |p| p.container),
+            params: Default::default(),
         };
+        a.secrets.insert(
+            "kmd/komodo.conf".into(),
+            FileEntry::text(conf_file(net, seed, &kmd)),
+        );
+    }
+    let kmd_secret = || SecretFile {
+        key: "kmd_conf".into(),
+        home_path: "komodo.conf".into(),
+        source: "kmd/komodo.conf".into(),
+    };
+    for node in &net.nodes {
         let mut na = NodeArtifacts::default();
-        if acs.is_empty() && !matches!(node.role, Role::Custom | Role::Notary) {
-            // A node of the KMD chain itself: its own credentials, same shape.
-            let source = "kmd/komodo.conf".to_string();
-            if !a.secrets.contains_key(&source) {
-                let kmd = Assetchain {
-                    name: "KMD".into(),
-                    supply: 0,
-                    p2p_port: node.port("p2p").map_or(7770, |p| p.container),
-                    rpc_port: node.port("rpc").map_or(7771, |p| p.container),
-                    params: Default::default(),
-                };
-                a.secrets
-                    .insert(source.clone(), FileEntry::text(conf_file(net, seed, &kmd)));
-            }
-            na.secret_files.push(SecretFile {
-                key: "kmd_conf".into(),
-                home_path: "komodo.conf".into(),
-                source,
-            });
+        let prefix = format!("nodes/{}/", node.name);
+        if node.role == Role::Custom {
+            a.nodes.insert(node.name.clone(), na);
+            continue;
+        }
+        let acs = node_assetchains(net, node);
+        if runs_kmd(net, node) || (node.role == Role::Notary && kmd_runs) {
+            na.secret_files.push(kmd_secret());
         }
         for ac in &acs {
             na.secret_files.push(SecretFile {
@@ -194,31 +300,37 @@ pub fn build(net: &Network, seed: &Seed) -> Result<Artifacts, Diagnostics> {
                 format!("p2p {} rpc {}", ac.p2p_port, ac.rpc_port),
             );
         }
-        let prefix = format!("nodes/{}/", node.name);
         if node.role == Role::Notary {
+            let k = &keys[&node.name];
+            let dir = format!("notaries/{}", node.name);
+            a.secrets.insert(
+                format!("{dir}/passphrase.txt"),
+                FileEntry::text(format!("passphrase={}\n", k.passphrase)),
+            );
+            a.secrets.insert(
+                format!("{dir}/pubkey.txt"),
+                FileEntry::text(format!("pubkey={}\n", k.pubkey)),
+            );
+            na.secret_files.push(SecretFile {
+                key: "notary_passphrase".into(),
+                home_path: PASSPHRASE_FILE.into(),
+                source: format!("{dir}/passphrase.txt"),
+            });
+            na.secret_files.push(SecretFile {
+                key: "notary_pubkey".into(),
+                home_path: PUBKEY_FILE.into(),
+                source: format!("{dir}/pubkey.txt"),
+            });
+            na.addresses.insert("notary".into(), notary_name(net, node));
+            na.addresses.insert("pubkey".into(), k.pubkey.clone());
             a.public.insert(
                 format!("{prefix}{IGUANA_SCRIPT}"),
                 FileEntry::script(templates::raw("komodo/iguana-run.sh").map_err(err)?),
             );
-            let cfg = IguanaConfig {
-                network: &net.name,
-                iguana_rpc_port: node.port("iguana").map_or(7776, |p| p.container),
-                assetchains: acs
-                    .iter()
-                    .map(|ac| IguanaChain {
-                        name: &ac.name,
-                        supply: ac.supply,
-                        params: &ac.params,
-                        p2p_port: ac.p2p_port,
-                        rpc_port: ac.rpc_port,
-                        rpc: format!("@RPC_{}@", ac.name),
-                        conf: format!("{0}/{0}.conf", ac.name),
-                    })
-                    .collect(),
-            };
-            let json = serde_json::to_string_pretty(&cfg).expect("serialisable") + "\n";
-            a.public
-                .insert(format!("{prefix}{IGUANA_CONFIG}"), FileEntry::text(json));
+            a.public.insert(
+                format!("{prefix}{NOTARY_FILE}"),
+                FileEntry::text(notary_file(net, &keys)),
+            );
         } else if acs.len() > 1 {
             a.public.insert(
                 format!("{prefix}{RUN_SCRIPT}"),
@@ -240,49 +352,42 @@ impl ChainFamily for Komodo {
     fn launch(&self, net: &Network, node: &Node, rt: &Runtime<'_>) -> Launch {
         launch(net, node, rt)
     }
-    /// A TCP connect on a port the node's own process opens: iguana's RPC on notaries, the
-    /// first assetchain's RPC on assetchain nodes, komodod's RPC on KMD nodes.
+    /// A call on a port the node's own process opens: iguana's RPC on notaries; `getinfo`
+    /// with the chain's credentials on the first assetchain's RPC (or komodod's on KMD
+    /// nodes).
     fn probe(&self, net: &Network, node: &Node, rt: &Runtime<'_>) -> Option<Probe> {
-        let port = match node.role {
-            Role::Notary => rt.port(node, "iguana"),
-            Role::Custom => None,
-            _ => match node_assetchains(net, node).first() {
-                Some(ac) => Some(shifted(ac.rpc_port, offset(node, rt))),
-                None => rt.port(node, "rpc"),
-            },
-        }?;
+        if node.role == Role::Custom {
+            return super::generic::Generic.probe(net, node, rt);
+        }
+        if node.role == Role::Notary {
+            return rt.port(node, "iguana").map(|port| Probe {
+                port,
+                http_path: None,
+                healthy: Healthy::RpcAnswers,
+                // iguana's own API; answers once its RPC loop runs.
+                rpc: Some(RpcProbe {
+                    body: r#"{"agent":"SuperNET","method":"help"}"#.into(),
+                    credentials: None,
+                }),
+            });
+        }
+        let (port, conf) = match node_assetchains(net, node).first() {
+            Some(ac) => (
+                rt.port(node, &assetchain_port_names(&ac.name).1)?,
+                format!("{0}/{0}.conf", ac.name),
+            ),
+            None => (rt.port(node, "rpc")?, "komodo.conf".to_string()),
+        };
         Some(Probe {
             port,
             http_path: None,
-            healthy: Healthy::Listening,
+            healthy: Healthy::RpcAnswers,
+            rpc: Some(RpcProbe {
+                body: r#"{"jsonrpc":"1.0","id":"health","method":"getinfo","params":[]}"#.into(),
+                credentials: Some(conf),
+            }),
         })
     }
-}
-
-/// How far a target moved `node`'s ports from the spec's (0 in containers; the local
-/// target's remapping otherwise). Assetchain ports move by the same amount.
-fn offset(node: &Node, rt: &Runtime<'_>) -> i32 {
-    match (rt.port(node, "p2p"), node.port("p2p")) {
-        (Some(p), Some(own)) => p as i32 - own.container as i32,
-        _ => 0,
-    }
-}
-
-fn shifted(port: u16, offset: i32) -> u16 {
-    u16::try_from(port as i32 + offset).unwrap_or(port)
-}
-
-/// Peers of `node` as (host, offset), in plan order: seeds, then persistent peers.
-fn peers(net: &Network, rt: &Runtime<'_>) -> Vec<(Text, i32)> {
-    rt.peers
-        .seeds
-        .iter()
-        .chain(&rt.peers.persistent)
-        .filter_map(|d| {
-            let own = net.node(&d.node)?.port("p2p")?.container as i32;
-            Some((d.host.clone(), d.port as i32 - own))
-        })
-        .collect()
 }
 
 /// `<flag><home>/<rest>`.
@@ -290,13 +395,31 @@ fn in_home(flag: &str, rt: &Runtime<'_>, rest: &str) -> Text {
     Text::lit(flag).then(rt.home.clone()).then(rest)
 }
 
-/// komodod arguments for one assetchain on `node`.
-fn assetchain_args(
-    ac: &Assetchain,
-    rt: &Runtime<'_>,
-    offset: i32,
-    peers: &[(Text, i32)],
-) -> Vec<Text> {
+/// How `from` reaches `to` on this target: the host of its dial when `to` is a peer, else
+/// the target's answer.
+fn host_of(net: &Network, from: &Node, to: &Node, rt: &Runtime<'_>) -> Option<Text> {
+    let dials = rt.peers.seeds.iter().chain(&rt.peers.persistent);
+    if let Some(d) = dials.into_iter().find(|d| d.node == to.name) {
+        return Some(match &d.condition {
+            Some(c) => Text::when(c.clone(), d.host.clone()),
+            None => d.host.clone(),
+        });
+    }
+    match rt.target.peer_host(net, from, to) {
+        PeerHost::At(h) => Some(h),
+        PeerHost::When { condition, host } => Some(Text::when(condition, host)),
+        PeerHost::Unreachable => None,
+    }
+}
+
+/// The number port `name` of `peer` has on this target.
+fn peer_port(rt: &Runtime<'_>, peer: &Node, name: &str) -> Option<u16> {
+    peer.port(name).map(|p| rt.target.port(peer, p))
+}
+
+/// komodod arguments for one assetchain on `node`: `-addnode` for every peer that runs it.
+fn assetchain_args(net: &Network, node: &Node, ac: &Assetchain, rt: &Runtime<'_>) -> Vec<Text> {
+    let (p2p, rpc) = assetchain_port_names(&ac.name);
     let mut v: Vec<Text> = vec![
         format!("-ac_name={}", ac.name).into(),
         format!("-ac_supply={}", ac.supply).into(),
@@ -307,62 +430,112 @@ fn assetchain_args(
     v.extend([
         in_home("-datadir=", rt, &format!("/{}", ac.name)),
         in_home("-conf=", rt, &format!("/{0}/{0}.conf", ac.name)),
-        format!("-port={}", shifted(ac.p2p_port, offset)).into(),
-        format!("-rpcport={}", shifted(ac.rpc_port, offset)).into(),
+        format!("-port={}", rt.port(node, &p2p).unwrap_or(ac.p2p_port)).into(),
+        format!("-rpcport={}", rt.port(node, &rpc).unwrap_or(ac.rpc_port)).into(),
         format!("-bind={}", rt.bind_host).into(),
         format!("-rpcbind={}", rt.bind_host).into(),
     ]);
-    for (host, off) in peers {
-        v.push(
-            Text::lit("-addnode=")
-                .then(host.clone())
-                .then(format!(":{}", shifted(ac.p2p_port, *off))),
-        );
+    for d in rt.peers.seeds.iter().chain(&rt.peers.persistent) {
+        let Some(peer) = net.node(&d.node) else {
+            continue;
+        };
+        let Some(port) = peer_port(rt, peer, &p2p) else {
+            continue; // the peer does not run this assetchain
+        };
+        let addr = d.host.clone().then(format!(":{port}"));
+        let addr = match &d.condition {
+            Some(c) => Text::when(c.clone(), addr),
+            None => addr,
+        };
+        v.push(Text::lit("-addnode=").then(addr));
     }
     v
 }
 
+/// The node a notary's iguana calls for coin `symbol`: the first of its peers that runs
+/// it, else the first node of the network that does.
+fn coin_server<'a>(
+    net: &'a Network,
+    rt: &Runtime<'_>,
+    runs: impl Fn(&Node) -> bool,
+) -> Option<&'a Node> {
+    let peers = rt.peers.seeds.iter().chain(&rt.peers.persistent);
+    peers
+        .filter_map(|d| net.node(&d.node))
+        .find(|n| runs(n))
+        .or_else(|| net.nodes.iter().find(|n| runs(n)))
+}
+
+/// The notary's launcher arguments (see templates/komodo/iguana-run.sh for each option).
+fn notary_args(net: &Network, node: &Node, rt: &Runtime<'_>) -> Vec<Text> {
+    let mut args = vec![
+        in_home("", rt, &format!("/{IGUANA_SCRIPT}")),
+        rt.home.clone(),
+    ];
+    args.extend([
+        "--rpc-port".into(),
+        rt.port(node, "iguana").unwrap_or(7776).to_string().into(),
+        "--dpow-port".into(),
+        rt.port(node, "dpow").unwrap_or(7775).to_string().into(),
+    ]);
+    for other in notaries(net) {
+        if let Some(h) = host_of(net, node, other, rt) {
+            args.push("--addnotary".into());
+            args.push(h);
+        }
+    }
+    let kmd = coin_server(net, rt, |n| runs_kmd(net, n)).and_then(|server| {
+        let host = host_of(net, node, server, rt)?;
+        let rpc = peer_port(rt, server, "rpc")?;
+        let p2p = peer_port(rt, server, "p2p")?;
+        Some((KMD.to_string(), host, rpc, p2p, "komodo.conf".to_string()))
+    });
+    let acs = node_assetchains(net, node).into_iter().filter_map(|ac| {
+        let (p2p_name, rpc_name) = assetchain_port_names(&ac.name);
+        let server = coin_server(net, rt, |n| {
+            n.role != Role::Notary && n.role != Role::Custom && n.port(&rpc_name).is_some()
+        })?;
+        let host = host_of(net, node, server, rt)?;
+        Some((
+            ac.name.clone(),
+            host,
+            peer_port(rt, server, &rpc_name)?,
+            peer_port(rt, server, &p2p_name)?,
+            format!("{0}/{0}.conf", ac.name),
+        ))
+    });
+    for (symbol, host, rpc, p2p, conf) in kmd.into_iter().chain(acs) {
+        args.push(if symbol == KMD {
+            "--coin".into()
+        } else {
+            "--assetchain".into()
+        });
+        args.push(
+            Text::lit(format!("{symbol}="))
+                .then(host)
+                .then(format!(":{rpc}:{p2p}:{conf}")),
+        );
+    }
+    args.extend(["--".into(), "iguana".into(), "notaries.json".into()]);
+    args
+}
+
 /// Launch command of a Komodo node (see the module doc for the model).
 pub fn launch(net: &Network, node: &Node, rt: &Runtime<'_>) -> Launch {
-    let port = |name: &str| rt.port(node, name);
     let binary = rt.binary.clone();
     if node.role == Role::Custom {
         // The group's own image and command, as any generic node.
         return super::generic::Generic.launch(net, node, rt);
     }
-    let offset = offset(node, rt);
-    let peers = peers(net, rt);
-    let acs = node_assetchains(net, node);
     let launcher = |args: Vec<Text>| Launch {
         program: "bash".into(),
         args,
         env: Default::default(),
     };
     if node.role == Role::Notary {
-        let (host, peer_off) = peers
-            .first()
-            .cloned()
-            .unwrap_or_else(|| (Text::lit("127.0.0.1"), offset));
-        let mut args = vec![
-            in_home("", rt, &format!("/{IGUANA_SCRIPT}")),
-            rt.home.clone(),
-            in_home("", rt, &format!("/{IGUANA_CONFIG}")),
-            in_home("", rt, &format!("/{IGUANA_RUNTIME_CONFIG}")),
-        ];
-        for ac in &acs {
-            args.push(
-                Text::lit(format!("{}=", ac.name))
-                    .then(host.clone())
-                    .then(format!(":{}", shifted(ac.rpc_port, peer_off))),
-            );
-        }
-        args.extend([
-            "--".into(),
-            "iguana".into(),
-            in_home("", rt, &format!("/{IGUANA_RUNTIME_CONFIG}")),
-        ]);
-        return launcher(args);
+        return launcher(notary_args(net, node, rt));
     }
+    let acs = node_assetchains(net, node);
     match acs.as_slice() {
         [] => {
             // The KMD chain itself, on the node's own ports.
@@ -370,10 +543,10 @@ pub fn launch(net: &Network, node: &Node, rt: &Runtime<'_>) -> Launch {
                 in_home("-datadir=", rt, ""),
                 in_home("-conf=", rt, "/komodo.conf"),
             ];
-            if let Some(p) = port("p2p") {
+            if let Some(p) = rt.port(node, "p2p") {
                 args.push(format!("-port={p}").into());
             }
-            if let Some(p) = port("rpc") {
+            if let Some(p) = rt.port(node, "rpc") {
                 args.push(format!("-rpcport={p}").into());
             }
             args.extend([
@@ -381,7 +554,9 @@ pub fn launch(net: &Network, node: &Node, rt: &Runtime<'_>) -> Launch {
                 format!("-rpcbind={}", rt.bind_host).into(),
             ]);
             for d in rt.peers.seeds.iter().chain(&rt.peers.persistent) {
-                args.push(Text::lit("-addnode=").then(d.address.clone()));
+                if net.node(&d.node).is_some_and(|p| runs_kmd(net, p)) {
+                    args.push(Text::lit("-addnode=").then(d.address.clone()));
+                }
             }
             Launch {
                 program: binary,
@@ -391,7 +566,7 @@ pub fn launch(net: &Network, node: &Node, rt: &Runtime<'_>) -> Launch {
         }
         [ac] => Launch {
             program: binary,
-            args: assetchain_args(ac, rt, offset, &peers),
+            args: assetchain_args(net, node, ac, rt),
             env: Default::default(),
         },
         many => {
@@ -401,7 +576,7 @@ pub fn launch(net: &Network, node: &Node, rt: &Runtime<'_>) -> Launch {
                     args.push("--".into());
                 }
                 args.push(binary.clone());
-                args.extend(assetchain_args(ac, rt, offset, &peers));
+                args.extend(assetchain_args(net, node, ac, rt));
             }
             launcher(args)
         }
@@ -428,7 +603,7 @@ chain:
 groups:
   - { name: kmd, role: full, assetchains: [] }
   - { name: beer, role: full, count: 2, assetchains: [BEER] }
-  - { name: notary, role: notary }
+  - { name: notary, role: notary, notary: { name: alice } }
 targets:
   local: { base_port: 41000 }
 "#;
@@ -443,6 +618,22 @@ targets:
         let args = p.args.iter().map(|t| t.literal().unwrap()).collect();
         let probe = p.probe.map_or(0, |p| p.port);
         (p.program.literal().unwrap(), args, probe)
+    }
+
+    #[test]
+    fn nodes_listen_on_what_their_processes_open() {
+        let net = network();
+        let names = |n: &str| -> Vec<String> {
+            net.node(n)
+                .unwrap()
+                .ports
+                .iter()
+                .map(|p| format!("{}:{}", p.name, p.container))
+                .collect()
+        };
+        assert_eq!(names("kmd-0"), ["p2p:7770", "rpc:7771"]);
+        assert_eq!(names("beer-0"), ["beer-p2p:8922", "beer-rpc:8923"]);
+        assert_eq!(names("notary-0"), ["iguana:7776", "dpow:7775"]);
     }
 
     #[test]
@@ -472,18 +663,78 @@ targets:
             "assetchain nodes are probed on their assetchain's RPC"
         );
         assert_eq!(args[0], "-ac_name=BEER");
+        assert!(
+            args.contains(&"-addnode=beer-0:8922".to_string()),
+            "{args:?}"
+        );
+        assert!(!args.iter().any(|x| x.contains("7770")), "{args:?}");
         assert!(!args.iter().any(|x| x.contains("PIZZA")));
         assert_eq!(a.nodes["beer-1"].secret_files.len(), 1);
         assert!(!a.public.keys().any(|k| k.starts_with("nodes/beer-1/")));
+    }
 
-        // The notary still gets every assetchain's credentials.
-        assert_eq!(a.nodes["notary-0"].secret_files.len(), 2);
-        let (program, _, probe) = run(&net, &a, "notary-0");
+    #[test]
+    fn notaries_drive_iguana_with_their_key_from_the_secrets_tree() {
+        let net = network();
+        let a = build(&net, &Seed::from_bytes([3; 32])).unwrap();
+        // Every assetchain's and KMD's credentials, and the notary's passphrase and pubkey.
+        let keys: Vec<&str> = a.nodes["notary-0"]
+            .secret_files
+            .iter()
+            .map(|s| s.key.as_str())
+            .collect();
         assert_eq!(
-            (program.as_str(), probe),
-            ("bash", 7776),
-            "notaries run iguana"
+            keys,
+            [
+                "kmd_conf",
+                "ac_beer_conf",
+                "ac_pizza_conf",
+                "notary_passphrase",
+                "notary_pubkey"
+            ]
         );
+        let (program, args, probe) = run(&net, &a, "notary-0");
+        assert_eq!((program.as_str(), probe), ("bash", 7776));
+        let joined = args.join(" ");
+        assert!(
+            joined.contains("--coin KMD=kmd-0:7771:7770:komodo.conf"),
+            "{joined}"
+        );
+        assert!(
+            joined.contains("--assetchain BEER=beer-0:8923:8922:BEER/BEER.conf"),
+            "{joined}"
+        );
+        // PIZZA runs nowhere: iguana gets no daemon for it.
+        assert!(!joined.contains("PIZZA="), "{joined}");
+        assert!(joined.ends_with("-- iguana notaries.json"), "{joined}");
+
+        let pubkey = &a.nodes["notary-0"].addresses["pubkey"];
+        let file = String::from_utf8(
+            a.public["nodes/notary-0/iguana/notaries.json"]
+                .bytes
+                .clone(),
+        )
+        .unwrap();
+        assert!(file.contains(&format!("\"alice\": \"{pubkey}\"")), "{file}");
+        let pk =
+            String::from_utf8(a.secrets["notaries/notary-0/pubkey.txt"].bytes.clone()).unwrap();
+        assert_eq!(pk, format!("pubkey={pubkey}\n"));
+        let pass =
+            String::from_utf8(a.secrets["notaries/notary-0/passphrase.txt"].bytes.clone()).unwrap();
+        assert!(!file.contains(pass.trim_start_matches("passphrase=").trim()));
+    }
+
+    #[test]
+    fn notary_wif_is_a_compressed_kmd_key() {
+        let net = network();
+        let k = notary_key(&net, &Seed::from_bytes([3; 32]), "notary-0").unwrap();
+        let raw = bs58::decode(&k.passphrase).into_vec().unwrap();
+        assert_eq!((raw.len(), raw[0], raw[33]), (38, 188, 1));
+        let sum = Sha256::digest(Sha256::digest(&raw[..34]));
+        assert_eq!(&raw[34..], &sum[..4]);
+        assert_eq!(k.pubkey.len(), 66);
+        assert!(k.pubkey.starts_with("02") || k.pubkey.starts_with("03"));
+        assert!(!format!("{k:?}").contains(&k.passphrase));
     }
 
     #[test]
@@ -499,12 +750,5 @@ targets:
             password: "deadbeef".into(),
         };
         assert!(!format!("{c:?}").contains("deadbeef"));
-    }
-
-    #[test]
-    fn offsets_follow_the_rendered_port() {
-        assert_eq!(shifted(8922, 0), 8922);
-        assert_eq!(shifted(8922, 10), 8932);
-        assert_eq!(shifted(8922, -2), 8920);
     }
 }

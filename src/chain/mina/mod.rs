@@ -243,6 +243,7 @@ impl ChainFamily for Mina {
             port,
             http_path: None,
             healthy: Healthy::Listening,
+            rpc: None,
         })
     }
 }

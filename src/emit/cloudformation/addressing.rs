@@ -18,7 +18,7 @@ pub(super) fn is_http(name: &str) -> bool {
 
 /// Ports a container publishes (pprof stays on loopback).
 pub(super) fn served(node: &Node) -> impl Iterator<Item = &Port> {
-    node.ports.iter().filter(|p| p.name != "pprof")
+    node.served_ports()
 }
 
 /// Public ports reached through the region's ALB (HTTP).

@@ -50,9 +50,12 @@ pub(super) struct NodeView {
     pub(super) env: Vec<(String, String)>,
     pub(super) secret: Option<String>,
     pub(super) secret_keys: Vec<String>,
-    /// `cometbft` (exec: /health and not catching up), `tcp`, or `none`.
+    /// `cometbft` (exec: /health and not catching up), `rpc` (exec: the image's health
+    /// check with `probe_command`), `tcp`, or `none`.
     pub(super) probe: &'static str,
     pub(super) probe_port: u16,
+    /// The health check command of an `rpc` probe, quoted.
+    pub(super) probe_command: Vec<String>,
     pub(super) rpc_port: Option<u16>,
     pub(super) skips: Vec<Skip>,
     /// NodePort of the public p2p port (nodes other clusters may dial).
@@ -147,8 +150,7 @@ pub(super) fn node_view(
     let secret = (!proc.secret_files.is_empty()).then(|| secret_name(net, &node.name));
     let public_p2p = runtime.public_p2p(node);
 
-    let pod_ports: Vec<&crate::model::Port> =
-        node.ports.iter().filter(|p| p.name != "pprof").collect();
+    let pod_ports: Vec<&crate::model::Port> = node.served_ports().collect();
     let mut public: Vec<&crate::model::Port> = pod_ports
         .iter()
         .copied()
@@ -159,6 +161,7 @@ pub(super) fn node_view(
     let rpc = node.port("rpc").map(|p| p.container);
     let (probe, probe_port) = match &proc.probe {
         Some(p) if p.healthy == Healthy::CometbftSynced => ("cometbft", p.port),
+        Some(p) if p.healthy == Healthy::RpcAnswers => ("rpc", p.port),
         Some(p) => ("tcp", p.port),
         None => ("none", 0),
     };
@@ -205,6 +208,12 @@ pub(super) fn node_view(
         secret_keys: proc.secret_files.iter().map(|s| s.key.clone()).collect(),
         probe,
         probe_port,
+        probe_command: proc.probe.as_ref().map_or_else(Vec::new, |p| {
+            std::iter::once(crate::emit::docker::HEALTHCHECK.to_string())
+                .chain(p.check_args())
+                .map(|a| q(&a))
+                .collect()
+        }),
         rpc_port: rpc,
         skips,
         p2p_node_port: public_p2p.then(|| p2p_node_port(net, node)),
@@ -218,7 +227,7 @@ pub(super) fn group_views(net: &Network) -> Vec<GroupView> {
         .map(|g| {
             let first = g.nodes.first().and_then(|n| net.node(n));
             let ports: Vec<&crate::model::Port> = first
-                .map(|n| n.ports.iter().filter(|p| p.name != "pprof").collect())
+                .map(|n| n.served_ports().collect())
                 .unwrap_or_default();
             let validators = matches!(g.role, Role::Validator | Role::BlockProducer);
             GroupView {

@@ -1,13 +1,14 @@
 //! A family's roles and ports: each group's role exists in the family (and a SNARK worker
 //! pool has its coordinator), the port names a group writes are the family's, its port
-//! numbers are distinct and not 0, and a chain that signs blocks has a signer.
+//! numbers are distinct and not 0, loopback-only ports are not public, and a chain that
+//! signs blocks has a signer.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::Checker;
 use crate::diag::did_you_mean;
 use crate::model::ports::{family_port_names, family_roles, required_signer};
-use crate::model::{Group, Network, Node, Role};
+use crate::model::{Exposure, Group, Network, Node, Reach, Role};
 use crate::spec::check::{family_name, role_name};
 
 /// Check roles and ports of every group.
@@ -19,7 +20,7 @@ pub(super) fn check(c: &mut Checker<'_>, net: &Network) {
     }
     for g in &net.groups {
         role(c, net, g);
-        port_names(c, net, g);
+        port_names(c, net, g, first.get(g.source.as_str()).copied());
         if let Some(node) = first.get(g.source.as_str()) {
             port_numbers(c, g, node);
         }
@@ -55,8 +56,10 @@ fn role(c: &mut Checker<'_>, net: &Network, g: &Group) {
     }
 }
 
-/// Every name in `ports`, `expose` and `host_ports` is one of the family's ports.
-fn port_names(c: &mut Checker<'_>, net: &Network, g: &Group) {
+/// Every name in `ports`, `expose` and `host_ports` is one of the family's ports, and one in
+/// `ports` or `host_ports` is a port the group's nodes have (a Komodo node running
+/// assetchains listens on their ports, not on 7770/7771).
+fn port_names(c: &mut Checker<'_>, net: &Network, g: &Group, node: Option<&Node>) {
     let family = net.chain.family;
     let known = family_port_names(family);
     for key in ["ports", "expose", "host_ports"] {
@@ -67,6 +70,23 @@ fn port_names(c: &mut Checker<'_>, net: &Network, g: &Group) {
         };
         for name in written {
             if known.contains(&name.as_str()) {
+                if let Some(n) = node.filter(|n| key != "expose" && n.port(&name).is_none()) {
+                    let has: Vec<&str> = n.ports.iter().map(|p| p.name.as_str()).collect();
+                    c.key_error(
+                        &format!("{ptr}/{name}"),
+                        format!(
+                            "group `{}` has no port `{name}`: its nodes listen on {}",
+                            g.name,
+                            if has.is_empty() {
+                                "nothing".to_string()
+                            } else {
+                                has.join(", ")
+                            }
+                        ),
+                        name.as_str(),
+                        "remove it; assetchain ports are set in `chain.assetchains`",
+                    );
+                }
                 continue;
             }
             let hint = match did_you_mean(&name, known.iter().copied()) {
@@ -94,6 +114,17 @@ fn port_numbers(c: &mut Checker<'_>, g: &Group, node: &Node) {
     for port in &node.ports {
         let n = port.container;
         let at = format!("{}/ports/{}", g.source, port.name);
+        if port.reach == Reach::Loopback && port.exposure == Exposure::Public {
+            c.error(
+                &format!("{}/expose/{}", g.source, port.name),
+                format!(
+                    "port `{}` of group `{}` listens on 127.0.0.1 only: it cannot be public",
+                    port.name, g.name
+                ),
+                "public",
+                "remove it from `expose`",
+            );
+        }
         if n == 0 {
             c.error(
                 &at,

@@ -9,6 +9,7 @@ use crate::emit::cloudformation::addressing::{served, CfnRuntime};
 use crate::emit::cloudformation::builder::{r, skip, tags, Tpl};
 use crate::emit::cloudformation::names::secret_export;
 use crate::emit::cloudformation::shared::Shared;
+use crate::emit::docker::HEALTHCHECK;
 use crate::model::{Network, Node, Protocol};
 
 /// Fargate task size: the smallest valid (cpu units, memory MiB) holding the request.
@@ -131,6 +132,15 @@ pub(super) fn container_definition(
     });
     if !secrets.is_empty() {
         container["Secrets"] = Value::Array(secrets);
+    }
+    // The node's probe, as compose and Helm run it: a task that never turns healthy is
+    // replaced. StartPeriod is ECS's maximum, for daemons that load their chain first.
+    if let Some(p) = process(net, artifacts, node, &CfnRuntime).probe {
+        let mut cmd = vec!["CMD".to_string(), HEALTHCHECK.to_string()];
+        cmd.extend(p.check_args());
+        container["HealthCheck"] = json!({
+            "Command": cmd, "Interval": 30, "Timeout": 5, "Retries": 3, "StartPeriod": 300,
+        });
     }
     container
 }

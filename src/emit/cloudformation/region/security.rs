@@ -1,6 +1,6 @@
 //! Security groups: one per node group, with one ingress rule per (group, port, protocol,
 //! source): public ports from anywhere, HTTP ports from the ALB, p2p between peers in the
-//! region, and a SNARK coordinator's ports from its worker pool.
+//! region, ports a role dials (`model::Reach::FromRole`) from that role's groups, and a SNARK coordinator's ports from its worker pool.
 
 use std::collections::BTreeMap;
 
@@ -72,6 +72,7 @@ fn ingress_rules(cx: &RegionCx<'_>) -> Rules {
     for n in &cx.nodes {
         public_rules(cx, n, &mut rules);
         peer_rules(n, &by_name, &mut rules);
+        role_rules(cx, n, &mut rules);
         coordinator_rules(cx, n, &mut rules);
     }
     rules
@@ -114,7 +115,7 @@ fn peer_rules(n: &Node, by_name: &BTreeMap<&str, &Node>, rules: &mut Rules) {
         .chain(&n.peers.unconditional);
     for peer in peers.filter_map(|p| by_name.get(p.as_str())) {
         for (dst, src) in [(n, *peer), (*peer, n)] {
-            if let Some(p) = dst.port("p2p") {
+            for p in dst.peer_ports() {
                 for proto in protocols(p) {
                     rules.insert(
                         (
@@ -123,9 +124,32 @@ fn peer_rules(n: &Node, by_name: &BTreeMap<&str, &Node>, rules: &mut Rules) {
                             proto,
                             format!("sg:{}", group_sg(&src.group)),
                         ),
-                        format!("p2p from {} peers", src.group),
+                        format!("{} from {} peers", p.name, src.group),
                     );
                 }
+            }
+        }
+    }
+}
+
+/// Ports every node of a role dials (`Reach::FromRole`: a Komodo notary's calls to
+/// assetchain RPC and to other notaries' dPoW port), from each such group in the region.
+fn role_rules(cx: &RegionCx<'_>, n: &Node, rules: &mut Rules) {
+    for src in &cx.nodes {
+        for p in n.ports_dialled_by(src.role) {
+            if src.name == n.name {
+                continue;
+            }
+            for proto in protocols(p) {
+                rules.insert(
+                    (
+                        n.group.clone(),
+                        p.container,
+                        proto,
+                        format!("sg:{}", group_sg(&src.group)),
+                    ),
+                    format!("{} from {} nodes", p.name, src.group),
+                );
             }
         }
     }

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::{any_stake, reject_cosmos_fields, FamilyRules};
 use crate::spec::check::Checker;
-use crate::spec::{GroupSpec, Spec};
+use crate::spec::{GroupSpec, Role, Spec};
 
 pub(super) const RULES: FamilyRules = FamilyRules {
     chain: reject_cosmos_fields,
@@ -14,6 +14,10 @@ pub(super) const RULES: FamilyRules = FamilyRules {
     group,
 };
 
+/// Longest assetchain name: its ports are named `<name>-p2p`/`<name>-rpc`, and Kubernetes
+/// port names have at most 15 characters.
+const MAX_NAME: usize = 11;
+
 /// `chain.assetchains`: alphanumeric unique names, and p2p/rpc ports no two share.
 fn assetchains(c: &mut Checker<'_>, spec: &Spec) {
     let mut names = BTreeSet::new();
@@ -21,14 +25,14 @@ fn assetchains(c: &mut Checker<'_>, spec: &Spec) {
     for (i, a) in spec.chain.assetchains.iter().enumerate() {
         let p = format!("/chain/assetchains/{i}");
         if a.name.is_empty()
-            || a.name.len() > 64
+            || a.name.len() > MAX_NAME
             || !a.name.chars().all(|x| x.is_ascii_alphanumeric())
         {
             c.error(
                 &format!("{p}/name"),
                 format!("assetchain name `{}` is invalid", a.name),
                 a.name.as_str(),
-                "use letters and digits, e.g. `BEER`",
+                "use 1 to 11 letters and digits, e.g. `BEER` (its ports are named `<name>-p2p`)",
             );
         }
         if !names.insert(a.name.as_str()) {
@@ -62,8 +66,52 @@ fn assetchains(c: &mut Checker<'_>, spec: &Spec) {
     }
 }
 
-/// A group's `assetchains` name defined assetchains.
+/// A group's `assetchains` name defined assetchains; `notary` belongs to notaries and names
+/// them as iguana's notary file can. A notary group in a network where no group runs the KMD
+/// chain is warned about: assetchains notarise to KMD.
 fn group(c: &mut Checker<'_>, spec: &Spec, p: &str, g: &GroupSpec) {
+    let runs_kmd = |x: &GroupSpec| {
+        matches!(x.role, Role::Seed | Role::Full)
+            && (x.assetchains.as_ref().is_some_and(|l| l.is_empty())
+                || (x.assetchains.is_none() && spec.chain.assetchains.is_empty()))
+    };
+    if g.role == Role::Notary && !spec.groups.iter().any(runs_kmd) {
+        c.warn(
+            &format!("{p}/role"),
+            format!(
+                "notaries of group `{}` have no KMD daemon: iguana is started and driven \
+                 (addnotary, addcoin, walletpassphrase, dpow), but assetchain notarisations \
+                 go to KMD, which no node runs",
+                g.name
+            ),
+            "fine for a test of the notary set-up; for notarisations add a seed/full group \
+             with `assetchains: []` (komodod joins KMD mainnet and must sync it first)",
+        );
+    }
+    if let Some(n) = &g.notary {
+        if g.role != Role::Notary {
+            c.error(
+                &format!("{p}/notary"),
+                "`notary` is only for groups of role `notary`",
+                n.name.as_str(),
+                "remove it, or set `role: notary`",
+            );
+        }
+        if n.name.is_empty()
+            || n.name.len() > 32
+            || !n
+                .name
+                .chars()
+                .all(|x| x.is_ascii_alphanumeric() || x == '_')
+        {
+            c.error(
+                &format!("{p}/notary/name"),
+                format!("notary name `{}` is invalid", n.name),
+                n.name.as_str(),
+                "use 1 to 32 letters, digits and `_`, e.g. `alice_EU`",
+            );
+        }
+    }
     for (j, a) in g.assetchains.iter().flatten().enumerate() {
         if !spec.chain.assetchains.iter().any(|x| &x.name == a) {
             c.error(

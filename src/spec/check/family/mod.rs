@@ -104,4 +104,12 @@ fn reject_group_assetchains(c: &mut Checker<'_>, _: &Spec, p: &str, g: &GroupSpe
             "remove it",
         );
     }
+    if let Some(n) = &g.notary {
+        c.error(
+            &format!("{p}/notary"),
+            "`notary` is for Komodo notaries",
+            n.name.as_str(),
+            "remove it",
+        );
+    }
 }
