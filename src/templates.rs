@@ -1,7 +1,7 @@
 //! Embedded minijinja templates. Files under `templates/` ending in `.j2` are templates;
 //! those under `templates/helm/` use `[[ ]]`/`[% %]` delimiters so Helm's own `{{ }}`
 //! passes through untouched. Undefined variables are errors, never empty strings. Filter
-//! `sh` quotes a value as one shell word.
+//! `sh` quotes a value as one shell word, `yaml_str` as one YAML double-quoted scalar.
 
 use std::sync::OnceLock;
 
@@ -38,6 +38,10 @@ fn env(helm: bool) -> &'static Environment<'static> {
         env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
         // `{{ value|sh }}`: one POSIX shell word.
         env.add_filter("sh", |s: String| crate::emit::quote::sh_quote(&s));
+        // `{{ value|yaml_str }}`: a YAML double-quoted scalar (JSON string syntax).
+        env.add_filter("yaml_str", |s: String| {
+            serde_json::to_string(&s).expect("strings serialize")
+        });
         let mut syntax = SyntaxConfig::builder();
         syntax
             .keep_trailing_newline(true)

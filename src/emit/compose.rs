@@ -269,11 +269,11 @@ pub fn emit(cx: &Context<'_>) -> anyhow::Result<FileSet> {
                 net,
                 &|n, port| format!("{}:{port}", n.name),
                 Some("alertmanager:9093"),
-            )),
+            )?),
         );
         out.insert(
             "compose/prometheus/alerts.yml".into(),
-            FileEntry::text(monitoring::alert_rules(net)),
+            FileEntry::text(monitoring::alert_rules(net)?),
         );
         out.insert(
             "compose/alertmanager/alertmanager.yml".into(),
