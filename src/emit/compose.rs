@@ -111,6 +111,127 @@ fn healthcheck(p: &Probe) -> String {
     format!("[{}]", all.join(", "))
 }
 
+/// The compose service of node `n` (the first one builds the image); its secret files join
+/// `all_secrets`.
+fn node_service(
+    net: &Network,
+    procs: &BTreeMap<&str, NodeProcess>,
+    n: &Node,
+    host_ip: &str,
+    secrets_root: &str,
+    all_secrets: &mut Vec<(String, String)>,
+    build: bool,
+) -> anyhow::Result<Service> {
+    let group = net
+        .group(&n.group)
+        .ok_or_else(|| anyhow::anyhow!("internal error: node {} has no group", n.name))?;
+    let proc = &procs[n.name.as_str()];
+    let mut command = vec![qt(&proc.program)?];
+    for a in &proc.args {
+        command.push(qt(a)?);
+    }
+    let mut environment = Vec::new();
+    for (k, v) in &proc.env {
+        environment.push((k.clone(), qt(v)?));
+    }
+
+    let mut ports = Vec::new();
+    for p in &n.ports {
+        if let Some(host) = p.compose_host {
+            ports.push(q(&format!("{host_ip}{host}:{}/tcp", p.container)));
+            if p.protocol == Protocol::TcpUdp {
+                ports.push(q(&format!("{host_ip}{host}:{}/udp", p.container)));
+            }
+        }
+    }
+
+    let mut secrets = Vec::new();
+    for s in &proc.secret_files {
+        let name = format!("{}-{}-{}", net.name, n.name, s.key);
+        secrets.push((name.clone(), s.key.clone()));
+        all_secrets.push((name, q(&format!("{secrets_root}/{}", s.source))));
+    }
+
+    let mut deps: Vec<&Node> = Vec::new();
+    if n.role != Role::Seed {
+        deps.extend(net.nodes.iter().filter(|o| o.role == Role::Seed));
+    }
+    if let Some(sentries) = group.behind.as_deref().and_then(|s| net.group(s)) {
+        deps.extend(sentries.nodes.iter().filter_map(|s| net.node(s)));
+    }
+    deps.sort_by_key(|d| d.index);
+    deps.dedup_by_key(|d| d.index);
+    let depends_on = deps
+        .into_iter()
+        .filter(|d| d.name != n.name)
+        .map(|d| {
+            let cond = if procs[d.name.as_str()].probe.is_some() {
+                "service_healthy"
+            } else {
+                "service_started"
+            };
+            (d.name.clone(), cond)
+        })
+        .collect();
+
+    let volume_name = format!("{}-data", n.name);
+    Ok(Service {
+        name: n.name.clone(),
+        q_name: q(&n.name),
+        build,
+        command,
+        environment,
+        ip: n.compose_ip.to_string(),
+        ports,
+        volume: q(&format!("{volume_name}:{}", proc.data_dir)),
+        volume_name,
+        secrets,
+        healthcheck: proc.probe.as_ref().map(healthcheck),
+        depends_on,
+        cpus: cpus(group.resources.cpu_millis),
+        memory: format!("{}M", group.resources.memory_mib),
+    })
+}
+
+/// Prometheus, Alertmanager and Grafana configuration, when the spec turns them on.
+fn monitoring_files(net: &Network, out: &mut FileSet) -> anyhow::Result<()> {
+    if net.monitoring.prometheus {
+        out.insert(
+            "compose/prometheus/prometheus.yml".into(),
+            FileEntry::text(monitoring::prometheus_config(
+                net,
+                &|n, port| format!("{}:{port}", n.name),
+                Some("alertmanager:9093"),
+            )?),
+        );
+        out.insert(
+            "compose/prometheus/alerts.yml".into(),
+            FileEntry::text(monitoring::alert_rules(net)?),
+        );
+        out.insert(
+            "compose/alertmanager/alertmanager.yml".into(),
+            FileEntry::text(monitoring::alertmanager_config(net)),
+        );
+    }
+    if net.monitoring.grafana {
+        out.insert(
+            "compose/grafana/provisioning/datasources/prometheus.yaml".into(),
+            FileEntry::text(monitoring::grafana_datasource("http://prometheus:9090")),
+        );
+        out.insert(
+            "compose/grafana/provisioning/dashboards/chainfleet.yaml".into(),
+            FileEntry::text(monitoring::grafana_dashboards_provider(
+                "/etc/grafana/dashboards",
+            )),
+        );
+        out.insert(
+            "compose/grafana/dashboards/chainfleet.json".into(),
+            FileEntry::text(monitoring::dashboard_json(net)),
+        );
+    }
+    Ok(())
+}
+
 /// Emit the compose project.
 pub fn emit(cx: &Context<'_>) -> anyhow::Result<FileSet> {
     let net = cx.net;
@@ -136,75 +257,15 @@ pub fn emit(cx: &Context<'_>) -> anyhow::Result<FileSet> {
         .map(|ip| format!("{ip}:"))
         .unwrap_or_default();
     for (i, n) in net.nodes.iter().enumerate() {
-        let group = net
-            .group(&n.group)
-            .ok_or_else(|| anyhow::anyhow!("internal error: node {} has no group", n.name))?;
-        let proc = &procs[n.name.as_str()];
-        let mut command = vec![qt(&proc.program)?];
-        for a in &proc.args {
-            command.push(qt(a)?);
-        }
-        let mut environment = Vec::new();
-        for (k, v) in &proc.env {
-            environment.push((k.clone(), qt(v)?));
-        }
-
-        let mut ports = Vec::new();
-        for p in &n.ports {
-            if let Some(host) = p.compose_host {
-                ports.push(q(&format!("{host_ip}{host}:{}/tcp", p.container)));
-                if p.protocol == Protocol::TcpUdp {
-                    ports.push(q(&format!("{host_ip}{host}:{}/udp", p.container)));
-                }
-            }
-        }
-
-        let mut secrets = Vec::new();
-        for s in &proc.secret_files {
-            let name = format!("{}-{}-{}", net.name, n.name, s.key);
-            secrets.push((name.clone(), s.key.clone()));
-            all_secrets.push((name, q(&format!("{secrets_root}/{}", s.source))));
-        }
-
-        let mut deps: Vec<&Node> = Vec::new();
-        if n.role != Role::Seed {
-            deps.extend(net.nodes.iter().filter(|o| o.role == Role::Seed));
-        }
-        if let Some(sentries) = group.behind.as_deref().and_then(|s| net.group(s)) {
-            deps.extend(sentries.nodes.iter().filter_map(|s| net.node(s)));
-        }
-        deps.sort_by_key(|d| d.index);
-        deps.dedup_by_key(|d| d.index);
-        let depends_on = deps
-            .into_iter()
-            .filter(|d| d.name != n.name)
-            .map(|d| {
-                let cond = if procs[d.name.as_str()].probe.is_some() {
-                    "service_healthy"
-                } else {
-                    "service_started"
-                };
-                (d.name.clone(), cond)
-            })
-            .collect();
-
-        let volume_name = format!("{}-data", n.name);
-        services.push(Service {
-            name: n.name.clone(),
-            q_name: q(&n.name),
-            build: i == 0,
-            command,
-            environment,
-            ip: n.compose_ip.to_string(),
-            ports,
-            volume: q(&format!("{volume_name}:{}", proc.data_dir)),
-            volume_name,
-            secrets,
-            healthcheck: proc.probe.as_ref().map(healthcheck),
-            depends_on,
-            cpus: cpus(group.resources.cpu_millis),
-            memory: format!("{}M", group.resources.memory_mib),
-        });
+        services.push(node_service(
+            net,
+            &procs,
+            n,
+            &host_ip,
+            &secrets_root,
+            &mut all_secrets,
+            i == 0,
+        )?);
     }
 
     // The same numbers the README and the `generate` summary show.
@@ -262,40 +323,7 @@ pub fn emit(cx: &Context<'_>) -> anyhow::Result<FileSet> {
         "compose/docker-compose.yaml".into(),
         FileEntry::text(templates::render("compose/docker-compose.yaml.j2", &view)?),
     );
-    if net.monitoring.prometheus {
-        out.insert(
-            "compose/prometheus/prometheus.yml".into(),
-            FileEntry::text(monitoring::prometheus_config(
-                net,
-                &|n, port| format!("{}:{port}", n.name),
-                Some("alertmanager:9093"),
-            )?),
-        );
-        out.insert(
-            "compose/prometheus/alerts.yml".into(),
-            FileEntry::text(monitoring::alert_rules(net)?),
-        );
-        out.insert(
-            "compose/alertmanager/alertmanager.yml".into(),
-            FileEntry::text(monitoring::alertmanager_config(net)),
-        );
-    }
-    if net.monitoring.grafana {
-        out.insert(
-            "compose/grafana/provisioning/datasources/prometheus.yaml".into(),
-            FileEntry::text(monitoring::grafana_datasource("http://prometheus:9090")),
-        );
-        out.insert(
-            "compose/grafana/provisioning/dashboards/chainfleet.yaml".into(),
-            FileEntry::text(monitoring::grafana_dashboards_provider(
-                "/etc/grafana/dashboards",
-            )),
-        );
-        out.insert(
-            "compose/grafana/dashboards/chainfleet.json".into(),
-            FileEntry::text(monitoring::dashboard_json(net)),
-        );
-    }
+    monitoring_files(net, &mut out)?;
     Ok(out)
 }
 
