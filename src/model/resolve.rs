@@ -57,14 +57,30 @@ pub fn host_port(base_port: u16, index: usize, slot: usize) -> u32 {
 /// Resolve a spec, checked or not (see the module comment). `app_state_template` is the parsed template file, if the spec
 /// names one (reading files is the caller's job: this function does no I/O).
 pub fn resolve(spec: &Spec, app_state_template: Option<serde_json::Value>) -> Network {
-    let family = spec.chain.family;
-    let denom = spec.chain.denom.clone().unwrap_or_else(|| "stake".into());
     let regions = if spec.regions.is_empty() {
         vec!["local".to_string()]
     } else {
         spec.regions.clone()
     };
-    let chain = Chain {
+    let chain = resolve_chain(spec, app_state_template);
+    let (groups, mut nodes) = resolve_groups(spec, &chain, &regions);
+    wire_peers(&groups, &mut nodes);
+    Network {
+        name: spec.name.clone(),
+        chain,
+        regions,
+        groups,
+        nodes,
+        monitoring: resolve_monitoring(spec),
+        targets: resolve_targets(spec),
+    }
+}
+
+/// The chain as the spec describes it, with defaults filled in.
+fn resolve_chain(spec: &Spec, app_state_template: Option<serde_json::Value>) -> Chain {
+    let family = spec.chain.family;
+    let denom = spec.chain.denom.clone().unwrap_or_else(|| "stake".into());
+    Chain {
         family,
         chain_id: spec.chain.chain_id.clone(),
         binary: spec.chain.binary.clone(),
@@ -124,21 +140,14 @@ pub fn resolve(spec: &Spec, app_state_template: Option<serde_json::Value>) -> Ne
                 params: a.params.clone(),
             })
             .collect(),
-    };
+    }
+}
 
-    let compose = spec.targets.compose.as_ref().map(|c| {
-        let (net, _) = parse_cidr(&c.subnet).unwrap_or((Ipv4Addr::new(172, 28, 0, 0), 24));
-        let at = |k: u32| Ipv4Addr::from(u32::from(net).wrapping_add(k));
-        Compose {
-            subnet: c.subnet.clone(),
-            gateway: at(1),
-            prometheus_ip: at(2),
-            grafana_ip: at(3),
-            alertmanager_ip: at(4),
-            host_ip: c.host_ip.as_deref().and_then(|h| h.parse().ok()),
-            base_port: c.base_port,
-        }
-    });
+/// Groups and their nodes: names, regions, ports (container, local and compose host
+/// numbers), stake and compose addresses, in spec order (peers are wired afterwards).
+fn resolve_groups(spec: &Spec, chain: &Chain, regions: &[String]) -> (Vec<Group>, Vec<Node>) {
+    let family = chain.family;
+    let denom = chain.denom.clone();
     let compose_net = spec
         .targets
         .compose
@@ -249,11 +258,14 @@ pub fn resolve(spec: &Spec, app_state_template: Option<serde_json::Value>) -> Ne
             source,
         });
     }
-    wire_peers(&groups, &mut nodes);
+    (groups, nodes)
+}
 
+/// Monitoring and alert thresholds, with defaults filled in.
+fn resolve_monitoring(spec: &Spec) -> Monitoring {
     let m = spec.monitoring.clone().unwrap_or_default();
     let a = m.alerts.clone().unwrap_or_default();
-    let monitoring = Monitoring {
+    Monitoring {
         prometheus: m.prometheus || m.grafana,
         grafana: m.grafana,
         log_retention_days: m.log_retention_days.unwrap_or(14),
@@ -272,8 +284,25 @@ pub fn resolve(spec: &Spec, app_state_template: Option<serde_json::Value>) -> Ne
         scrape_interval_seconds: m.scrape_interval_seconds.unwrap_or(15),
         sns_topics: a.sns_topics,
         labels: a.labels,
-    };
-    let targets = Targets {
+    }
+}
+
+/// The deployment targets, with compose's service addresses allocated in its subnet.
+fn resolve_targets(spec: &Spec) -> Targets {
+    let compose = spec.targets.compose.as_ref().map(|c| {
+        let (net, _) = parse_cidr(&c.subnet).unwrap_or((Ipv4Addr::new(172, 28, 0, 0), 24));
+        let at = |k: u32| Ipv4Addr::from(u32::from(net).wrapping_add(k));
+        Compose {
+            subnet: c.subnet.clone(),
+            gateway: at(1),
+            prometheus_ip: at(2),
+            grafana_ip: at(3),
+            alertmanager_ip: at(4),
+            host_ip: c.host_ip.as_deref().and_then(|h| h.parse().ok()),
+            base_port: c.base_port,
+        }
+    });
+    Targets {
         aws: spec.targets.aws.as_ref().map(|t| Aws {
             launch_type: t.launch_type,
             vpc_cidr: match &t.vpc {
@@ -299,15 +328,6 @@ pub fn resolve(spec: &Spec, app_state_template: Option<serde_json::Value>) -> Ne
         local: spec.targets.local.as_ref().map(|l| Local {
             base_port: l.base_port,
         }),
-    };
-    Network {
-        name: spec.name.clone(),
-        chain,
-        regions,
-        groups,
-        nodes,
-        monitoring,
-        targets,
     }
 }
 
