@@ -345,7 +345,9 @@ pub struct ResourcesSpec {
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MonitoringSpec {
-    /// Expose node metrics and run/scrape Prometheus.
+    /// Run Prometheus and Alertmanager (compose) and create the PodMonitor and
+    /// PrometheusRule (Helm). Nodes export their metrics either way: the alerts of every
+    /// target read them (on AWS, the CloudWatch agent beside each node).
     #[serde(default)]
     pub prometheus: bool,
     /// Run Grafana with a provisioned chain dashboard.
