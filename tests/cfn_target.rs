@@ -216,7 +216,9 @@ fn checkov_passes_on_the_generated_folder_as_users_run_it() {
     for ex in aws_examples() {
         let (_d, out, _s) = common::generate_example(&ex);
         let config = std::fs::read_to_string(out.join(".checkov.yaml")).expect(".checkov.yaml");
-        assert!(config.contains("\"/genesis\\\\.json$\""), "{config}");
+        if out.join("genesis.json").is_file() {
+            assert!(config.contains("\"/genesis\\\\.json$\""), "{config}");
+        }
         let parent = out.parent().unwrap();
         let name = out.file_name().unwrap();
         let o = common::run(
