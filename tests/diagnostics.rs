@@ -42,6 +42,13 @@ const CORPUS: &[(&str, &[(&str, &str)])] = &[
         &[("5:13", "this-chain-id-is-much-too-long")],
     ),
     ("compose-subnet-too-small", &[("11:22", "172.28.0.0/29")]),
+    (
+        "config-key-unknown",
+        &[
+            ("12:15", "p2p.max_num_inbound_peer"),
+            ("12:45", "p2p.persistent_peers"),
+        ],
+    ),
     ("count-zero", &[("10:37", "0 }")]),
     ("deep-nesting", &[("2:70", "[")]),
     ("duplicate-group-names", &[("10:13", "validator")]),

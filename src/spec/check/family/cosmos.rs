@@ -12,8 +12,14 @@ pub(super) const RULES: FamilyRules = FamilyRules {
     chain: reject_assetchains,
     after_chain: none,
     stake,
-    group: reject_group_assetchains,
+    group,
 };
+
+/// No assetchains; `config` and `app_config` keys that `config.toml` and `app.toml` have.
+fn group(c: &mut Checker<'_>, spec: &crate::spec::Spec, p: &str, g: &crate::spec::GroupSpec) {
+    reject_group_assetchains(c, spec, p, g);
+    super::config_keys::check(c, p, g, true);
+}
 
 fn stake(c: &mut Checker<'_>, ptr: &str, text: &str, coin: &Coin) {
     if coin.amount < POWER_REDUCTION {

@@ -4,6 +4,7 @@
 //! (`model::check::family`).
 
 mod cometbft;
+mod config_keys;
 mod cosmos;
 mod generic;
 mod komodo;
