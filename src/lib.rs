@@ -189,16 +189,57 @@ fn artifacts(input: &SpecInput, v: &mut Validated) -> Result<chain::Artifacts, E
     chain::build(&v.network, &seed).map_err(Error::Invalid)
 }
 
-/// For `validate`: the public-seed warning when the spec's seed can be read and is the
-/// public example seed. A seed that cannot be read is not `validate`'s concern.
-pub fn seed_warning(input: &SpecInput, v: &Validated) -> Option<Diagnostic> {
-    let seed = keys::load_seed(
-        v.spec.keys.as_ref().map(|k| &k.seed),
-        &input.dir,
-        &input.display,
-    )
-    .ok()?;
-    public_seed_warning(input, v, &seed)
+/// For `validate`: what would make `generate` fail or leak keys, as warnings (`validate`
+/// itself needs no seed): a seed that cannot be read, the public example seed, an all-zero
+/// seed, a seed file other users may read.
+pub fn seed_warnings(input: &SpecInput, v: &Validated) -> Vec<Diagnostic> {
+    let source = v.spec.keys.as_ref().map(|k| &k.seed);
+    let seed = match keys::load_seed(source, &input.dir, &input.display) {
+        Ok(seed) => seed,
+        Err(e) => {
+            let mut w = Diagnostic::warning(
+                &input.display,
+                None,
+                format!("`generate` will fail: {}", e.message),
+            );
+            if let Some(h) = e.hint {
+                w = w.with_hint(h);
+            }
+            return vec![w];
+        }
+    };
+    let mut out: Vec<Diagnostic> = public_seed_warning(input, v, &seed).into_iter().collect();
+    if seed.is_all_zero() {
+        out.push(
+            Diagnostic::warning(&input.display, None, "the seed is all zero bytes: every key of this network is guessable")
+                .with_hint("make a random seed (`chainfleet seed`, or `od -An -tx1 -N32 /dev/urandom | tr -d ' \\n'`)"),
+        );
+    }
+    let file = match source {
+        Some(spec::SeedSource::File(path)) => Some(path.as_str()),
+        None => Some(keys::DEFAULT_SEED_FILE),
+        _ => None,
+    };
+    #[cfg(unix)]
+    if let Some(path) = file {
+        use std::os::unix::fs::PermissionsExt;
+        if let Ok(meta) = std::fs::metadata(input.dir.join(path)) {
+            let mode = meta.permissions().mode() & 0o777;
+            if mode & 0o077 != 0 {
+                out.push(
+                    Diagnostic::warning(
+                        &input.display,
+                        None,
+                        format!(
+                            "the seed file `{path}` can be read by other users (mode {mode:o})"
+                        ),
+                    )
+                    .with_hint(format!("chmod 600 {path}")),
+                );
+            }
+        }
+    }
+    out
 }
 
 /// Stages 1–5: validate, derive keys and chain artifacts.

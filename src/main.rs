@@ -211,7 +211,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             let text = input.text();
             match input.validate() {
                 Ok(mut v) => {
-                    if let Some(w) = chainfleet::seed_warning(&input, &v) {
+                    for w in chainfleet::seed_warnings(&input, &v) {
                         v.warnings.push(w);
                     }
                     if !quiet {

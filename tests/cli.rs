@@ -918,3 +918,42 @@ fn the_readme_tour_shows_generate_output_as_it_prints() {
         .expect("the README's tour shows a generate run");
     assert_eq!(shown, stderr(&o), "README tour vs the real output");
 }
+
+/// `validate` needs no seed, but says what `generate` would trip on or leak: a seed file that
+/// is missing, all zero, or readable by other users.
+#[test]
+fn validate_warns_about_seeds_that_would_fail_or_leak() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let spec = dir.path().join("network.yaml");
+    let text = std::fs::read_to_string(root().join("examples/cometbft-kvstore.yaml"))
+        .unwrap()
+        .replace("seed: { env: CHAINFLEET_SEED }", "seed: { file: seed.hex }");
+    std::fs::write(&spec, text).unwrap();
+    let validate = || run(chainfleet().arg("validate").arg(&spec));
+
+    let o = validate();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("warning: `generate` will fail: cannot read the seed file `seed.hex`"),
+        "{}",
+        stderr(&o)
+    );
+
+    let seed = dir.path().join("seed.hex");
+    std::fs::write(&seed, "00".repeat(32)).unwrap();
+    std::fs::set_permissions(&seed, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let o = validate();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(err.contains("the seed is all zero bytes"), "{err}");
+    assert!(
+        err.contains("can be read by other users (mode 644)"),
+        "{err}"
+    );
+
+    std::fs::write(&seed, "ab".repeat(32)).unwrap();
+    std::fs::set_permissions(&seed, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let o = validate();
+    assert!(!stderr(&o).contains("warning"), "{}", stderr(&o));
+}

@@ -56,6 +56,11 @@ impl Seed {
         Seed(Sha256::digest(phrase.as_bytes()).into())
     }
 
+    /// True for a seed of all zero bytes (a placeholder, never a secret).
+    pub fn is_all_zero(&self) -> bool {
+        self.0 == [0; 32]
+    }
+
     /// True for the public example seed (`PUBLIC_EXAMPLE_PHRASE`).
     pub fn is_public_example(&self) -> bool {
         *self == Seed::from_public_phrase(PUBLIC_EXAMPLE_PHRASE)
