@@ -206,10 +206,12 @@ const GENERIC: &[PortDef] = &[
     tcp("metrics", 9100, "Prometheus metrics"),
 ];
 
-/// The ports nodes of `family` have. SNARK workers listen on nothing but metrics.
+/// The ports nodes of `family` have. SNARK workers listen on nothing: `mina internal
+/// snark-worker` takes no port flags and opens no metrics port (scraping one would report the
+/// worker down forever); they only dial their coordinator.
 pub fn family_ports(family: Family, role: Role) -> &'static [PortDef] {
     match (family, role) {
-        (Family::Mina, Role::SnarkWorker) => &MINA[3..],
+        (Family::Mina, Role::SnarkWorker) => &[],
         (Family::Cosmos, _) => COSMOS,
         (Family::Cometbft, _) => COMETBFT,
         (Family::Mina, _) => MINA,
