@@ -45,41 +45,6 @@ static TOTAL: Mutex<f64> = Mutex::new(0.0);
 
 const TIMEOUT: Duration = Duration::from_secs(180);
 
-/// The docker CLI, when an engine answers; fails under CI when it does not.
-fn docker() -> Option<PathBuf> {
-    let docker = tool("DOCKER")?;
-    let o = Command::new(&docker).arg("version").output();
-    if o.as_ref().is_ok_and(|o| o.status.success()) {
-        return Some(docker);
-    }
-    let msg = format!(
-        "no Docker engine answers to {} (run scripts/engine.sh start)",
-        docker.display()
-    );
-    let strict = std::env::var_os("CHAINFLEET_REQUIRE_TOOLS").is_some()
-        || std::env::var("CI").is_ok_and(|v| v == "true");
-    if strict {
-        panic!("{msg}");
-    }
-    eprintln!("NOT RUN: {msg}");
-    None
-}
-
-/// Poll `f` every half second until it returns `Some`, or panic with `what` after `timeout`.
-fn wait_for<T>(what: &str, timeout: Duration, mut f: impl FnMut() -> Option<T>) -> T {
-    let start = Instant::now();
-    loop {
-        if let Some(v) = f() {
-            return v;
-        }
-        assert!(
-            start.elapsed() < timeout,
-            "timed out after {timeout:?}: {what}"
-        );
-        std::thread::sleep(Duration::from_millis(500));
-    }
-}
-
 /// Percent-encode a query parameter.
 fn encode(s: &str) -> String {
     s.bytes()
@@ -394,28 +359,37 @@ fn run_network(example: &str, gateway: Ipv4Addr) {
         .cloned()
         .unwrap_or_else(|| validators[0].clone());
 
-    let h5 = wait_for(&format!("{name}: height 5"), TIMEOUT, || {
-        project.height(&observer).filter(|h| *h >= 5)
-    });
+    let h5 = wait_for(
+        &format!("{name}: height 5"),
+        TIMEOUT,
+        Duration::from_millis(500),
+        || project.height(&observer).filter(|h| *h >= 5),
+    );
     eprintln!(
         "{name}: height {h5} reached {:.1} s after `up` (image build included)",
         secs(t_up)
     );
 
     // Every service healthy.
-    wait_for(&format!("{name}: every service healthy"), TIMEOUT, || {
-        let o = project
-            .compose()
-            .args(["ps", "--format", "{{.Service}} {{.Health}}"])
-            .output()
-            .ok()?;
-        let text = String::from_utf8_lossy(&o.stdout).into_owned();
-        let health: BTreeMap<&str, &str> = text.lines().filter_map(|l| l.split_once(' ')).collect();
-        services
-            .iter()
-            .all(|s| health.get(s.as_str()) == Some(&"healthy"))
-            .then_some(())
-    });
+    wait_for(
+        &format!("{name}: every service healthy"),
+        TIMEOUT,
+        Duration::from_millis(500),
+        || {
+            let o = project
+                .compose()
+                .args(["ps", "--format", "{{.Service}} {{.Health}}"])
+                .output()
+                .ok()?;
+            let text = String::from_utf8_lossy(&o.stdout).into_owned();
+            let health: BTreeMap<&str, &str> =
+                text.lines().filter_map(|l| l.split_once(' ')).collect();
+            services
+                .iter()
+                .all(|s| health.get(s.as_str()) == Some(&"healthy"))
+                .then_some(())
+        },
+    );
     eprintln!(
         "{name}: all {} services healthy after {:.1} s",
         services.len(),
@@ -470,6 +444,7 @@ fn run_network(example: &str, gateway: Ipv4Addr) {
     wait_for(
         &format!("{name}: every Prometheus target up"),
         TIMEOUT,
+        Duration::from_millis(500),
         || {
             let d = project.prometheus("/api/v1/targets?state=active")?;
             let up: BTreeSet<String> = d["activeTargets"]
@@ -504,6 +479,7 @@ fn run_network(example: &str, gateway: Ipv4Addr) {
         wait_for(
             &format!("{name}: dashboard panel `{title}` ({expr}) returns data"),
             Duration::from_secs(30),
+            Duration::from_millis(500),
             || {
                 let d = project.prometheus(&format!("/api/v1/query?query={}", encode(expr)))?;
                 d["result"]
@@ -525,9 +501,12 @@ fn run_network(example: &str, gateway: Ipv4Addr) {
     let t_stop = Instant::now();
     project.compose_ok(&["stop", "-t", "10", &victim]);
     let h0 = project.height(&observer).unwrap();
-    wait_for(&format!("{name}: blocks without {victim}"), TIMEOUT, || {
-        project.height(&observer).filter(|h| *h >= h0 + 3)
-    });
+    wait_for(
+        &format!("{name}: blocks without {victim}"),
+        TIMEOUT,
+        Duration::from_millis(500),
+        || project.height(&observer).filter(|h| *h >= h0 + 3),
+    );
     eprintln!(
         "{name}: chain made 3 blocks after stopping {victim} ({:.1} s)",
         secs(t_stop)
@@ -535,6 +514,7 @@ fn run_network(example: &str, gateway: Ipv4Addr) {
     let alert = wait_for(
         &format!("{name}: an alert about {victim} at the webhook {webhook}"),
         Duration::from_secs(120),
+        Duration::from_millis(500),
         || receiver.alert_about(&victim, &victim_addr),
     );
     eprintln!(
@@ -548,6 +528,7 @@ fn run_network(example: &str, gateway: Ipv4Addr) {
     wait_for(
         &format!("{name}: {victim} catches up to {target}"),
         TIMEOUT,
+        Duration::from_millis(500),
         || {
             let s = project.rpc(&victim, "/status")?;
             let h: u64 = s["sync_info"]["latest_block_height"]
@@ -563,20 +544,25 @@ fn run_network(example: &str, gateway: Ipv4Addr) {
     );
     // Still in the set (not jailed) and signing again.
     let t = Instant::now();
-    wait_for(&format!("{name}: {victim} signs again"), TIMEOUT, || {
-        let h = project.height(&observer)?;
-        let c = project.rpc(&observer, &format!("/commit?height={h}"))?;
-        c["signed_header"]["commit"]["signatures"]
-            .as_array()?
-            .iter()
-            .any(|s| {
-                s["block_id_flag"] == 2
-                    && s["validator_address"]
-                        .as_str()
-                        .is_some_and(|a| a.eq_ignore_ascii_case(&victim_addr))
-            })
-            .then_some(())
-    });
+    wait_for(
+        &format!("{name}: {victim} signs again"),
+        TIMEOUT,
+        Duration::from_millis(500),
+        || {
+            let h = project.height(&observer)?;
+            let c = project.rpc(&observer, &format!("/commit?height={h}"))?;
+            c["signed_header"]["commit"]["signatures"]
+                .as_array()?
+                .iter()
+                .any(|s| {
+                    s["block_id_flag"] == 2
+                        && s["validator_address"]
+                            .as_str()
+                            .is_some_and(|a| a.eq_ignore_ascii_case(&victim_addr))
+                })
+                .then_some(())
+        },
+    );
     eprintln!("{name}: {victim} signs again ({:.1} s)", secs(t));
 
     drop(project);

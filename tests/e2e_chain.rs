@@ -13,7 +13,7 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::Value;
 
@@ -49,21 +49,6 @@ fn height(port: u16) -> Option<u64> {
         .as_str()?
         .parse()
         .ok()
-}
-
-/// Poll `f` every half second until it returns `Some`, or panic with `what` after `timeout`.
-fn wait_for<T>(what: &str, timeout: Duration, mut f: impl FnMut() -> Option<T>) -> T {
-    let start = Instant::now();
-    loop {
-        if let Some(v) = f() {
-            return v;
-        }
-        assert!(
-            start.elapsed() < timeout,
-            "timed out after {timeout:?} waiting for {what}"
-        );
-        std::thread::sleep(Duration::from_millis(500));
-    }
 }
 
 /// A generated, running network. Dropping it runs `stop.sh`, so a failing test leaves no
@@ -143,9 +128,12 @@ impl Net {
     fn wait_height(&self, nodes: &[String], h: u64, timeout: Duration) {
         for n in nodes {
             let port = self.rpc_port(n);
-            wait_for(&format!("{n} to reach height {h}"), timeout, || {
-                height(port).filter(|x| *x >= h)
-            });
+            wait_for(
+                &format!("{n} to reach height {h}"),
+                timeout,
+                Duration::from_millis(500),
+                || height(port).filter(|x| *x >= h),
+            );
         }
     }
 
@@ -285,6 +273,7 @@ fn check_network(net: &Net, expected_power: &dyn Fn(&str) -> u64) {
     wait_for(
         &format!("{victim} to catch up to height {target}"),
         TIMEOUT,
+        Duration::from_millis(500),
         || {
             let st = rpc(port, "/status")?;
             let h: u64 = st["sync_info"]["latest_block_height"]
@@ -298,6 +287,7 @@ fn check_network(net: &Net, expected_power: &dyn Fn(&str) -> u64) {
     wait_for(
         &format!("{victim} to sign a block after restart"),
         TIMEOUT,
+        Duration::from_millis(500),
         || {
             let now = height(full)?;
             (now > from && signers(full, from + 1..=now).contains(&victim_addr)).then_some(())
@@ -371,9 +361,12 @@ fn cosmos_simd_network() {
     let faucet = account_address(&net.out, "faucet");
     let api = net.port("full-0", "api");
     let path = format!("/cosmos/bank/v1beta1/balances/{faucet}");
-    let body = wait_for("the REST API to answer", Duration::from_secs(30), || {
-        get(api, &path)
-    });
+    let body = wait_for(
+        "the REST API to answer",
+        Duration::from_secs(30),
+        Duration::from_millis(500),
+        || get(api, &path),
+    );
     let balances = body["balances"].as_array().unwrap();
     assert!(
         balances

@@ -30,40 +30,6 @@ const EXAMPLE: &str = "komodo-notary.yaml";
 const HOME: &str = "/home/komodo/.komodo";
 const TIMEOUT: Duration = Duration::from_secs(240);
 
-/// The docker CLI, when an engine answers; fails under CI when it does not.
-fn docker() -> Option<PathBuf> {
-    let docker = tool("DOCKER")?;
-    let o = Command::new(&docker).arg("version").output();
-    if o.as_ref().is_ok_and(|o| o.status.success()) {
-        return Some(docker);
-    }
-    let msg = format!(
-        "no Docker engine answers to {} (run scripts/engine.sh start)",
-        docker.display()
-    );
-    let strict = std::env::var_os("CHAINFLEET_REQUIRE_TOOLS").is_some()
-        || std::env::var("CI").is_ok_and(|v| v == "true");
-    if strict {
-        panic!("{msg}");
-    }
-    eprintln!("NOT RUN: {msg}");
-    None
-}
-
-fn wait_for<T>(what: &str, timeout: Duration, mut f: impl FnMut() -> Option<T>) -> T {
-    let start = Instant::now();
-    loop {
-        if let Some(v) = f() {
-            return v;
-        }
-        assert!(
-            start.elapsed() < timeout,
-            "timed out after {timeout:?}: {what}"
-        );
-        std::thread::sleep(Duration::from_millis(500));
-    }
-}
-
 struct Project {
     docker: PathBuf,
     dir: PathBuf,
@@ -205,12 +171,17 @@ fn komodo_notary_compose_project_starts_and_notarises_with_stand_ins() {
     let seed = net.node("seed-0").unwrap();
     for node in ["seed-0", "chain-0", "chain-1"] {
         for ac in &net.chain.assetchains {
-            let rec = wait_for(&format!("{node} records {}", ac.name), TIMEOUT, || {
-                project.exec(
-                    node,
-                    &format!("cat {HOME}/{0}/standin-komodod.json", ac.name),
-                )
-            });
+            let rec = wait_for(
+                &format!("{node} records {}", ac.name),
+                TIMEOUT,
+                Duration::from_millis(500),
+                || {
+                    project.exec(
+                        node,
+                        &format!("cat {HOME}/{0}/standin-komodod.json", ac.name),
+                    )
+                },
+            );
             let rec: Value = serde_json::from_str(&rec).unwrap();
             let args: Vec<String> = rec["args"]
                 .as_array()
@@ -239,6 +210,7 @@ fn komodo_notary_compose_project_starts_and_notarises_with_stand_ins() {
                 let peers = wait_for(
                     &format!("{node} {} reaches the seed", ac.name),
                     TIMEOUT,
+                    Duration::from_millis(500),
                     || project.exec(node, &format!("cat {HOME}/{}/standin-peers.json", ac.name)),
                 );
                 assert!(
@@ -259,14 +231,19 @@ fn komodo_notary_compose_project_starts_and_notarises_with_stand_ins() {
         .iter()
         .map(|a| a.name.clone())
         .collect();
-    let calls = wait_for("the notary's dpow calls", TIMEOUT, || {
-        let text = project.exec("notary-0", &format!("cat {HOME}/iguana/work/calls.jsonl"))?;
-        let calls: Vec<Value> = text
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect();
-        (calls.iter().filter(|c| c["method"] == "dpow").count() == acs.len()).then_some(calls)
-    });
+    let calls = wait_for(
+        "the notary's dpow calls",
+        TIMEOUT,
+        Duration::from_millis(500),
+        || {
+            let text = project.exec("notary-0", &format!("cat {HOME}/iguana/work/calls.jsonl"))?;
+            let calls: Vec<Value> = text
+                .lines()
+                .map(|l| serde_json::from_str(l).unwrap())
+                .collect();
+            (calls.iter().filter(|c| c["method"] == "dpow").count() == acs.len()).then_some(calls)
+        },
+    );
     let methods: Vec<String> = calls
         .iter()
         .map(|c| c["method"].as_str().unwrap().to_string())

@@ -9,14 +9,9 @@ mod common;
 use std::path::Path;
 use std::time::Instant;
 
-use common::{assert_ok, chainfleet, examples, root, run};
+use common::{assert_ok, chainfleet, examples, root, run, strict};
 
 const BIG: &str = "name: big-net\nchain:\n  family: cometbft\n  chain_id: big-1\n  binary: cometbft\n  image: cometbft/cometbft:v0.38.26\n  home: /cometbft\nkeys:\n  seed: { env: CHAINFLEET_SEED }\nregions: [us-east-1, eu-west-1]\ngroups:\n  - name: validator\n    role: validator\n    count: 1000\n    regions: [us-east-1, eu-west-1]\n    behind: sentry\n  - name: sentry\n    role: sentry\n    count: 20\n    regions: [us-east-1, eu-west-1]\n    expose: { p2p: public, rpc: public }\n  - { name: full, role: full, count: 2, expose: { rpc: public } }\ntargets:\n  compose: { subnet: 10.20.0.0/16, base_port: 40000 }\n";
-
-fn strict() -> bool {
-    std::env::var_os("CHAINFLEET_REQUIRE_TOOLS").is_some()
-        || std::env::var("CI").is_ok_and(|v| v == "true")
-}
 
 /// The render script, when it can run here (it installs its pinned packages itself).
 fn renderer() -> Option<std::path::PathBuf> {

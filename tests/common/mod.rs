@@ -8,6 +8,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::time::{Duration, Instant};
 
 /// The phrase whose SHA-256 is the seed of every example in `examples/`. It is public on
 /// purpose, so anyone can regenerate `generated/` and CI can check it: the examples' keys are
@@ -33,9 +34,53 @@ pub fn chainfleet() -> Command {
     c
 }
 
-fn strict() -> bool {
+/// True when a missing tool or service must fail the test (`CHAINFLEET_REQUIRE_TOOLS=1` or
+/// `CI=true`) instead of being reported as not run.
+pub fn strict() -> bool {
     std::env::var_os("CHAINFLEET_REQUIRE_TOOLS").is_some()
         || std::env::var("CI").is_ok_and(|v| v == "true")
+}
+
+/// A test that cannot run: fails under [`strict`], else says so loudly and returns `None`.
+pub fn not_run<T>(msg: &str) -> Option<T> {
+    if strict() {
+        panic!("{msg}");
+    }
+    eprintln!("NOT RUN: {msg}");
+    None
+}
+
+/// The docker CLI, when an engine answers; fails under CI when it does not.
+pub fn docker() -> Option<PathBuf> {
+    let docker = tool("DOCKER")?;
+    let o = Command::new(&docker).arg("version").output();
+    if o.as_ref().is_ok_and(|o| o.status.success()) {
+        return Some(docker);
+    }
+    not_run(&format!(
+        "no Docker engine answers to {} (run scripts/engine.sh start)",
+        docker.display()
+    ))
+}
+
+/// Poll `f` every `every` until it returns `Some`, or panic with `what` after `timeout`.
+pub fn wait_for<T>(
+    what: &str,
+    timeout: Duration,
+    every: Duration,
+    mut f: impl FnMut() -> Option<T>,
+) -> T {
+    let start = Instant::now();
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        assert!(
+            start.elapsed() < timeout,
+            "timed out after {timeout:?} waiting for {what}"
+        );
+        std::thread::sleep(every);
+    }
 }
 
 /// The path of tool `var` (e.g. `HELM`), or `None` (with a loud note) outside CI.
@@ -47,11 +92,7 @@ pub fn tool(var: &str) -> Option<PathBuf> {
                 "tool {var} is not available ({}); run scripts/test.sh, which installs it",
                 other.map_or("unset".into(), |p| format!("{} missing", p.display()))
             );
-            if strict() {
-                panic!("{msg}");
-            }
-            eprintln!("NOT RUN: {msg}");
-            None
+            not_run(&msg)
         }
     }
 }
