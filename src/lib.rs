@@ -242,6 +242,15 @@ pub fn seed_warnings(input: &SpecInput, v: &Validated) -> Vec<Diagnostic> {
     out
 }
 
+/// The resolved network of a spec that must be valid (unit tests); panics with the
+/// diagnostics otherwise.
+#[cfg(test)]
+pub(crate) fn test_network(yaml: &str) -> Network {
+    validate("test.yaml", yaml.as_bytes(), Path::new("."))
+        .unwrap_or_else(|d| panic!("invalid test spec: {d:?}"))
+        .network
+}
+
 /// Stages 1–5: validate, derive keys and chain artifacts.
 pub fn keys(input: &SpecInput) -> Result<(Validated, chain::Artifacts), Error> {
     keys_with_progress(input, &|_| {})

@@ -233,20 +233,15 @@ pub fn alerts(net: &Network) -> Vec<Alert> {
 mod tests {
     use super::*;
 
-    fn names(file: &str, yaml: &str) -> Vec<&'static str> {
-        let net = crate::validate(file, yaml.as_bytes(), std::path::Path::new("examples"))
-            .expect("valid spec")
-            .network;
+    fn names(yaml: &str) -> Vec<&'static str> {
+        let net = crate::test_network(yaml);
         alerts(&net).iter().map(|a| a.name).collect()
     }
 
     #[test]
     fn each_family_alerts_on_what_its_metrics_and_logs_show() {
         assert_eq!(
-            names(
-                "cometbft-kvstore.yaml",
-                include_str!("../../examples/cometbft-kvstore.yaml")
-            ),
+            names(include_str!("../../examples/cometbft-kvstore.yaml")),
             [
                 "NodeDown",
                 "ChainStalled",
@@ -258,10 +253,7 @@ mod tests {
             ]
         );
         assert_eq!(
-            names(
-                "mina-testnet.yaml",
-                include_str!("../../examples/mina-testnet.yaml")
-            ),
+            names(include_str!("../../examples/mina-testnet.yaml")),
             [
                 "NodeDown",
                 "ChainStalled",
@@ -272,9 +264,6 @@ mod tests {
             ]
         );
         let generic = "name: g\nchain: { family: generic, chain_id: g-1, binary: gd, image: \"x/gd:1\" }\ngroups:\n  - { name: node, role: full }\ntargets:\n  local: { base_port: 40000 }\n";
-        assert_eq!(
-            names("g.yaml", generic),
-            ["NodeDown", "MemoryHigh", "CpuHigh"]
-        );
+        assert_eq!(names(generic), ["NodeDown", "MemoryHigh", "CpuHigh"]);
     }
 }

@@ -268,11 +268,7 @@ mod tests {
     use super::*;
     use crate::chain::Artifacts;
 
-    fn net(yaml: &str) -> Network {
-        crate::validate("t.yaml", yaml.as_bytes(), std::path::Path::new("."))
-            .expect("valid spec")
-            .network
-    }
+    use crate::test_network as net;
 
     const KV: &str = "name: t\nchain: { family: cometbft, chain_id: t-1, binary: cometbft, image: cometbft/cometbft:v0.38.26 }\ngroups:\n  - { name: validator, role: validator, count: 2 }\ntargets:\n  compose: {}\n";
 

@@ -281,11 +281,7 @@ pub fn compact_line<'a>(list: impl Iterator<Item = &'a Endpoint>) -> String {
 mod tests {
     use super::*;
 
-    fn net(yaml: &str) -> Network {
-        crate::validate("t.yaml", yaml.as_bytes(), std::path::Path::new("."))
-            .expect("valid spec")
-            .network
-    }
+    use crate::test_network as net;
 
     const SPEC: &str = "name: t\nchain: { family: cometbft, chain_id: t-1, binary: cometbft, image: cometbft/cometbft:v0.38.26 }\ngroups:\n  - { name: validator, role: validator, count: 2 }\n  - { name: full, role: full, expose: { rpc: public } }\nmonitoring: { prometheus: true }\ntargets:\n  compose: { subnet: 172.30.0.0/24, base_port: 26600, host_ip: 127.0.0.2 }\n  local: { base_port: 42000 }\n";
 

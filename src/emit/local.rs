@@ -172,9 +172,7 @@ mod tests {
     #[test]
     fn run_sh_carries_the_group_env_and_the_binary_variable() {
         let yaml = "name: t\nchain: { family: cometbft, chain_id: t-1, binary: cometbft, image: cometbft/cometbft:v0.38.26 }\ngroups:\n  - { name: validator, role: validator, count: 2, env: { GOGC: \"50 percent\" } }\ntargets:\n  local: { base_port: 42000 }\n";
-        let net = crate::validate("t.yaml", yaml.as_bytes(), std::path::Path::new("."))
-            .expect("valid spec")
-            .network;
+        let net = crate::test_network(yaml);
         let a = crate::chain::build(&net, &crate::keys::Seed::from_bytes([7; 32])).unwrap();
         let cx = Context {
             net: &net,

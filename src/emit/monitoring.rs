@@ -424,9 +424,7 @@ mod tests {
             "alerts: { no_block_minutes: 2, missed_blocks: 10 }",
             "alerts: { no_block_minutes: 2, labels: { team: \"a\\\"b\" } }",
         );
-        let net = crate::validate("k.yaml", yaml.as_bytes(), std::path::Path::new("examples"))
-            .expect("valid spec")
-            .network;
+        let net = crate::test_network(&yaml);
         let rules = alert_rules(&net).unwrap();
         assert!(
             rules.contains("labels: {severity: critical, \"team\": \"a\\\"b\"}"),

@@ -69,9 +69,7 @@ groups:
 targets:
   local: { base_port: 40000 }
 "#;
-        crate::validate("gen.yaml", yaml.as_bytes(), std::path::Path::new("."))
-            .expect("valid spec")
-            .network
+        crate::test_network(yaml)
     }
 
     #[test]

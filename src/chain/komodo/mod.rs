@@ -607,9 +607,7 @@ groups:
 targets:
   local: { base_port: 41000 }
 "#;
-        crate::validate("kmd.yaml", yaml.as_bytes(), std::path::Path::new("."))
-            .expect("valid spec")
-            .network
+        crate::test_network(yaml)
     }
 
     fn run(net: &Network, a: &Artifacts, name: &str) -> (String, Vec<String>, u16) {

@@ -284,11 +284,7 @@ mod tests {
         }
     }
 
-    fn network(yaml: &str) -> Network {
-        crate::validate("t.yaml", yaml.as_bytes(), std::path::Path::new("."))
-            .expect("valid spec")
-            .network
-    }
+    use crate::test_network as network;
 
     const SPEC: &str = r#"
 name: qa

@@ -192,11 +192,7 @@ mod tests {
         assert_eq!(helm_text(&w), "{{ if c }}b{{ end }}");
     }
 
-    fn net(yaml: &str) -> Network {
-        crate::validate("t.yaml", yaml.as_bytes(), std::path::Path::new("."))
-            .expect("valid spec")
-            .network
-    }
+    use crate::test_network as net;
 
     #[test]
     fn pods_get_a_writable_home_the_group_can_override() {

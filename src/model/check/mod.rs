@@ -105,9 +105,7 @@ mod tests {
         let yaml = format!(
             "{HEAD}regions: [us-east-1]\ngroups:\n  - {{ name: a, role: validator }}\n  - {{ name: s, role: sentry }}\n  - {{ name: b, role: validator }}\n  - {{ name: c, role: validator }}\n  - {{ name: d, role: validator }}\ntargets:\n  aws: {{}}\n"
         );
-        let net = crate::validate("spec.yaml", yaml.as_bytes(), Path::new("."))
-            .expect("valid")
-            .network;
+        let net = crate::test_network(&yaml);
         let zones: Vec<usize> = net.validators().map(|n| net.zone_slot(n, 2)).collect();
         assert_eq!(zones, [0, 1, 0, 1]);
     }
