@@ -62,9 +62,8 @@ fn periods(seconds: u32) -> u32 {
 }
 
 /// The alarm's comparison: (metric fields, threshold, operator, evaluation periods, missing
-/// data), or `None` when this node cannot show the condition on AWS.
+/// data), or `None` for a condition no node alarm shows (`rendered` filters first).
 fn alarm_of(cx: &NodeCx<'_>, alert: &Alert) -> Option<Value> {
-    let agent = has_agent(cx.net, cx.node);
     let ecs_utilisation = |metric: &str, percent: u8| {
         json!({
             "Namespace": "AWS/ECS",
@@ -103,7 +102,7 @@ fn alarm_of(cx: &NodeCx<'_>, alert: &Alert) -> Option<Value> {
             periods(alert.for_seconds),
             "breaching",
         ),
-        Condition::ChainStalled { height, minutes } if agent => math(
+        Condition::ChainStalled { height, minutes } => math(
             vec![
                 node_metric(cx, "top", height, "Maximum", minutes * 60),
                 node_metric(cx, "bottom", height, "Minimum", minutes * 60),
@@ -114,7 +113,7 @@ fn alarm_of(cx: &NodeCx<'_>, alert: &Alert) -> Option<Value> {
             1,
             "breaching",
         ),
-        Condition::FewPeers { peers, min } if agent => math(
+        Condition::FewPeers { peers, min } => math(
             vec![
                 node_metric(cx, "peers", peers, "Minimum", 60),
                 expression("connected", "peers", "peers"),
@@ -128,7 +127,7 @@ fn alarm_of(cx: &NodeCx<'_>, alert: &Alert) -> Option<Value> {
             height,
             last_signed,
             blocks,
-        } if agent => math(
+        } => math(
             vec![
                 node_metric(cx, "height", height, "Maximum", 60),
                 node_metric(cx, "signed", last_signed, "Maximum", 60),
@@ -147,7 +146,7 @@ fn alarm_of(cx: &NodeCx<'_>, alert: &Alert) -> Option<Value> {
         Condition::ProducerMissingBlocks {
             slots_won,
             produced,
-        } if agent => math(
+        } => math(
             vec![
                 node_metric(cx, "won", slots_won, "Sum", 3600),
                 node_metric(cx, "made", produced, "Sum", 3600),
@@ -169,37 +168,46 @@ fn alarm_of(cx: &NodeCx<'_>, alert: &Alert) -> Option<Value> {
     })
 }
 
-/// The names of `node`'s alarms (`<network>-<node>-<Alert>`), as `alarms` creates them.
-pub fn alarm_names(net: &Network, node: &Node) -> Vec<String> {
+/// The alerts `node` gets an alarm for on AWS: those watching the node whose condition
+/// CloudWatch can see (node metrics need the agent; logs are watched region-wide).
+fn rendered(net: &Network, node: &Node) -> Vec<Alert> {
+    let agent = has_agent(net, node);
     alerts(net)
-        .iter()
-        .filter(|a| renders(net, node, a))
-        .map(|a| format!("{}-{}-{}", net.name, node.name, a.name))
+        .into_iter()
+        .filter(|a| {
+            a.watches(node)
+                && match a.condition {
+                    Condition::NodeDown
+                    | Condition::MemoryHigh { .. }
+                    | Condition::CpuHigh { .. } => true,
+                    Condition::FailureLogged { .. } => false,
+                    _ => agent,
+                }
+        })
         .collect()
 }
 
-/// True when `node` gets an alarm for `alert` on AWS: it watches the node and CloudWatch can
-/// see its condition (node metrics need the agent; logs are watched region-wide).
-fn renders(net: &Network, node: &Node, alert: &Alert) -> bool {
-    alert.watches(node)
-        && match alert.condition {
-            Condition::NodeDown | Condition::MemoryHigh { .. } | Condition::CpuHigh { .. } => true,
-            Condition::FailureLogged { .. } => false,
-            _ => has_agent(net, node),
-        }
+/// The name of `node`'s alarm for `alert`.
+fn alarm_name(net: &Network, node: &Node, alert: &Alert) -> String {
+    format!("{}-{}-{}", net.name, node.name, alert.name)
+}
+
+/// The names of `node`'s alarms, as `alarms` creates them.
+pub fn alarm_names(net: &Network, node: &Node) -> Vec<String> {
+    rendered(net, node)
+        .iter()
+        .map(|a| alarm_name(net, node, a))
+        .collect()
 }
 
 /// The node's alarms, notifying the region's alert topic and the spec's SNS topics.
 pub(super) fn alarms(cx: &NodeCx<'_>, tpl: &mut Tpl, shared: &mut Shared) {
     let (net, node) = (cx.net, cx.node);
-    for alert in alerts(net) {
-        if !renders(net, node, &alert) {
-            continue;
-        }
+    for alert in rendered(net, node) {
         let Some(mut props) = alarm_of(cx, &alert) else {
             continue;
         };
-        let name = format!("{}-{}-{}", net.name, node.name, alert.name);
+        let name = alarm_name(net, node, &alert);
         let actions = shared.alarm_actions(net);
         props["AlarmName"] = json!(name);
         props["AlarmDescription"] = json!(format!(

@@ -49,6 +49,9 @@ struct RegionCx<'a> {
     ec2: bool,
     /// Public HTTP ports on the region's ALB: port → its users (group, port name).
     alb_ports: BTreeMap<u16, Vec<(String, String)>>,
+    /// Some node runs a CloudWatch metrics agent (its image parameter, log group and the
+    /// task role's permission to write there).
+    metrics_agents: bool,
 }
 
 impl<'a> RegionCx<'a> {
@@ -76,10 +79,11 @@ impl<'a> RegionCx<'a> {
             artifacts,
             aws,
             region,
-            nodes,
             groups,
             ec2: aws.launch_type == LaunchType::Ec2,
             alb_ports,
+            metrics_agents: nodes.iter().any(|n| has_agent(net, n)),
+            nodes,
         }
     }
 }
@@ -151,7 +155,7 @@ fn parameters(cx: &RegionCx<'_>, tpl: &mut Tpl) -> anyhow::Result<()> {
             "ConstraintDescription": "an image reference such as 123456789012.dkr.ecr.us-east-1.amazonaws.com/chain:1.0",
         }),
     );
-    if cx.nodes.iter().any(|n| has_agent(cx.net, n)) {
+    if cx.metrics_agents {
         tpl.param(
             "Image",
             "MetricsAgentImage",
@@ -256,7 +260,7 @@ fn cluster_and_logs(cx: &RegionCx<'_>, tpl: &mut Tpl) {
         }),
     );
     lg.insert("Metadata".into(), log_skip.clone());
-    if cx.nodes.iter().any(|n| has_agent(net, n)) {
+    if cx.metrics_agents {
         let mg = tpl.res(
             "MetricsLogGroup",
             "AWS::Logs::LogGroup",
@@ -305,7 +309,7 @@ fn task_roles(cx: &RegionCx<'_>, tpl: &mut Tpl) {
             }]
         }
     })];
-    if cx.nodes.iter().any(|n| has_agent(net, n)) {
+    if cx.metrics_agents {
         // The CloudWatch agent beside a node writes embedded-metric records to its log group.
         policies.push(json!({
             "PolicyName": "publish-node-metrics",
