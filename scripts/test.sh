@@ -13,7 +13,8 @@ bash scripts/install-tools.sh
 bash scripts/mermaid-render.sh --install
 # shellcheck disable=SC1091
 source .tools/env
-export CFN_LINT CHECKOV MOTO_SERVER AWS KUBERNETES_VALIDATE YAMLLINT HADOLINT COMPOSE SHELLCHECK HELM
+export CFN_LINT CHECKOV MOTO_SERVER AWS KUBERNETES_VALIDATE YAMLLINT HADOLINT COMPOSE SHELLCHECK HELM \
+  ANSIBLE_PLAYBOOK ANSIBLE_LINT
 export PATH="$(dirname "$HELM"):$PATH"
 
 if [ -x scripts/chain-binaries ]; then

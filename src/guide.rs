@@ -67,6 +67,7 @@ fn folder(target: Target, net: &Network) -> String {
         Target::Kubernetes => format!("helm/{}/", net.name),
         Target::Compose => "compose/".into(),
         Target::Local => "local/".into(),
+        Target::Hosts => "ansible/".into(),
     }
 }
 
@@ -103,6 +104,20 @@ pub fn guide(
                         ],
                     )
                 }
+                Target::Hosts => (
+                    None,
+                    vec![
+                        format!(
+                            "cp \"$(command -v {})\" {}/",
+                            sh_quote(&net.chain.binary),
+                            at("ansible/bin")
+                        ),
+                        format!(
+                            "cd {} && ansible-playbook site.yml",
+                            at("ansible")
+                        ),
+                    ],
+                ),
                 Target::Local => (
                     None,
                     vec![

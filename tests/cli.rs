@@ -232,7 +232,7 @@ fn a_spec_cannot_inject_terminal_escapes() {
             stderr(&o)
         );
         assert!(
-            stderr(&o).starts_with("spec.yaml:4:7: error: "),
+            stderr(&o).starts_with("spec.yaml:5:7: error: "),
             "{}",
             stderr(&o)
         );
@@ -476,7 +476,7 @@ fn generate_json_carries_files_next_commands_and_endpoints() {
     let err = stderr(&o);
     assert!(
         err.starts_with(
-            "devnet.yaml:23:28: warning: every key of this network derives from a public phrase"
+            "devnet.yaml:24:28: warning: every key of this network derives from a public phrase"
         ) && !err.contains("error"),
         "{err}"
     );
@@ -494,7 +494,7 @@ fn generate_json_carries_files_next_commands_and_endpoints() {
         .iter()
         .map(|t| t["target"].as_str().unwrap())
         .collect();
-    assert_eq!(names, ["compose", "local"]);
+    assert_eq!(names, ["compose", "local", "hosts"]);
     let compose = &targets[0];
     assert_eq!(compose["path"], "out/devnet/compose/");
     assert_eq!(
@@ -879,7 +879,7 @@ fn progress_shows_on_a_terminal_only() {
     if let Some(tty) = under_tty(&base, true) {
         let tty = String::from_utf8_lossy(&tty).into_owned();
         assert!(tty.contains(phase), "{tty}");
-        assert!(tty.contains("writing 47 files"), "{tty}");
+        assert!(tty.contains("writing 73 files"), "{tty}");
         // Erased before the summary, which follows on a clean line.
         let erased = tty.rfind("\r\x1b[K").unwrap();
         assert!(tty[erased..].contains("written, 0 removed"), "{tty}");

@@ -63,6 +63,19 @@ const CORPUS: &[(&str, &[(&str, &str)])] = &[
     ("group-named-like-a-node", &[("6:13", "validator-1")]),
     ("host-port-collision-compose", &[("16:24", "26641")]),
     ("host-port-collision-local", &[("12:24", "26601")]),
+    ("hosts-machine-overfull", &[("13:17", "big-box")]),
+    (
+        "hosts-target-problems",
+        &[
+            ("12:19", "root"),
+            ("14:34", "\"10.0.0.11; rm -rf /\""),
+            ("15:17", "node-a"),
+            ("15:53", "validatr-1"),
+            ("17:7", "- { name: gaiad"),
+            ("17:32", "\"1234\""),
+            ("17:45", "\"http://example.com/gaiad\""),
+        ],
+    ),
     ("image-latest", &[("7:10", "ghcr.io/cosmos/simapp:latest")]),
     ("image-no-tag", &[("7:10", "ghcr.io/cosmos/simapp")]),
     (

@@ -162,6 +162,20 @@ pub fn endpoints(net: &Network, target: Target) -> TargetEndpoints {
                     .map_or("every interface".to_string(), |ip| ip.to_string())
             )
         }
+        Target::Hosts => {
+            if let Some(hosts) = &net.targets.hosts {
+                for n in &net.nodes {
+                    let Some((m, _)) = hosts.placement(&n.name) else {
+                        continue;
+                    };
+                    for p in n.ports.iter().filter(|p| called(p)) {
+                        let port = u16::try_from(hosts.port(&n.name, p)).unwrap_or(u16::MAX);
+                        endpoints.push(at(n, p, &m.address, port));
+                    }
+                }
+            }
+            "at each node's machine once `ansible-playbook site.yml` ran; public ports are open to everyone, the others to the network's machines and `allow_from` only".into()
+        }
         Target::Local => {
             for n in &net.nodes {
                 for p in n.ports.iter().filter(|p| called(p)) {

@@ -7,6 +7,7 @@ pub mod compose;
 pub mod docker;
 pub mod endpoints;
 pub mod helm;
+pub mod hosts;
 pub mod local;
 pub mod monitoring;
 pub mod quote;
@@ -31,15 +32,18 @@ pub enum Target {
     Compose,
     /// Plain local processes.
     Local,
+    /// Bare-metal machines: Ansible and systemd.
+    Hosts,
 }
 
 impl Target {
     /// Every target, in output order.
-    pub const ALL: [Target; 4] = [
+    pub const ALL: [Target; 5] = [
         Target::Aws,
         Target::Kubernetes,
         Target::Compose,
         Target::Local,
+        Target::Hosts,
     ];
 
     /// The spelling in the spec and on the command line.
@@ -49,6 +53,7 @@ impl Target {
             Target::Kubernetes => "kubernetes",
             Target::Compose => "compose",
             Target::Local => "local",
+            Target::Hosts => "hosts",
         }
     }
 
@@ -59,12 +64,13 @@ impl Target {
             Target::Kubernetes => net.targets.kubernetes.is_some(),
             Target::Compose => net.targets.compose.is_some(),
             Target::Local => net.targets.local.is_some(),
+            Target::Hosts => net.targets.hosts.is_some(),
         }
     }
 
     /// True when the target runs the generated container image.
     pub fn uses_image(self) -> bool {
-        !matches!(self, Target::Local)
+        !matches!(self, Target::Local | Target::Hosts)
     }
 }
 
@@ -113,6 +119,9 @@ pub fn emit_all(cx: &Context<'_>) -> anyhow::Result<Output> {
     }
     if cx.targets.contains(&Target::Local) {
         merge(&mut out.public, local::emit(cx)?)?;
+    }
+    if cx.targets.contains(&Target::Hosts) {
+        merge(&mut out.public, hosts::emit(cx)?)?;
     }
     merge(&mut out.public, checkov_config(cx))?;
     Ok(out)

@@ -38,6 +38,17 @@ pub fn prometheus_config(
     address: &dyn Fn(&Node, u16) -> String,
     alertmanager: Option<&str>,
 ) -> anyhow::Result<String> {
+    prometheus_config_with_machines(net, address, alertmanager, &[])
+}
+
+/// `prometheus_config` plus a `machines` job scraping node exporters at `machines`
+/// (`host:port`), for targets that run nodes on machines of their own.
+pub fn prometheus_config_with_machines(
+    net: &Network,
+    address: &dyn Fn(&Node, u16) -> String,
+    alertmanager: Option<&str>,
+    machines: &[String],
+) -> anyhow::Result<String> {
     let targets: Vec<serde_json::Value> = scraped(net)
         .map(|(n, port)| {
             json!({
@@ -55,6 +66,7 @@ pub fn prometheus_config(
             "every": net.monitoring.scrape_interval_seconds,
             "alertmanager": alertmanager,
             "targets": targets,
+            "machines": machines,
         }),
     )
 }

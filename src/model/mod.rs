@@ -364,6 +364,70 @@ pub struct Targets {
     pub compose: Option<Compose>,
     /// Local processes.
     pub local: Option<Local>,
+    /// Bare-metal machines (Ansible and systemd).
+    pub hosts: Option<Hosts>,
+}
+
+/// Bare-metal settings, with every node placed on one machine.
+#[derive(Debug, Clone, Serialize)]
+pub struct Hosts {
+    /// The machines, in spec order.
+    pub machines: Vec<Machine>,
+    /// Executables installed on every machine.
+    pub binaries: Vec<Binary>,
+    /// The system user nodes run as.
+    pub service_user: String,
+    /// Networks allowed to reach non-public node ports besides the machines themselves.
+    pub allow_from: Vec<String>,
+}
+
+/// One machine and the nodes it runs.
+#[derive(Debug, Clone, Serialize)]
+pub struct Machine {
+    /// Inventory name.
+    pub name: String,
+    /// IPv4 address or DNS name.
+    pub address: String,
+    /// SSH login.
+    pub ssh_user: String,
+    /// Its nodes: those the spec pins here, then those chainfleet placed here. A node's
+    /// position is its slot: ports of slot `k` are the node's own ports plus
+    /// `k * HOST_PORT_STRIDE`, so nodes sharing a machine never share a port.
+    pub nodes: Vec<String>,
+    /// Where the spec defines it (`/targets/hosts/machines/<i>`). Not part of any output.
+    #[serde(skip)]
+    pub source: String,
+}
+
+/// An executable every machine installs.
+#[derive(Debug, Clone, Serialize)]
+pub struct Binary {
+    /// File name.
+    pub name: String,
+    /// SHA-256, lowercase hex.
+    pub sha256: String,
+    /// Download URL; `None`: copied from the control machine.
+    pub url: Option<String>,
+}
+
+/// Port offset between nodes sharing a machine: the second node on a machine listens on
+/// its ports + 1000 (26656 → 27656), keeping the well-known numbers recognisable.
+pub const HOST_PORT_STRIDE: u16 = 1000;
+
+impl Hosts {
+    /// The machine `node` runs on and its slot there.
+    pub fn placement(&self, node: &str) -> Option<(&Machine, usize)> {
+        self.machines
+            .iter()
+            .find_map(|m| m.nodes.iter().position(|n| n == node).map(|k| (m, k)))
+    }
+
+    /// The number `port` of `node` has on its machine (unclamped: the model check refuses
+    /// numbers above 65535).
+    pub fn port(&self, node: &str, port: &Port) -> u32 {
+        let slot = self.placement(node).map_or(0, |(_, k)| k);
+        u32::from(port.container) + slot as u32 * u32::from(HOST_PORT_STRIDE)
+    }
 }
 
 /// AWS settings.

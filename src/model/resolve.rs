@@ -7,7 +7,7 @@
 //! default, and arithmetic that a bad spec could overflow wraps or saturates; the checks
 //! report those specs, so such a network is never emitted.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::Ipv4Addr;
 
 use super::ports::node_ports;
@@ -65,6 +65,7 @@ pub fn resolve(spec: &Spec, app_state_template: Option<serde_json::Value>) -> Ne
     let chain = resolve_chain(spec, app_state_template);
     let (groups, mut nodes) = resolve_groups(spec, &chain, &regions);
     wire_peers(&groups, &mut nodes);
+    let targets = resolve_targets(spec, &nodes);
     Network {
         name: spec.name.clone(),
         chain,
@@ -72,7 +73,7 @@ pub fn resolve(spec: &Spec, app_state_template: Option<serde_json::Value>) -> Ne
         groups,
         nodes,
         monitoring: resolve_monitoring(spec),
-        targets: resolve_targets(spec),
+        targets,
     }
 }
 
@@ -288,7 +289,7 @@ fn resolve_monitoring(spec: &Spec) -> Monitoring {
 }
 
 /// The deployment targets, with compose's service addresses allocated in its subnet.
-fn resolve_targets(spec: &Spec) -> Targets {
+fn resolve_targets(spec: &Spec, nodes: &[Node]) -> Targets {
     let compose = spec.targets.compose.as_ref().map(|c| {
         let (net, _) = parse_cidr(&c.subnet).unwrap_or((Ipv4Addr::new(172, 28, 0, 0), 24));
         let at = |k: u32| Ipv4Addr::from(u32::from(net).wrapping_add(k));
@@ -328,6 +329,54 @@ fn resolve_targets(spec: &Spec) -> Targets {
         local: spec.targets.local.as_ref().map(|l| Local {
             base_port: l.base_port,
         }),
+        hosts: spec.targets.hosts.as_ref().map(|h| resolve_hosts(h, nodes)),
+    }
+}
+
+/// Place every node on a machine: pinned nodes where the spec pins them (the first pin of
+/// a node wins; unknown names are left for `model::check` to report), then the rest in
+/// node order, each on the machine with the fewest nodes (the first of equals).
+fn resolve_hosts(h: &spec::HostsTarget, nodes: &[Node]) -> Hosts {
+    let known: BTreeSet<&str> = nodes.iter().map(|n| n.name.as_str()).collect();
+    let mut placed: BTreeSet<String> = BTreeSet::new();
+    let mut machines: Vec<Machine> = h
+        .machines
+        .iter()
+        .enumerate()
+        .map(|(i, m)| Machine {
+            name: m.name.clone(),
+            address: m.address.clone(),
+            ssh_user: m.ssh_user.clone().unwrap_or_else(|| h.ssh_user.clone()),
+            nodes: m
+                .nodes
+                .iter()
+                .filter(|n| known.contains(n.as_str()) && placed.insert((*n).clone()))
+                .cloned()
+                .collect(),
+            source: format!("/targets/hosts/machines/{i}"),
+        })
+        .collect();
+    if !machines.is_empty() {
+        for node in nodes.iter().filter(|n| !placed.contains(&n.name)) {
+            let emptiest = (0..machines.len())
+                .min_by_key(|&i| (machines[i].nodes.len(), i))
+                .expect("machines is not empty");
+            machines[emptiest].nodes.push(node.name.clone());
+        }
+    }
+    Hosts {
+        machines,
+        binaries: h
+            .binaries
+            .iter()
+            .map(|b| Binary {
+                name: b.name.clone(),
+                sha256: b.sha256.to_ascii_lowercase(),
+                url: b.url.clone(),
+            })
+            .collect(),
+        service_user: h.service_user.clone(),
+        allow_from: h.allow_from.clone(),
     }
 }
 

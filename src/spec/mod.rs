@@ -475,6 +475,74 @@ pub struct TargetsSpec {
     /// Plain processes on this machine (`run.sh` / `stop.sh`).
     #[serde(default)]
     pub local: Option<LocalTarget>,
+    /// Bare-metal machines or VMs: an Ansible inventory and playbook that install every
+    /// node as a systemd service on the machines listed here.
+    #[serde(default)]
+    pub hosts: Option<HostsTarget>,
+}
+
+/// Bare-metal target settings: the machines, how to reach them, and the binaries to install.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HostsTarget {
+    /// The machines. Nodes a machine does not list are placed by chainfleet, in node order,
+    /// on the machine with the fewest nodes. Adding a machine is adding a line; pin
+    /// validators with `nodes` so that adding one never moves a validator.
+    #[schemars(length(min = 1))]
+    pub machines: Vec<MachineSpec>,
+    /// Executables installed on every machine, each verified against its SHA-256. The
+    /// chain binary must be one of them.
+    #[schemars(length(min = 1))]
+    pub binaries: Vec<BinarySpec>,
+    /// SSH login of every machine without its own `ssh_user` (default `root`; another user
+    /// needs passwordless sudo).
+    #[serde(default = "root_user")]
+    pub ssh_user: String,
+    /// The system user every node runs as (created by the playbook).
+    #[serde(default = "service_user")]
+    pub service_user: String,
+    /// Networks (CIDRs) allowed to reach the nodes' non-public ports (RPC, metrics,
+    /// node exporter) besides the network's own machines, e.g. your Prometheus server.
+    #[serde(default)]
+    pub allow_from: Vec<String>,
+}
+
+fn root_user() -> String {
+    "root".into()
+}
+
+fn service_user() -> String {
+    "chainfleet".into()
+}
+
+/// One machine of the bare-metal target.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MachineSpec {
+    /// Inventory name (a DNS label).
+    pub name: String,
+    /// IPv4 address or DNS name where SSH and the other nodes reach it.
+    pub address: String,
+    /// SSH login (default: the target's `ssh_user`).
+    #[serde(default)]
+    pub ssh_user: Option<String>,
+    /// Nodes pinned to this machine, e.g. `[validator-0, sentry-0]`.
+    #[serde(default)]
+    pub nodes: Vec<String>,
+}
+
+/// An executable the playbook installs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BinarySpec {
+    /// File name in the install folder, e.g. `simd` (the chain's `binary`).
+    pub name: String,
+    /// Its SHA-256, hex: the install fails unless the file has it.
+    pub sha256: String,
+    /// Where each machine downloads it (https). Without it, the playbook copies it from
+    /// the control machine's `ansible/bin/<name>` (or `-e chainfleet_binary_dir=DIR`).
+    #[serde(default)]
+    pub url: Option<String>,
 }
 
 /// ECS launch types.

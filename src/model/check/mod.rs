@@ -10,6 +10,7 @@
 mod aws;
 mod family;
 mod host_ports;
+mod hosts;
 mod kubernetes;
 mod quorum;
 
@@ -21,12 +22,14 @@ use crate::spec::check::Checker;
 use crate::spec::load::Document;
 
 pub use aws::MAX_CROSS_REGION_PEERS;
+pub use hosts::NODE_EXPORTER_PORT;
 
 /// Check a resolved network; `doc` is the spec it was resolved from, shown as `file`.
 pub fn check(file: &str, doc: &Document, net: &Network) -> Diagnostics {
     let mut c = Checker::new(file, doc);
     family::check(&mut c, net);
     host_ports::check(&mut c, net);
+    hosts::check(&mut c, net);
     aws::check(&mut c, net);
     kubernetes::check(&mut c, net);
     quorum::check(&mut c, net);

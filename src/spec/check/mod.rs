@@ -10,6 +10,7 @@
 mod chain;
 mod family;
 mod groups;
+mod hosts;
 mod mina;
 mod monitoring;
 mod names;

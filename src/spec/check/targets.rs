@@ -10,12 +10,17 @@ use crate::spec::{AwsTarget, Spec};
 /// Check `targets`.
 pub(super) fn check(c: &mut Checker<'_>, spec: &Spec) {
     let t = &spec.targets;
-    if t.aws.is_none() && t.kubernetes.is_none() && t.compose.is_none() && t.local.is_none() {
+    if t.aws.is_none()
+        && t.kubernetes.is_none()
+        && t.compose.is_none()
+        && t.local.is_none()
+        && t.hosts.is_none()
+    {
         c.error(
             "/targets",
             "no deployment target is set",
             "{}",
-            "add at least one of `aws`, `kubernetes`, `compose`, `local`",
+            "add at least one of `aws`, `kubernetes`, `compose`, `local`, `hosts`",
         );
     }
     if let Some(aws) = &t.aws {
@@ -29,6 +34,9 @@ pub(super) fn check(c: &mut Checker<'_>, spec: &Spec) {
             &k.namespace,
             63,
         );
+    }
+    if let Some(hosts) = &t.hosts {
+        super::hosts::check(c, spec, hosts);
     }
     if let Some(h) = t.compose.as_ref().and_then(|c| c.host_ip.as_ref()) {
         if h.parse::<std::net::Ipv4Addr>().is_err() {
