@@ -97,6 +97,8 @@ fn stderr(o: &Output) -> String {
 /// The CometBFT example with `validators` validators and the given genesis time.
 fn kvstore_spec(dir: &Path, name: &str, validators: u32, genesis_time: &str) -> PathBuf {
     let text = fs::read_to_string(root().join("examples/cometbft-kvstore.yaml")).unwrap();
+    // Three machines cannot hold a big network: the bare-metal target (the last block) goes.
+    let text = text.split("\n  hosts:").next().unwrap().to_string() + "\n";
     let text = text
         .replacen(
             "{ name: validator, role: validator, count: 4,",

@@ -380,7 +380,10 @@ mod tests {
         let unit = text("ansible/files/systemd/chainfleet-t-validator-1.service");
         assert!(unit.contains("@10.0.0.2:26656"), "{unit}");
         assert!(unit.contains("--p2p.laddr tcp://0.0.0.0:27656"), "{unit}");
-        assert!(unit.contains("Environment=CMT_P2P_EXTERNAL_ADDRESS=10.0.0.1:27656"), "{unit}");
+        assert!(
+            unit.contains("Environment=CMT_P2P_EXTERNAL_ADDRESS=10.0.0.1:27656"),
+            "{unit}"
+        );
         let nft = text("ansible/files/nftables/b.nft");
         assert!(nft.contains("tcp dport { 27657 } accept"), "{nft}");
         assert!(nft.contains("elements = { 10.0.0.1, 10.0.0.2 }"), "{nft}");
