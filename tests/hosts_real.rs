@@ -578,3 +578,127 @@ fn spec_strings_reach_a_systemd_node_literally() {
         secs(t)
     );
 }
+
+/// The Komodo example on two machines, with the recording stand-ins of komodod and iguana
+/// (`scripts/standins/komodo/`, installed by the playbook against their SHA-256 like real
+/// binaries; no komodod or iguana can be built here, see README, Komodo): every node runs
+/// as its unit without restarting, the notary's iguana is driven through the notary
+/// procedure with the secrets tree's passphrase and pubkey, reaching each assetchain daemon
+/// on the seed's machine by name, and the passphrase stays out of the journal.
+#[test]
+fn komodo_notary_runs_under_systemd_on_stand_ins() {
+    let Some(docker) = docker() else { return };
+    let Some(ansible) = tool("ANSIBLE_PLAYBOOK") else {
+        return;
+    };
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let t = Instant::now();
+    let standins = root().join("scripts/standins/komodo");
+    let sha = |name: &str| {
+        use sha2::Digest;
+        hex::encode(sha2::Sha256::digest(
+            std::fs::read(standins.join(name)).unwrap(),
+        ))
+    };
+    let example = std::fs::read_to_string(root().join("examples/komodo-notary.yaml")).unwrap();
+    let spec = format!(
+        "{}\n  hosts:\n    machines:\n      - {{ name: komodo-a, address: chainfleet-komodo-a, nodes: [seed-0, chain-0] }}\n      \
+         - {{ name: komodo-b, address: chainfleet-komodo-b, nodes: [notary-0, chain-1] }}\n    \
+         binaries:\n      - {{ name: komodod, sha256: {} }}\n      - {{ name: iguana, sha256: {} }}\n",
+        example.trim_end(),
+        sha("komodod"),
+        sha("iguana")
+    );
+    let (tmp, out, secrets) = generate_text("komodo-notary.yaml", &spec);
+    let bin = out.join("ansible/bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    for name in ["komodod", "iguana"] {
+        std::fs::copy(standins.join(name), bin.join(name)).unwrap();
+    }
+    let names = [
+        "chainfleet-komodo-a".to_string(),
+        "chainfleet-komodo-b".to_string(),
+    ];
+    let machines = Machines::start(&docker, "komodo", &names);
+    let recap = playbook(
+        &out.join("ansible"),
+        &ansible,
+        &docker,
+        &tmp.path().join("ah"),
+    );
+    assert!(recap.values().all(|&(_, failed)| failed == 0), "{recap:?}");
+    eprintln!("komodo-notary: playbook ran in {:.1} s", secs(t));
+
+    let secret = |rel: &str, key: &str| -> String {
+        std::fs::read_to_string(secrets.join(rel))
+            .unwrap()
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("{key}=")).map(str::to_string))
+            .unwrap()
+    };
+    let passphrase = secret("notaries/notary-0/passphrase.txt", "passphrase");
+    let pubkey = secret("notaries/notary-0/pubkey.txt", "pubkey");
+    let work = "/var/lib/chainfleet/komodo-notary/notary-0/iguana/work/calls.jsonl";
+    let calls = wait_for(
+        "the notary's dpow calls",
+        TIMEOUT,
+        Duration::from_millis(500),
+        || {
+            let text = machines.exec("chainfleet-komodo-b", &["cat", work]);
+            let calls: Vec<Value> = text
+                .lines()
+                .filter_map(|l| serde_json::from_str(l).ok())
+                .collect();
+            (calls.iter().filter(|c| c["method"] == "dpow").count() == 3).then_some(calls)
+        },
+    );
+    for c in &calls {
+        assert!(c.get("error").is_none(), "{c}");
+        match c["method"].as_str().unwrap() {
+            "addcoin" => assert!(
+                c["rpchost"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with("chainfleet-komodo-a:"),
+                "{c}"
+            ),
+            "walletpassphrase" => assert_eq!(c["passphrase"], passphrase.as_str()),
+            "dpow" => assert_eq!(c["pubkey"], pubkey.as_str()),
+            _ => {}
+        }
+    }
+    for (machine, nodes) in [
+        (&names[0], ["seed-0", "chain-0"]),
+        (&names[1], ["notary-0", "chain-1"]),
+    ] {
+        for node in nodes {
+            let unit = format!("chainfleet-komodo-notary-{node}.service");
+            let show = machines.exec(
+                machine,
+                &["systemctl", "show", "-p", "ActiveState,NRestarts", &unit],
+            );
+            assert!(
+                show.contains("ActiveState=active") && show.contains("NRestarts=0"),
+                "{unit}: {show}"
+            );
+        }
+    }
+    let journal = machines.exec(
+        &names[1],
+        &[
+            "journalctl",
+            "-u",
+            "chainfleet-komodo-notary-notary-0.service",
+            "--no-pager",
+        ],
+    );
+    assert!(journal.contains("notary procedure done"), "{journal}");
+    assert!(
+        !journal.contains(&passphrase),
+        "the passphrase reached the journal"
+    );
+    eprintln!(
+        "komodo-notary: notarising on stand-ins under systemd in {:.1} s",
+        secs(t)
+    );
+}
