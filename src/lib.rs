@@ -186,7 +186,44 @@ fn artifacts(input: &SpecInput, v: &mut Validated) -> Result<chain::Artifacts, E
     if let Some(w) = public_seed_warning(input, v, &seed) {
         v.warnings.push(w);
     }
+    let seed = operator_secrets(input, v, seed)?;
     chain::build(&v.network, &seed).map_err(Error::Invalid)
+}
+
+/// The seed with the secrets the spec says the operator supplies (a Komodo notary's own
+/// wallet passphrase, `notary.passphrase_env`), read from the environment.
+fn operator_secrets(
+    input: &SpecInput,
+    v: &Validated,
+    mut seed: keys::Seed,
+) -> Result<keys::Seed, Error> {
+    let mut missing = Vec::new();
+    for node in &v.network.nodes {
+        let Some(group) = v.network.group(&node.group) else {
+            continue;
+        };
+        let Some(var) = &group.notary_passphrase_env else {
+            continue;
+        };
+        match std::env::var(var) {
+            Ok(value) if !value.is_empty() => {
+                seed = seed.with_operator_secret(chain::komodo::operator_passphrase_name(&node.name), value);
+            }
+            _ => missing.push(
+                Diagnostic::error(
+                    &input.display,
+                    None,
+                    format!("the passphrase variable `{var}` of notary `{}` is not set", node.name),
+                )
+                .with_hint(format!("export {var}='<the notary's wallet passphrase>' (it is written only to the secrets tree)")),
+            ),
+        }
+    }
+    if missing.is_empty() {
+        Ok(seed)
+    } else {
+        Err(Error::Invalid(Diagnostics(missing)))
+    }
 }
 
 /// For `validate`: what would make `generate` fail or leak keys, as warnings (`validate`

@@ -957,3 +957,70 @@ fn validate_warns_about_seeds_that_would_fail_or_leak() {
     let o = validate();
     assert!(!stderr(&o).contains("warning"), "{}", stderr(&o));
 }
+
+/// A Komodo notary with its operator's own passphrase (`notary.passphrase_env`): without the
+/// variable `generate` names it and writes nothing; with it the passphrase reaches the secrets
+/// tree only, and the public notary file carries the pubkey iguana derives from it.
+#[test]
+fn a_notary_runs_on_its_operators_passphrase() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = dir.path().join("kmd.yaml");
+    let text = fs::read_to_string(root().join("examples/komodo-notary.yaml"))
+        .unwrap()
+        .replacen(
+            "notary: { name: chainfleet_EU }",
+            "notary: { name: chainfleet_EU, passphrase_env: CHAINFLEET_TEST_NOTARY_PASS }",
+            1,
+        );
+    assert!(text.contains("passphrase_env"), "the example changed");
+    fs::write(&spec, text).unwrap();
+    let generate = || {
+        let mut c = chainfleet();
+        c.current_dir(dir.path()).args([
+            "generate",
+            "kmd.yaml",
+            "--out",
+            "out",
+            "--secrets",
+            "sec",
+            "--target",
+            "compose",
+        ]);
+        c
+    };
+    let o = run(generate().env_remove("CHAINFLEET_TEST_NOTARY_PASS"));
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("CHAINFLEET_TEST_NOTARY_PASS"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!dir.path().join("out").exists() && !dir.path().join("sec").exists());
+
+    let pass = "correct horse battery staple notary";
+    let o = run(generate().env("CHAINFLEET_TEST_NOTARY_PASS", pass));
+    assert_ok(&o, "generate with the operator's passphrase");
+    let secret =
+        fs::read_to_string(dir.path().join("sec/notaries/notary-0/passphrase.txt")).unwrap();
+    assert_eq!(secret, format!("passphrase={pass}\n"));
+    let pubkey = fs::read_to_string(dir.path().join("sec/notaries/notary-0/pubkey.txt")).unwrap();
+    let pubkey = pubkey.trim().strip_prefix("pubkey=").unwrap().to_string();
+    let sk = chainfleet::chain::komodo::iguana_private_key(pass).unwrap();
+    use k256::elliptic_curve::sec1::ToEncodedPoint;
+    assert_eq!(
+        pubkey,
+        hex::encode(sk.public_key().to_encoded_point(true).as_bytes())
+    );
+    let notaries =
+        fs::read_to_string(dir.path().join("out/nodes/notary-0/iguana/notaries.json")).unwrap();
+    assert!(notaries.contains(&pubkey), "{notaries}");
+    for f in common::files_under(&dir.path().join("out")) {
+        let bytes = fs::read(dir.path().join("out").join(&f)).unwrap();
+        assert!(
+            !String::from_utf8_lossy(&bytes).contains(pass),
+            "{} carries the passphrase",
+            f.display()
+        );
+    }
+    assert!(!stderr(&o).contains(pass) && !String::from_utf8_lossy(&o.stdout).contains(pass));
+}

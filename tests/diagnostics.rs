@@ -87,6 +87,15 @@ const CORPUS: &[(&str, &[(&str, &str)])] = &[
             ("15:73", "p2p"),
         ],
     ),
+    (
+        "komodo-notary-operator-key",
+        &[
+            ("11:84", "alice-pass"),
+            ("11:84", "alice-pass"),
+            ("12:62", "04abcd"),
+            ("12:62", "04abcd"),
+        ],
+    ),
     ("memory-size", &[("13:34", "4GB")]),
     (
         "mina-ledger-fields",

@@ -5,6 +5,7 @@
 pub mod cosmos;
 pub mod mina_key;
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::path::Path;
 
@@ -22,9 +23,10 @@ pub const DEFAULT_SEED_FILE: &str = ".chainfleet/seed";
 /// reaches chainfleet (`insecure_phrase`, `env` or `file`).
 pub const PUBLIC_EXAMPLE_PHRASE: &str = "chainfleet public example seed: demonstration keys only";
 
-/// The network seed. `Debug` never shows it.
+/// The network seed, and the secrets an operator supplies instead of letting them derive
+/// from it (a Komodo notary's own wallet passphrase), by name. `Debug` never shows either.
 #[derive(Clone, PartialEq, Eq)]
-pub struct Seed([u8; 32]);
+pub struct Seed([u8; 32], BTreeMap<String, String>);
 
 impl fmt::Debug for Seed {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -33,9 +35,25 @@ impl fmt::Debug for Seed {
 }
 
 impl Seed {
+    /// This seed with the operator's secret `value` under `name` (e.g.
+    /// `komodo/notary/<node>`), used instead of a derived one.
+    pub fn with_operator_secret(
+        mut self,
+        name: impl Into<String>,
+        value: impl Into<String>,
+    ) -> Seed {
+        self.1.insert(name.into(), value.into());
+        self
+    }
+
+    /// The operator's secret `name`, if supplied.
+    pub fn operator_secret(&self, name: &str) -> Option<&str> {
+        self.1.get(name).map(String::as_str)
+    }
+
     /// A seed from raw bytes.
     pub fn from_bytes(bytes: [u8; 32]) -> Seed {
-        Seed(bytes)
+        Seed(bytes, BTreeMap::new())
     }
 
     /// Parse 64 hex characters (surrounding whitespace ignored).
@@ -48,12 +66,12 @@ impl Seed {
                 b.len()
             )
         })?;
-        Ok(Seed(arr))
+        Ok(Seed(arr, BTreeMap::new()))
     }
 
     /// The seed of a public phrase: its SHA-256. Every key derived from it is public.
     pub fn from_public_phrase(phrase: &str) -> Seed {
-        Seed(Sha256::digest(phrase.as_bytes()).into())
+        Seed(Sha256::digest(phrase.as_bytes()).into(), BTreeMap::new())
     }
 
     /// True for a seed of all zero bytes (a placeholder, never a secret).
@@ -71,7 +89,7 @@ impl Seed {
         use std::io::Read;
         let mut b = [0u8; 32];
         std::fs::File::open("/dev/urandom")?.read_exact(&mut b)?;
-        Ok(Seed(b))
+        Ok(Seed(b, BTreeMap::new()))
     }
 
     /// The seed as 64 hex characters (for writing the seed file only).

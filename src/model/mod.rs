@@ -141,6 +141,10 @@ pub struct Group {
     pub assetchains: Vec<String>,
     /// Komodo notaries: the name in the notary set (`notary.name`).
     pub notary_name: Option<String>,
+    /// Komodo notaries: the variable holding the operator's own wallet passphrase.
+    pub notary_passphrase_env: Option<String>,
+    /// Komodo notaries: the elected pubkey that passphrase must give.
+    pub notary_pubkey: Option<String>,
     /// `config.toml` overrides by dotted key.
     pub config: BTreeMap<String, serde_json::Value>,
     /// `app.toml` overrides by dotted key.

@@ -252,6 +252,8 @@ fn resolve_groups(spec: &Spec, chain: &Chain, regions: &[String]) -> (Vec<Group>
             delegate: g.delegate.clone(),
             assetchains: group_assetchains,
             notary_name: g.notary.as_ref().map(|n| n.name.clone()),
+            notary_passphrase_env: g.notary.as_ref().and_then(|n| n.passphrase_env.clone()),
+            notary_pubkey: g.notary.as_ref().and_then(|n| n.pubkey.clone()),
             config: g.config.clone(),
             app_config: g.app_config.clone(),
             env: g.env.clone(),

@@ -280,7 +280,8 @@ pub struct GroupSpec {
     #[serde(default)]
     pub assetchains: Option<Vec<String>>,
     /// Komodo notaries: the notary's identity in the notary set. Its key (iguana passphrase
-    /// and pubkey) derives from the network seed and lives in the secrets tree.
+    /// and pubkey) derives from the network seed, or is the operator's own passphrase
+    /// (`passphrase_env`); it lives in the secrets tree.
     #[serde(default)]
     pub notary: Option<NotarySpec>,
     /// Node config overrides: TOML keys by dotted path into `config.toml`
@@ -306,6 +307,18 @@ pub struct NotarySpec {
     /// `alice_EU`: letters, digits and `_`. Groups of several notaries append `_<ordinal>`.
     /// Defaults to the node name.
     pub name: String,
+    /// The environment variable holding this notary's own wallet passphrase (an elected
+    /// notary's key; the group must have one node). `generate` reads it, derives the pubkey
+    /// as iguana does (a WIF is the private key itself, any other passphrase its SHA-256
+    /// with curve25519 clamping: `conv_NXTpassword()` of KomodoPlatform/dPoW), and installs
+    /// the passphrase like a generated one. Without it, the key derives from the seed.
+    #[serde(default)]
+    #[schemars(example = &"NOTARY_EU_PASSPHRASE")]
+    pub passphrase_env: Option<String>,
+    /// The notary's elected pubkey (66 hex characters): `generate` refuses a passphrase that
+    /// does not give it.
+    #[serde(default)]
+    pub pubkey: Option<String>,
 }
 
 fn one() -> u32 {

@@ -163,8 +163,60 @@ impl std::fmt::Debug for NotaryKey {
     }
 }
 
-/// The key of notary `node`, derived from the seed.
+/// The name of notary `node`'s operator-supplied passphrase in the seed's operator secrets.
+pub fn operator_passphrase_name(node: &str) -> String {
+    format!("komodo/notary/{node}")
+}
+
+/// The private key iguana makes of `passphrase` (`SuperNET_setkeys()` in
+/// iguana/SuperNET_keys.c of KomodoPlatform/dPoW): a valid WIF is the key itself; any other
+/// passphrase goes through `conv_NXTpassword()` (iguana/iguana_secp.c): its SHA-256 with
+/// byte 0 `&= 248` and byte 31 `&= 127, |= 64`.
+pub fn iguana_private_key(passphrase: &str) -> Option<k256::SecretKey> {
+    if let Ok(raw) = bs58::decode(passphrase).into_vec() {
+        if raw.len() == 38 && raw[33] == 1 {
+            let (body, sum) = raw.split_at(34);
+            if Sha256::digest(Sha256::digest(body))[..4] == *sum {
+                return k256::SecretKey::from_slice(&raw[1..33]).ok();
+            }
+        }
+    }
+    let mut secret: [u8; 32] = Sha256::digest(passphrase.as_bytes()).into();
+    secret[0] &= 248;
+    secret[31] &= 127;
+    secret[31] |= 64;
+    k256::SecretKey::from_slice(&secret).ok()
+}
+
+/// The key of notary `node`: the operator's own passphrase when the spec names one
+/// (`notary.passphrase_env`, checked against `notary.pubkey`), else derived from the seed.
 pub fn notary_key(net: &Network, seed: &Seed, node: &str) -> Result<NotaryKey, String> {
+    let group = net.node(node).and_then(|n| net.group(&n.group));
+    if let Some(var) = group.and_then(|g| g.notary_passphrase_env.as_ref()) {
+        let passphrase = seed
+            .operator_secret(&operator_passphrase_name(node))
+            .ok_or_else(|| format!("notary {node}: the passphrase variable `{var}` is not set"))?;
+        let sk = iguana_private_key(passphrase).ok_or_else(|| {
+            format!("notary {node}: the passphrase in `{var}` gives no valid key")
+        })?;
+        let pubkey = hex::encode(sk.public_key().to_encoded_point(true).as_bytes());
+        if let Some(want) = group.and_then(|g| g.notary_pubkey.as_ref()) {
+            if *want != pubkey {
+                return Err(format!(
+                    "notary {node}: the passphrase in `{var}` gives pubkey {pubkey}, not the spec's {want}"
+                ));
+            }
+        }
+        return Ok(NotaryKey {
+            passphrase: passphrase.to_string(),
+            pubkey,
+        });
+    }
+    seed_notary_key(net, seed, node)
+}
+
+/// The key of notary `node`, derived from the seed.
+fn seed_notary_key(net: &Network, seed: &Seed, node: &str) -> Result<NotaryKey, String> {
     // A derived 32-byte string is a valid scalar but for a 2^-128 chance; counter on.
     for round in 0u8..=255 {
         let bytes = seed.derive(&net.name, "komodo/notary", &format!("{node}/{round}"));
@@ -733,6 +785,55 @@ targets:
         assert_eq!(k.pubkey.len(), 66);
         assert!(k.pubkey.starts_with("02") || k.pubkey.starts_with("03"));
         assert!(!format!("{k:?}").contains(&k.passphrase));
+    }
+
+    #[test]
+    fn an_operator_passphrase_gives_the_key_iguana_makes_of_it() {
+        let yaml = "name: kmd-op\nchain: { family: komodo, chain_id: kmd, binary: komodod, image: \"example/komodo:1\", assetchains: [{ name: BEER, supply: 100, p2p_port: 8922, rpc_port: 8923 }] }\ngroups:\n  - { name: kmd, role: full, assetchains: [] }\n  - { name: notary, role: notary, notary: { name: alice, passphrase_env: ALICE_PASS } }\ntargets:\n  local: { base_port: 41000 }\n";
+        let net = crate::test_network(yaml);
+        let seed = Seed::from_bytes([3; 32]);
+        // Unset: refused, naming the variable.
+        let e = notary_key(&net, &seed, "notary-0").unwrap_err();
+        assert!(e.contains("ALICE_PASS"), "{e}");
+        // A text passphrase: SHA-256, clamped, is the private key.
+        let pass = "my notary wallet passphrase";
+        let k = notary_key(
+            &net,
+            &seed
+                .clone()
+                .with_operator_secret(operator_passphrase_name("notary-0"), pass),
+            "notary-0",
+        )
+        .unwrap();
+        let mut secret: [u8; 32] = Sha256::digest(pass.as_bytes()).into();
+        secret[0] &= 248;
+        secret[31] = (secret[31] & 127) | 64;
+        let want = k256::SecretKey::from_slice(&secret).unwrap();
+        assert_eq!(
+            k.pubkey,
+            hex::encode(want.public_key().to_encoded_point(true).as_bytes())
+        );
+        assert_eq!(k.passphrase, pass);
+        // A WIF is the key itself: the seed-derived notary's WIF gives its pubkey.
+        let derived = seed_notary_key(&network(), &seed, "notary-0").unwrap();
+        let from_wif = iguana_private_key(&derived.passphrase).unwrap();
+        assert_eq!(
+            hex::encode(from_wif.public_key().to_encoded_point(true).as_bytes()),
+            derived.pubkey
+        );
+        // A pubkey the passphrase does not give is refused.
+        let pinned = yaml.replace(
+            "passphrase_env: ALICE_PASS }",
+            &format!("passphrase_env: ALICE_PASS, pubkey: {} }}", derived.pubkey),
+        );
+        let net = crate::test_network(&pinned);
+        let e = notary_key(
+            &net,
+            &seed.with_operator_secret(operator_passphrase_name("notary-0"), pass),
+            "notary-0",
+        )
+        .unwrap_err();
+        assert!(e.contains("not the spec's"), "{e}");
     }
 
     #[test]

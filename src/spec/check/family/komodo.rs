@@ -111,6 +111,55 @@ fn group(c: &mut Checker<'_>, spec: &Spec, p: &str, g: &GroupSpec) {
                 "use 1 to 32 letters, digits and `_`, e.g. `alice_EU`",
             );
         }
+        if let Some(var) = &n.passphrase_env {
+            let shaped = !var.is_empty()
+                && !var.starts_with(|x: char| x.is_ascii_digit())
+                && var
+                    .chars()
+                    .all(|x| x.is_ascii_uppercase() || x.is_ascii_digit() || x == '_');
+            if !shaped {
+                c.error(
+                    &format!("{p}/notary/passphrase_env"),
+                    format!("`{var}` is not an environment variable name"),
+                    var.as_str(),
+                    "use upper-case letters, digits and `_`, e.g. `NOTARY_EU_PASSPHRASE`",
+                );
+            }
+            if g.count != 1 {
+                c.error(
+                    &format!("{p}/notary/passphrase_env"),
+                    format!(
+                        "group `{}` has {} notaries but one passphrase",
+                        g.name, g.count
+                    ),
+                    var.as_str(),
+                    "give each notary with its own passphrase a group of its own (`count: 1`)",
+                );
+            }
+        }
+        if let Some(pk) = &n.pubkey {
+            let hex33 = pk.len() == 66
+                && (pk.starts_with("02") || pk.starts_with("03"))
+                && pk
+                    .chars()
+                    .all(|x| x.is_ascii_digit() || ('a'..='f').contains(&x));
+            if !hex33 {
+                c.error(
+                    &format!("{p}/notary/pubkey"),
+                    "a notary pubkey is a compressed secp256k1 key: 66 lower-case hex characters starting with 02 or 03",
+                    pk.as_str(),
+                    "copy it from your notary election entry (pubkey.txt)",
+                );
+            }
+            if n.passphrase_env.is_none() {
+                c.error(
+                    &format!("{p}/notary/pubkey"),
+                    "a notary pubkey needs the passphrase that gives it",
+                    pk.as_str(),
+                    "add `passphrase_env: <VARIABLE>` naming where `generate` reads the passphrase",
+                );
+            }
+        }
     }
     for (j, a) in g.assetchains.iter().flatten().enumerate() {
         if !spec.chain.assetchains.iter().any(|x| &x.name == a) {
