@@ -468,6 +468,32 @@ fn cosmos_devnet_runs_under_systemd_on_its_machines() {
     run_network("cosmos-devnet.yaml", "SIMD", "devnet");
 }
 
+/// The Docker CLI and ansible-playbook, or `None` (a failure under CI).
+fn docker_and_ansible() -> Option<(PathBuf, PathBuf)> {
+    let docker = docker()?;
+    Some((docker, tool("ANSIBLE_PLAYBOOK")?))
+}
+
+/// Start machines `names` and run `out`'s playbook on them once, successfully.
+fn deploy(
+    docker: &Path,
+    ansible: &Path,
+    out: &Path,
+    tag: &str,
+    names: &[String],
+    scratch: &Path,
+) -> Machines {
+    let machines = Machines::start(docker, tag, names);
+    let recap = playbook(
+        &out.join("ansible"),
+        ansible,
+        docker,
+        &scratch.join("ansible-home"),
+    );
+    assert!(recap.values().all(|&(_, failed)| failed == 0), "{recap:?}");
+    machines
+}
+
 /// Hostile strings (command substitution, quotes, newline, systemd specifiers and
 /// variables, template braces, bidi and zero-width characters, a lone `;`, a leading `-`,
 /// 300 characters, empty) as a generic node's `command` and `env`: the playbook installs
@@ -475,8 +501,7 @@ fn cosmos_devnet_runs_under_systemd_on_its_machines() {
 /// Every value must arrive byte for byte and nothing may run.
 #[test]
 fn spec_strings_reach_a_systemd_node_literally() {
-    let Some(docker) = docker() else { return };
-    let Some(ansible) = tool("ANSIBLE_PLAYBOOK") else {
+    let Some((docker, ansible)) = docker_and_ansible() else {
         return;
     };
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
@@ -524,14 +549,14 @@ fn spec_strings_reach_a_systemd_node_literally() {
     std::fs::create_dir_all(&bin).unwrap();
     std::fs::write(bin.join("app"), stub).unwrap();
     let machine = "chainfleet-hostile-a".to_string();
-    let _machines = Machines::start(&docker, "hostile", std::slice::from_ref(&machine));
-    let recap = playbook(
-        &out.join("ansible"),
-        &ansible,
+    let _machines = deploy(
         &docker,
-        &tmp.path().join("ah"),
+        &ansible,
+        &out,
+        "hostile",
+        std::slice::from_ref(&machine),
+        tmp.path(),
     );
-    assert!(recap.values().all(|&(_, failed)| failed == 0), "{recap:?}");
 
     let home = "/var/lib/chainfleet/hostile-net/tool-0";
     let argv = wait_for(
@@ -587,8 +612,7 @@ fn spec_strings_reach_a_systemd_node_literally() {
 /// on the seed's machine by name, and the passphrase stays out of the journal.
 #[test]
 fn komodo_notary_runs_under_systemd_on_stand_ins() {
-    let Some(docker) = docker() else { return };
-    let Some(ansible) = tool("ANSIBLE_PLAYBOOK") else {
+    let Some((docker, ansible)) = docker_and_ansible() else {
         return;
     };
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
@@ -619,14 +643,7 @@ fn komodo_notary_runs_under_systemd_on_stand_ins() {
         "chainfleet-komodo-a".to_string(),
         "chainfleet-komodo-b".to_string(),
     ];
-    let machines = Machines::start(&docker, "komodo", &names);
-    let recap = playbook(
-        &out.join("ansible"),
-        &ansible,
-        &docker,
-        &tmp.path().join("ah"),
-    );
-    assert!(recap.values().all(|&(_, failed)| failed == 0), "{recap:?}");
+    let machines = deploy(&docker, &ansible, &out, "komodo", &names, tmp.path());
     eprintln!("komodo-notary: playbook ran in {:.1} s", secs(t));
 
     let secret = |rel: &str, key: &str| -> String {

@@ -66,31 +66,37 @@ pub(super) fn check(c: &mut Checker<'_>, net: &Network) {
             for port in &node.ports {
                 let number = hosts.port(name, port);
                 let what = format!("`{name}`'s {} port", port.name);
-                if number > u32::from(u16::MAX) {
+                let problem = if number > u32::from(u16::MAX) {
                     // Once per machine: every later node overflows too.
-                    if reported.insert(String::new()) {
-                        c.error(
-                            &format!("{}/name", m.source),
+                    reported.insert(String::new()).then(|| {
+                        (
                             format!(
                                 "machine `{}` runs too many nodes: {what} would be {number}",
                                 m.name
                             ),
-                            m.name.as_str(),
                             "spread the nodes over more machines",
-                        );
-                    }
+                        )
+                    })
                 } else if let Some(other) = used.insert(number, what.clone()) {
-                    if reported.insert(name.clone()) {
-                        c.error(
-                            &format!("{}/name", m.source),
+                    reported.insert(name.clone()).then(|| {
+                        (
                             format!(
                                 "on machine `{}`, {what} and {other} are both {number}",
                                 m.name
                             ),
-                            m.name.as_str(),
                             "pin these nodes to different machines",
-                        );
-                    }
+                        )
+                    })
+                } else {
+                    None
+                };
+                if let Some((message, hint)) = problem {
+                    c.error(
+                        &format!("{}/name", m.source),
+                        message,
+                        m.name.as_str(),
+                        hint,
+                    );
                 }
             }
         }
