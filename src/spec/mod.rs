@@ -422,6 +422,8 @@ pub struct AlertsSpec {
     #[serde(default)]
     pub sns_topics: Vec<String>,
     /// Extra labels on every alert (routing in Alertmanager), e.g. `{team: chain-ops}`.
+    /// Names are Prometheus label names (not `severity`, which chainfleet sets); values may
+    /// not hold `{{` or `}}`, which Prometheus would expand.
     #[serde(default)]
     pub labels: BTreeMap<String, String>,
 }
@@ -561,7 +563,8 @@ pub enum ServiceType {
 pub struct KubernetesTarget {
     /// Namespace to install into.
     pub namespace: String,
-    /// Storage class of the chain data volumes (cluster default when absent).
+    /// Storage class of the chain data volumes (cluster default when absent): a DNS
+    /// subdomain such as `standard` or `gp3`.
     #[serde(default)]
     pub storage_class: Option<String>,
     /// Service type for public ports.

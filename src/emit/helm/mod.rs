@@ -49,6 +49,8 @@ fn q(s: &str) -> String {
 /// A YAML double-quoted scalar for a value at `indent` columns; long lists are broken after
 /// each top-level comma (escaped line break: nothing inserted) and at each top-level space
 /// (folded line break: one space), outside Helm actions, so lines stay short for review.
+/// YAML drops white space around a line break inside a quoted scalar, so no break is made
+/// next to another space (`a  b` keeps both spaces).
 fn q_wrapped(s: &str, indent: usize) -> String {
     let quoted = q(s);
     if quoted.len() <= 100 {
@@ -75,9 +77,10 @@ fn q_wrapped(s: &str, indent: usize) -> String {
             continue;
         }
         let last = i + 2 >= chars.len();
+        let spaced = next == Some(' ') || (i > 0 && chars[i - 1] == ' ');
         match c {
-            ',' if depth == 0 && !last => out.push_str(&format!(",\\\n{pad}")),
-            ' ' if depth == 0 && !last => out.push_str(&format!("\n{pad}")),
+            ',' if depth == 0 && !last && next != Some(' ') => out.push_str(&format!(",\\\n{pad}")),
+            ' ' if depth == 0 && !last && !spaced => out.push_str(&format!("\n{pad}")),
             _ => out.push(c),
         }
         i += 1;

@@ -56,12 +56,14 @@ fn identity(c: &mut Checker<'_>, spec: &Spec) {
     let last = image.rsplit('/').next().unwrap_or(image);
     let has_digest = image.contains("@sha256:");
     let tag = last.split_once(':').map(|(_, t)| t);
-    if image.is_empty() || image.contains(char::is_whitespace) {
+    if !is_image_reference(image) {
+        // The image reaches the Dockerfile's FROM (where Docker substitutes `$VAR`), compose,
+        // the chart's values and CloudFormation: Docker's own grammar needs no quoting there.
         c.error(
             "/chain/image",
             format!("image `{image}` is not an image reference"),
             image.as_str(),
-            "write `registry/name:tag` or `name@sha256:…`",
+            "write `registry/name:tag` or `name@sha256:…` (lowercase name; tag of letters, digits, `_`, `.`, `-`)",
         );
     } else if !has_digest && (tag.is_none() || tag == Some("latest")) {
         c.error(
@@ -90,6 +92,70 @@ fn identity(c: &mut Checker<'_>, spec: &Spec) {
             );
         }
     }
+}
+
+/// Docker's image reference grammar (distribution/reference): `[host[:port]/]path[:tag][@digest]`,
+/// path components of lowercase letters and digits joined by `.`, `_`, `__` or `-`; a tag
+/// of at most 128 word characters, `.` and `-`, not starting with `.` or `-`.
+fn is_image_reference(image: &str) -> bool {
+    let (rest, digest) = match image.split_once('@') {
+        Some((r, d)) => (r, Some(d)),
+        None => (image, None),
+    };
+    if let Some(d) = digest {
+        let Some((alg, hex)) = d.split_once(':') else {
+            return false;
+        };
+        let alg_ok = !alg.is_empty()
+            && alg
+                .chars()
+                .all(|x| x.is_ascii_lowercase() || x.is_ascii_digit() || "+.-_".contains(x));
+        if !alg_ok || hex.len() < 32 || !hex.chars().all(|x| x.is_ascii_hexdigit()) {
+            return false;
+        }
+    }
+    let last_slash = rest.rfind('/').map_or(0, |i| i + 1);
+    let (name, tag) = match rest[last_slash..].rfind(':') {
+        Some(i) => (&rest[..last_slash + i], Some(&rest[last_slash + i + 1..])),
+        None => (rest, None),
+    };
+    if let Some(t) = tag {
+        let word = |x: char| x.is_ascii_alphanumeric() || x == '_';
+        if t.is_empty()
+            || t.len() > 128
+            || !t.starts_with(word)
+            || !t.chars().all(|x| word(x) || x == '.' || x == '-')
+        {
+            return false;
+        }
+    }
+    let mut parts: Vec<&str> = name.split('/').collect();
+    if parts.len() > 1 && (parts[0].contains(['.', ':']) || parts[0] == "localhost") {
+        let host = parts.remove(0);
+        let (h, port) = match host.split_once(':') {
+            Some((h, p)) => (h, Some(p)),
+            None => (host, None),
+        };
+        let host_ok = !h.is_empty()
+            && h.split('.').all(|l| {
+                !l.is_empty()
+                    && l.chars().all(|x| x.is_ascii_alphanumeric() || x == '-')
+                    && !l.starts_with('-')
+                    && !l.ends_with('-')
+            });
+        let port_ok = port.is_none_or(|p| !p.is_empty() && p.chars().all(|x| x.is_ascii_digit()));
+        if !host_ok || !port_ok {
+            return false;
+        }
+    }
+    !name.is_empty()
+        && parts.iter().all(|p| {
+            !p.is_empty()
+                && p.chars()
+                    .all(|x| x.is_ascii_lowercase() || x.is_ascii_digit() || "._-".contains(x))
+                && p.starts_with(|x: char| x.is_ascii_alphanumeric())
+                && p.ends_with(|x: char| x.is_ascii_alphanumeric())
+        })
 }
 
 /// An absolute path of letters, digits, `/`, `.`, `_` and `-`, with no `..` component.
@@ -237,5 +303,37 @@ fn keys(c: &mut Checker<'_>, spec: &Spec) {
             "",
             "name an environment variable or a git-ignored file",
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_image_reference;
+
+    #[test]
+    fn image_references() {
+        for ok in [
+            "cometbft/cometbft:v0.38.26",
+            "ghcr.io/cosmos/simapp:v0.50.10",
+            "localhost:5000/chain_node:1.0.0",
+            "minaprotocol/mina-daemon:3.0.3-bullseye-devnet",
+            "simapp",
+            "registry.example.com/a/b@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+        ] {
+            assert!(is_image_reference(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            "example/x:1$(id)",
+            "example/x:${TAG}",
+            "Example/x:1",
+            "example/x:.1",
+            "example//x:1",
+            "example/x:1\nRUN id",
+            "example/x@sha256:zz",
+            "example/x:",
+        ] {
+            assert!(!is_image_reference(bad), "{bad}");
+        }
     }
 }

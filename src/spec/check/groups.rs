@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use super::names::{declared_regions, group_index, role_name};
 use super::{family, Checker};
 use crate::diag::did_you_mean;
+use crate::spec::load::pointer_segment;
 use crate::spec::parse::{parse_coin, parse_mebibytes};
 use crate::spec::{GroupSpec, Role, Spec};
 
@@ -258,10 +259,15 @@ fn workload(c: &mut Checker<'_>, p: &str, g: &GroupSpec) {
 /// shell variable names.
 fn overrides(c: &mut Checker<'_>, p: &str, g: &GroupSpec) {
     for (key, v) in &g.config {
-        config_key(c, &format!("{p}/config/{key}"), key, v);
+        config_key(c, &format!("{p}/config/{}", pointer_segment(key)), key, v);
     }
     for (key, v) in &g.app_config {
-        config_key(c, &format!("{p}/app_config/{key}"), key, v);
+        config_key(
+            c,
+            &format!("{p}/app_config/{}", pointer_segment(key)),
+            key,
+            v,
+        );
     }
     for k in g.env.keys() {
         if k.is_empty()
@@ -269,7 +275,7 @@ fn overrides(c: &mut Checker<'_>, p: &str, g: &GroupSpec) {
             || k.starts_with(|ch: char| ch.is_ascii_digit())
         {
             c.error(
-                &format!("{p}/env/{k}"),
+                &format!("{p}/env/{}", pointer_segment(k)),
                 format!("environment variable name `{k}` is invalid"),
                 k.as_str(),
                 "use letters, digits and `_`, not starting with a digit",
