@@ -4,10 +4,11 @@
 
 use std::collections::BTreeSet;
 
+use super::names::family_name;
 use super::names::is_rfc3339;
 use super::{family, Checker, MAX_CHAIN_ID};
 use crate::spec::parse::{parse_coin, valid_denom};
-use crate::spec::{SeedSource, Spec};
+use crate::spec::{Family, SeedSource, Spec};
 
 /// Check `chain` and `keys`.
 pub(super) fn check(c: &mut Checker<'_>, spec: &Spec) {
@@ -186,6 +187,63 @@ fn genesis(c: &mut Checker<'_>, spec: &Spec) {
                 d.as_str(),
                 "a letter then 2–127 letters, digits or `/:._-`, e.g. `stake`, `uatom`",
             );
+        }
+    }
+    if let Some(h) = ch.initial_height {
+        if !matches!(ch.family, Family::Cosmos | Family::Cometbft) {
+            c.error(
+                "/chain/initial_height",
+                format!(
+                    "`initial_height` applies to Cosmos SDK and CometBFT chains, not {}",
+                    family_name(ch.family)
+                ),
+                h.to_string(),
+                "remove it",
+            );
+        } else if h > i64::MAX as u64 {
+            c.error(
+                "/chain/initial_height",
+                format!("initial height {h} does not fit CometBFT's int64 heights"),
+                h.to_string(),
+                "use a height below 2^63",
+            );
+        }
+    }
+    // On another family `display_denom` is refused as a whole (`family::`).
+    if let Some(d) = ch
+        .display_denom
+        .as_ref()
+        .filter(|_| ch.family == Family::Cosmos)
+    {
+        let base = ch.denom.as_deref().unwrap_or("stake");
+        if !valid_denom(&d.name) {
+            c.error(
+                "/chain/display_denom/name",
+                format!("display denom `{}` is invalid", d.name),
+                d.name.as_str(),
+                "a letter then 2–127 letters, digits or `/:._-`, e.g. `atom`",
+            );
+        } else if d.name == base {
+            c.error(
+                "/chain/display_denom/name",
+                format!("display denom `{}` is the base denom itself", d.name),
+                d.name.as_str(),
+                format!(
+                    "name the larger unit, e.g. `{}` for `u{}`",
+                    base.trim_start_matches('u'),
+                    base.trim_start_matches('u')
+                ),
+            );
+        }
+        if let Some(sym) = &d.symbol {
+            if sym.is_empty() || sym.len() > 20 || !sym.chars().all(|x| x.is_ascii_alphanumeric()) {
+                c.error(
+                    "/chain/display_denom/symbol",
+                    format!("symbol `{sym}` is not a ticker"),
+                    sym.as_str(),
+                    "use 1–20 letters and digits, e.g. `ATOM`",
+                );
+            }
         }
     }
     if let Some(p) = &ch.bech32_prefix {
