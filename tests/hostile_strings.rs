@@ -59,6 +59,8 @@ enum Sink {
     LocalArg,
     /// `docker compose config` of `compose/docker-compose.yaml` holds the value.
     Compose,
+    /// A parsed YAML file of the compose tree, read as plain YAML.
+    Plain(&'static str),
     /// A parsed Prometheus rule or Alertmanager file of the compose tree, whose consumer
     /// expands Go templates in this field: the value holds no `{{ }}` either.
     Templated(&'static str),
@@ -137,10 +139,10 @@ monitoring:
       channel: @SLACK@
     email: [@EMAIL@]
     webhooks: [@HOOK@]
-    smtp: { smarthost: smtp.example.com:587, from: @FROM@ }
+    smtp: { smarthost: @SMARTHOST@, from: @FROM@, username: @SMTPUSER@ }
 targets:
-  compose: { subnet: 172.31.0.0/24 }
-  kubernetes: { namespace: hostile, storage_class: @STORAGE@, cluster_domain: @DOMAIN@ }
+  compose: { subnet: 172.31.0.0/24, host_ip: @HOSTIP@ }
+  kubernetes: { namespace: @NS@, storage_class: @STORAGE@, cluster_domain: @DOMAIN@ }
 ";
 
 const KOMODO: &str = "name: hostile
@@ -173,6 +175,11 @@ chain:
   chain_id: hostile-1
   binary: simd
   image: ghcr.io/cosmos/simapp:v0.50.10
+  home: @HOME@
+  bech32_prefix: @BECH@
+  genesis_time: @GTIME@
+  minimum_gas_prices: @MGP@
+  display_denom: { name: @DNAME@, exponent: 6, symbol: @DSYM@ }
   denom: @DENOM@
   genesis_patches:
     - { path: /app_state/gov/params/metadata_hint, value: @PATCH@ }
@@ -186,6 +193,10 @@ groups:
     stake: 100000000stake
     app_config:
       pruning: @PRUNING@
+    validator:
+      commission: { rate: @RATE@ }
+      description: { moniker: @VMON@, details: @VDET@, website: @VWEB@, identity: @VID@ }
+      min_self_delegation: @MSD@
 targets:
   compose: { subnet: 172.31.0.0/24 }
 ";
@@ -194,6 +205,166 @@ targets:
 fn fields() -> Vec<(Field, &'static str)> {
     use Sink::*;
     vec![
+        (
+            Field {
+                what: "chain home",
+                spec: COSMOS,
+                sinks: &[],
+                exact: true,
+                wrap: ("", ""),
+            },
+            "@HOME@",
+        ),
+        (
+            Field {
+                what: "bech32 prefix",
+                spec: COSMOS,
+                sinks: &[],
+                exact: true,
+                wrap: ("", ""),
+            },
+            "@BECH@",
+        ),
+        (
+            Field {
+                what: "genesis time",
+                spec: COSMOS,
+                sinks: &[],
+                exact: true,
+                wrap: ("", ""),
+            },
+            "@GTIME@",
+        ),
+        (
+            Field {
+                what: "minimum gas prices",
+                spec: COSMOS,
+                sinks: &[],
+                exact: true,
+                wrap: ("0", ""),
+            },
+            "@MGP@",
+        ),
+        (
+            Field {
+                what: "display denom name",
+                spec: COSMOS,
+                sinks: &[Json("genesis.json")],
+                exact: true,
+                wrap: ("", ""),
+            },
+            "@DNAME@",
+        ),
+        (
+            Field {
+                what: "display denom symbol",
+                spec: COSMOS,
+                sinks: &[Json("genesis.json")],
+                exact: true,
+                wrap: ("", ""),
+            },
+            "@DSYM@",
+        ),
+        (
+            Field {
+                what: "commission rate",
+                spec: COSMOS,
+                sinks: &[],
+                exact: true,
+                wrap: ("0.", ""),
+            },
+            "@RATE@",
+        ),
+        (
+            Field {
+                what: "validator moniker",
+                spec: COSMOS,
+                sinks: &[Json("genesis.json")],
+                exact: true,
+                wrap: ("", ""),
+            },
+            "@VMON@",
+        ),
+        (
+            Field {
+                what: "validator details",
+                spec: COSMOS,
+                sinks: &[Json("genesis.json")],
+                exact: true,
+                wrap: ("", ""),
+            },
+            "@VDET@",
+        ),
+        (
+            Field {
+                what: "validator website",
+                spec: COSMOS,
+                sinks: &[Json("genesis.json")],
+                exact: true,
+                wrap: ("https://example.com/", ""),
+            },
+            "@VWEB@",
+        ),
+        (
+            Field {
+                what: "validator identity",
+                spec: COSMOS,
+                sinks: &[Json("genesis.json")],
+                exact: true,
+                wrap: ("", ""),
+            },
+            "@VID@",
+        ),
+        (
+            Field {
+                what: "min self-delegation",
+                spec: COSMOS,
+                sinks: &[],
+                exact: true,
+                wrap: ("", ""),
+            },
+            "@MSD@",
+        ),
+        (
+            Field {
+                what: "SMTP smarthost",
+                spec: COMETBFT,
+                sinks: &[Plain("compose/alertmanager/alertmanager.yml")],
+                exact: true,
+                wrap: ("", ":587"),
+            },
+            "@SMARTHOST@",
+        ),
+        (
+            Field {
+                what: "SMTP username",
+                spec: COMETBFT,
+                sinks: &[Plain("compose/alertmanager/alertmanager.yml")],
+                exact: true,
+                wrap: ("", ""),
+            },
+            "@SMTPUSER@",
+        ),
+        (
+            Field {
+                what: "compose host_ip",
+                spec: COMETBFT,
+                sinks: &[],
+                exact: true,
+                wrap: ("", ""),
+            },
+            "@HOSTIP@",
+        ),
+        (
+            Field {
+                what: "Kubernetes namespace",
+                spec: COMETBFT,
+                sinks: &[],
+                exact: true,
+                wrap: ("", ""),
+            },
+            "@NS@",
+        ),
         (
             Field {
                 what: "alert webhook URL",
@@ -444,6 +615,22 @@ fn benign(placeholder: &str) -> &'static str {
         "@ENV@" | "@ARG@" | "@MONIKER@" | "@LABEL@" | "@PATCH@" => "plain",
         "@SLACK@" => "\"#ops\"",
         "@STORAGE@" => "standard",
+        "@HOME@" => "/home/simd",
+        "@BECH@" => "cosmos",
+        "@GTIME@" => "2026-01-01T00:00:00Z",
+        "@MGP@" => "0stake",
+        "@DNAME@" => "kstake",
+        "@DSYM@" => "KST",
+        "@RATE@" => "\"0.05\"",
+        "@VMON@" => "mon",
+        "@VDET@" => "details",
+        "@VWEB@" => "https://example.com",
+        "@VID@" => "id",
+        "@MSD@" => "\"1\"",
+        "@SMARTHOST@" => "smtp.example.com:587",
+        "@SMTPUSER@" => "alerts",
+        "@HOSTIP@" => "127.0.0.1",
+        "@NS@" => "hostile",
         "@DOMAIN@" => "cluster.local",
         "@LKEY@" => "owner",
         "@CKEY@" => "mempool.size",
@@ -668,6 +855,13 @@ fn check_sink(sink: Sink, out: &Path, work: &Path, value: &str, exact: bool, ctx
             assert!(
                 holds(&[cfg], value, Read::Compose, exact),
                 "{ctx}: docker compose config"
+            );
+        }
+        Sink::Plain(rel) => {
+            let text = std::fs::read_to_string(out.join(rel)).unwrap();
+            assert!(
+                holds(&yaml_docs(&text, rel), value, Read::Plain, exact),
+                "{ctx}: {rel}\n{text}"
             );
         }
         Sink::Templated(rel) => {
