@@ -72,6 +72,9 @@ enum Sink {
     Toml(&'static str),
     /// A parsed JSON file of the public tree.
     Json(&'static str),
+    /// A parsed JSON file of the public tree has a key named by the last segment of the
+    /// JSON pointer the value is (RFC 6901: `~1` is `/`, `~0` is `~`).
+    JsonPointerKey(&'static str),
     /// The Dockerfile's `FROM` line is the value.
     DockerFrom,
 }
@@ -118,14 +121,17 @@ monitoring: { alerts: { sns_topics: [@SNS@] } }
 const COMETBFT: &str = "name: hostile
 chain:
   family: cometbft
-  chain_id: hostile-1
-  binary: cometbft
+  chain_id: @CHAINID@
+  binary: @BIN@
   image: cometbft/cometbft:v0.38.26
-keys: { seed: { env: CHAINFLEET_SEED } }
+keys: { seed: { env: @SEEDENV@ } }
+regions: [@REGION@]
 groups:
   - name: validator
     role: validator
     count: 1
+    ports: { @PORTKEY@: 26656 }
+    resources: { memory: @MEM@ }
     config:
       moniker: @MONIKER@
       @CKEY@: 1
@@ -158,6 +164,7 @@ chain:
       rpc_port: 8923
       params:
         reward: @ACPARAM@
+        @ACKEY@: x1
 keys: { seed: { env: CHAINFLEET_SEED } }
 regions: [eu-west-1]
 groups:
@@ -183,8 +190,9 @@ chain:
   denom: @DENOM@
   genesis_patches:
     - { path: /app_state/gov/params/metadata_hint, value: @PATCH@ }
+    - { path: @PPATH@, value: 1 }
   accounts:
-    - { name: @ACCOUNT@, coins: [1000stake] }
+    - { name: @ACCOUNT@, coins: [@COIN@] }
 keys: { seed: { env: CHAINFLEET_SEED } }
 groups:
   - name: @GROUP@
@@ -193,6 +201,7 @@ groups:
     stake: 100000000stake
     app_config:
       pruning: @PRUNING@
+      @AKEY@: 1
     validator:
       commission: { rate: @RATE@ }
       description: { moniker: @VMON@, details: @VDET@, website: @VWEB@, identity: @VID@ }
@@ -205,6 +214,106 @@ targets:
 fn fields() -> Vec<(Field, &'static str)> {
     use Sink::*;
     vec![
+        (
+            Field {
+                what: "chain ID",
+                spec: COMETBFT,
+                sinks: &[],
+                exact: true,
+                wrap: ("", ""),
+            },
+            "@CHAINID@",
+        ),
+        (
+            Field {
+                what: "chain binary",
+                spec: COMETBFT,
+                sinks: &[],
+                exact: true,
+                wrap: ("", ""),
+            },
+            "@BIN@",
+        ),
+        (
+            Field {
+                what: "seed variable name",
+                spec: COMETBFT,
+                sinks: &[],
+                exact: true,
+                wrap: ("", ""),
+            },
+            "@SEEDENV@",
+        ),
+        (
+            Field {
+                what: "region name",
+                spec: COMETBFT,
+                sinks: &[Helm],
+                exact: false,
+                wrap: ("", ""),
+            },
+            "@REGION@",
+        ),
+        (
+            Field {
+                what: "port name",
+                spec: COMETBFT,
+                sinks: &[],
+                exact: true,
+                wrap: ("", ""),
+            },
+            "@PORTKEY@",
+        ),
+        (
+            Field {
+                what: "memory size",
+                spec: COMETBFT,
+                sinks: &[],
+                exact: true,
+                wrap: ("", ""),
+            },
+            "@MEM@",
+        ),
+        (
+            Field {
+                what: "app.toml key",
+                spec: COSMOS,
+                sinks: &[],
+                exact: true,
+                wrap: ("", ""),
+            },
+            "@AKEY@",
+        ),
+        (
+            Field {
+                what: "genesis patch path",
+                spec: COSMOS,
+                sinks: &[JsonPointerKey("genesis.json")],
+                exact: false,
+                wrap: ("/app_state/", ""),
+            },
+            "@PPATH@",
+        ),
+        (
+            Field {
+                what: "account coin",
+                spec: COSMOS,
+                sinks: &[],
+                exact: true,
+                wrap: ("1000", ""),
+            },
+            "@COIN@",
+        ),
+        (
+            Field {
+                what: "Komodo assetchain parameter name",
+                spec: KOMODO,
+                sinks: &[Compose, Helm, Cfn],
+                exact: false,
+                wrap: ("", ""),
+            },
+            "@ACKEY@",
+        ),
         (
             Field {
                 what: "chain home",
@@ -615,6 +724,16 @@ fn benign(placeholder: &str) -> &'static str {
         "@ENV@" | "@ARG@" | "@MONIKER@" | "@LABEL@" | "@PATCH@" => "plain",
         "@SLACK@" => "\"#ops\"",
         "@STORAGE@" => "standard",
+        "@CHAINID@" => "hostile-1",
+        "@BIN@" => "cometbft",
+        "@SEEDENV@" => "CHAINFLEET_SEED",
+        "@REGION@" => "local",
+        "@PORTKEY@" => "p2p",
+        "@MEM@" => "1Gi",
+        "@AKEY@" => "iavl-cache-size",
+        "@PPATH@" => "/app_state/gov/params/burn_vote_quorum",
+        "@COIN@" => "1000stake",
+        "@ACKEY@" => "halving",
         "@HOME@" => "/home/simd",
         "@BECH@" => "cosmos",
         "@GTIME@" => "2026-01-01T00:00:00Z",
@@ -915,6 +1034,13 @@ fn check_sink(sink: Sink, out: &Path, work: &Path, value: &str, exact: bool, ctx
             let v: Value = serde_json::from_slice(&std::fs::read(out.join(rel)).unwrap())
                 .unwrap_or_else(|e| panic!("{ctx}: {rel}: {e}"));
             assert!(holds(&[v], value, Read::Plain, exact), "{ctx}: {rel}");
+        }
+        Sink::JsonPointerKey(rel) => {
+            let v: Value = serde_json::from_slice(&std::fs::read(out.join(rel)).unwrap())
+                .unwrap_or_else(|e| panic!("{ctx}: {rel}: {e}"));
+            let last = value.rsplit('/').next().unwrap();
+            let key = last.replace("~1", "/").replace("~0", "~");
+            assert!(holds(&[v], &key, Read::Plain, true), "{ctx}: {rel}");
         }
         Sink::DockerFrom => {
             let text = std::fs::read_to_string(out.join("docker/Dockerfile")).unwrap();

@@ -354,6 +354,19 @@ fn keys(c: &mut Checker<'_>, spec: &Spec) {
             "fine for a throwaway devnet; for anything else use `env` or a git-ignored `file`",
         );
     }
+    let env_name_ok = |n: &str| {
+        n.starts_with(|x: char| x.is_ascii_alphabetic() || x == '_')
+            && n.chars().all(|x| x.is_ascii_alphanumeric() || x == '_')
+    };
+    if field == "env" && !v.is_empty() && !env_name_ok(v) {
+        // It is read from the environment and shown in `export NAME=…` hints.
+        c.error(
+            "/keys/seed/env",
+            format!("seed variable name `{v}` is not an environment variable name"),
+            v.as_str(),
+            "use letters, digits and `_`, not starting with a digit, e.g. `CHAINFLEET_SEED`",
+        );
+    }
     if v.is_empty() {
         c.error(
             &format!("/keys/seed/{field}"),
