@@ -1,8 +1,8 @@
 //! Hostile strings in every free string field of a spec (issue 11): each value either makes
 //! `validate` refuse the spec with a position on the field's line, or reaches every sink of
 //! that field literally. Sinks are read the way their consumers read them: the local
-//! launcher's `run.sh` is RUN with a stub node binary that records its argv and environment,
-//! and no `$(touch canary)` may create a file; the compose file is resolved by `docker
+//! launcher's `run.sh` and the image's entrypoint are RUN with a stub node binary that records
+//! its argv and environment, and no `$(touch canary)` may create a file; the compose file is resolved by `docker
 //! compose config` (which applies compose's `$` interpolation); the Helm chart is rendered by
 //! `helm template` (which evaluates `{{ }}`); CloudFormation templates, `config.toml`,
 //! `app.toml`, `genesis.json`, Prometheus and Alertmanager files are parsed; the Dockerfile's
@@ -57,6 +57,12 @@ enum Sink {
     LocalEnvName,
     /// `local/run.sh`, run with a stub binary: one argument equals the value.
     LocalArg,
+    /// The image's `docker/entrypoint.sh`, run outside a container with node-0's command
+    /// and environment as `docker compose config` resolves them and a stub node binary:
+    /// the node's environment has `HOSTILE` = value.
+    EntrypointEnv,
+    /// As `EntrypointEnv`: one argument the node receives equals the value.
+    EntrypointArg,
     /// `docker compose config` of `compose/docker-compose.yaml` holds the value.
     Compose,
     /// A parsed YAML file of the compose tree, read as plain YAML.
@@ -598,7 +604,7 @@ fn fields() -> Vec<(Field, &'static str)> {
             Field {
                 what: "group env value",
                 spec: GENERIC,
-                sinks: &[LocalEnv, Compose, Helm, Cfn],
+                sinks: &[LocalEnv, EntrypointEnv, Compose, Helm, Cfn],
                 exact: true,
                 wrap: ("", ""),
             },
@@ -608,7 +614,7 @@ fn fields() -> Vec<(Field, &'static str)> {
             Field {
                 what: "custom command argument",
                 spec: GENERIC,
-                sinks: &[LocalArg, Compose, Helm, Cfn],
+                sinks: &[LocalArg, EntrypointArg, Compose, Helm, Cfn],
                 exact: true,
                 wrap: ("", ""),
             },
@@ -833,6 +839,54 @@ fn run_local(out: &Path, work: &Path) -> (Vec<String>, BTreeMap<String, String>)
     let stop = run(&mut script("stop.sh"));
     assert_ok(&o, "local/run.sh");
     assert_ok(&stop, "local/stop.sh");
+    read_record(&rec)
+}
+
+/// Run `docker/entrypoint.sh` as the container would: node-0's compose command as its
+/// arguments, its compose environment, the generated tree as the image root, and a stub
+/// named like the chain binary first on PATH. Returns the stub's (argv, environment).
+fn run_entrypoint(out: &Path, work: &Path) -> (Vec<String>, BTreeMap<String, String>) {
+    let cfg = compose_config(out);
+    let service = &cfg["services"]["node-0"];
+    let unescape = |v: &Value| v.as_str().unwrap().replace("$$", "$");
+    let command: Vec<String> = service["command"]
+        .as_array()
+        .expect("node-0 has a command")
+        .iter()
+        .map(unescape)
+        .collect();
+    let bin = work.join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let rec = work.join("entry-rec");
+    std::fs::create_dir_all(&rec).unwrap();
+    let stub = bin.join(&command[0]);
+    std::fs::write(
+        &stub,
+        "#!/bin/sh\nprintf '%s\\0' \"$@\" >\"$STUB_OUT/argv\"\nenv -0 >\"$STUB_OUT/env\"\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&stub, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let mut c = Command::new("sh");
+    c.arg(out.join("docker/entrypoint.sh"))
+        .args(&command)
+        .current_dir(work)
+        .env_clear()
+        .env("PATH", format!("{}:/usr/bin:/bin", bin.display()))
+        .env("CHAINFLEET_ROOT", out)
+        .env("CHAINFLEET_HOME", work.join("home"))
+        .env("STUB_OUT", &rec);
+    if let Some(env) = service["environment"].as_object() {
+        for (k, v) in env {
+            c.env(k, unescape(v));
+        }
+    }
+    let o = run(&mut c);
+    assert_ok(&o, "docker/entrypoint.sh");
+    read_record(&rec)
+}
+
+/// The (argv, environment) a stub recorded in `rec`.
+fn read_record(rec: &Path) -> (Vec<String>, BTreeMap<String, String>) {
     let argv = std::fs::read(rec.join("argv")).expect("the stub ran");
     let argv = argv
         .split(|b| *b == 0)
@@ -968,6 +1022,21 @@ fn check_sink(sink: Sink, out: &Path, work: &Path, value: &str, exact: bool, ctx
                     "{ctx}: run.sh arguments {argv:?}"
                 ),
             }
+        }
+        Sink::EntrypointEnv => {
+            let (_, env) = run_entrypoint(out, work);
+            assert_eq!(
+                env.get("HOSTILE").map(String::as_str),
+                Some(value),
+                "{ctx}: entrypoint environment"
+            );
+        }
+        Sink::EntrypointArg => {
+            let (argv, _) = run_entrypoint(out, work);
+            assert!(
+                argv.iter().any(|a| a == value),
+                "{ctx}: entrypoint arguments {argv:?}"
+            );
         }
         Sink::Compose => {
             let cfg = compose_config(out);
