@@ -147,6 +147,25 @@ mod tests {
     use super::view::{cpu, memory};
     use super::*;
     use crate::chain::{process, Text};
+
+    /// YAML drops the white space around a folded line break: a long value with doubled
+    /// spaces must not be broken next to them (issue 11's hostile strings lost spaces here).
+    #[test]
+    fn wrapping_keeps_doubled_spaces_and_spaces_after_commas() {
+        let long = format!(" {}", "ab  c, d ".repeat(30));
+        let wrapped = q_wrapped(&long, 4);
+        assert!(wrapped.contains('\n'), "long enough to wrap: {wrapped}");
+        for line in wrapped.lines().skip(1) {
+            let rest = line.strip_prefix("    ").unwrap();
+            assert!(
+                !rest.starts_with(' '),
+                "a line starts with a kept space: {line:?}"
+            );
+        }
+        for line in wrapped.lines() {
+            assert!(!line.ends_with(' '), "a line ends with a space: {line:?}");
+        }
+    }
     use crate::model::Node;
     use std::collections::BTreeSet;
 
