@@ -26,6 +26,7 @@ slow=(
   helm_target    # helm lint/template, kubernetes-validate, checkov per values file
   hosts_target   # ansible-lint and syntax-check on every family's playbook
   writer_hardening # 1,000-validator generates killed and raced, 20 and 10 times
+  hostile_strings  # 50 fields x 14 values through helm template, compose config, scripts
   mermaid        # Chromium renders every topology
 )
 

@@ -167,7 +167,7 @@ fn public_seed_warning(input: &SpecInput, v: &Validated, seed: &keys::Seed) -> O
     seed.is_public_example().then(|| {
         Diagnostic::warning(
             &input.display,
-            None,
+            v.seed_at,
             format!("the seed in the {what} `{name}` is the public example seed: anyone can recompute every key of this network"),
         )
         .with_hint("fine for trying the examples; for anything else make a seed of your own (`chainfleet seed`)")
@@ -182,7 +182,10 @@ fn artifacts(input: &SpecInput, v: &mut Validated) -> Result<chain::Artifacts, E
         &input.dir,
         &input.display,
     )
-    .map_err(|d| Error::Invalid(Diagnostics(vec![d])))?;
+    .map_err(|mut d| {
+        d.pos = d.pos.or(v.seed_at);
+        Error::Invalid(Diagnostics(vec![d]))
+    })?;
     if let Some(w) = public_seed_warning(input, v, &seed) {
         v.warnings.push(w);
     }
@@ -236,9 +239,12 @@ pub fn seed_warnings(input: &SpecInput, v: &Validated) -> Vec<Diagnostic> {
         Err(e) => {
             let mut w = Diagnostic::warning(
                 &input.display,
-                None,
+                e.pos.or(v.seed_at),
                 format!("`generate` will fail: {}", e.message),
             );
+            if let Some(value) = e.value {
+                w = w.with_value(value);
+            }
             if let Some(h) = e.hint {
                 w = w.with_hint(h);
             }
@@ -248,7 +254,7 @@ pub fn seed_warnings(input: &SpecInput, v: &Validated) -> Vec<Diagnostic> {
     let mut out: Vec<Diagnostic> = public_seed_warning(input, v, &seed).into_iter().collect();
     if seed.is_all_zero() {
         out.push(
-            Diagnostic::warning(&input.display, None, "the seed is all zero bytes: every key of this network is guessable")
+            Diagnostic::warning(&input.display, v.seed_at, "the seed is all zero bytes: every key of this network is guessable")
                 .with_hint("make a random seed (`chainfleet seed`, or `od -An -tx1 -N32 /dev/urandom | tr -d ' \\n'`)"),
         );
     }
@@ -266,7 +272,7 @@ pub fn seed_warnings(input: &SpecInput, v: &Validated) -> Vec<Diagnostic> {
                 out.push(
                     Diagnostic::warning(
                         &input.display,
-                        None,
+                        v.seed_at,
                         format!(
                             "the seed file `{path}` can be read by other users (mode {mode:o})"
                         ),
@@ -382,6 +388,9 @@ pub struct Validated {
     pub network: Network,
     /// Warnings found on the way (no errors).
     pub warnings: Diagnostics,
+    /// Where the spec names its seed source (`keys.seed.<kind>`), for problems with the
+    /// seed; `None` when the spec relies on the default seed file.
+    pub seed_at: Option<diag::Pos>,
 }
 
 /// Stages 1–4: load, validate and resolve a spec, reporting every problem at once. `file`
@@ -437,10 +446,19 @@ pub fn validate(file: &str, bytes: &[u8], spec_dir: &Path) -> Result<Validated, 
     if diags.has_errors() {
         return Err(diags);
     }
+    let seed_at = spec.keys.as_ref().and_then(|k| {
+        let kind = match &k.seed {
+            spec::SeedSource::Env(_) => "env",
+            spec::SeedSource::File(_) => "file",
+            spec::SeedSource::InsecurePhrase(_) => "insecure_phrase",
+        };
+        doc.spans.value(&format!("/keys/seed/{kind}"))
+    });
     Ok(Validated {
         spec,
         network,
         warnings: diags,
+        seed_at,
     })
 }
 

@@ -932,10 +932,28 @@ fn validate_warns_about_seeds_that_would_fail_or_leak() {
     std::fs::write(&spec, text).unwrap();
     let validate = || run(chainfleet().arg("validate").arg(&spec));
 
+    // Each warning points at the spec's `seed` field (line:col of `seed.hex`).
+    let line = std::fs::read_to_string(&spec)
+        .unwrap()
+        .lines()
+        .position(|l| l.contains("seed: { file: seed.hex }"))
+        .unwrap()
+        + 1;
+    let col = std::fs::read_to_string(&spec)
+        .unwrap()
+        .lines()
+        .nth(line - 1)
+        .unwrap()
+        .find("seed.hex")
+        .unwrap()
+        + 1;
+    let at = format!("{}:{line}:{col}: warning: ", spec.display());
     let o = validate();
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert!(
-        stderr(&o).contains("warning: `generate` will fail: cannot read the seed file `seed.hex`"),
+        stderr(&o).contains(&format!(
+            "{at}`generate` will fail: cannot read the seed file `seed.hex`"
+        )),
         "{}",
         stderr(&o)
     );
@@ -946,9 +964,14 @@ fn validate_warns_about_seeds_that_would_fail_or_leak() {
     let o = validate();
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let err = stderr(&o);
-    assert!(err.contains("the seed is all zero bytes"), "{err}");
     assert!(
-        err.contains("can be read by other users (mode 644)"),
+        err.contains(&format!("{at}the seed is all zero bytes")),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!(
+            "{at}the seed file `seed.hex` can be read by other users (mode 644)"
+        )),
         "{err}"
     );
 

@@ -36,10 +36,18 @@ const CORPUS: &[(&str, &[(&str, &str)])] = &[
     ("behind-missing-group", &[("9:82", "sentries")]),
     ("behind-non-sentry-group", &[("9:82", "rpc")]),
     ("binary-bytes", &[("2:8", "")]),
+    (
+        "chain-genesis-fields",
+        &[("9:19", "100"), ("10:26", "5"), ("11:18", "{ name")],
+    ),
     ("chain-home-unsafe", &[("8:9", "\"/h/$(touch pwned)\"")]),
     (
         "chain-id-too-long",
         &[("5:13", "this-chain-id-is-much-too-long")],
+    ),
+    (
+        "cometbft-stake-not-whole-power",
+        &[("12:12", "10stake"), ("15:12", "1500000stake")],
     ),
     ("compose-subnet-too-small", &[("11:22", "172.28.0.0/29")]),
     (
@@ -50,7 +58,12 @@ const CORPUS: &[(&str, &[(&str, &str)])] = &[
         ],
     ),
     ("count-zero", &[("10:37", "0 }")]),
+    (
+        "dedicated-sentries-count",
+        &[("13:25", "true"), ("19:25", "true")],
+    ),
     ("deep-nesting", &[("2:70", "[")]),
+    ("display-denom", &[("9:26", "uatom"), ("9:54", "\"AT OM\"")]),
     ("duplicate-group-names", &[("10:13", "validator")]),
     ("duplicate-yaml-key", &[("10:1", "name: devnet2")]),
     ("empty-file", &[("1:1", "")]),
@@ -137,6 +150,8 @@ const CORPUS: &[(&str, &[(&str, &str)])] = &[
     ("no-targets", &[("10:10", "{}")]),
     ("no-validator-cometbft", &[("9:3", "- {")]),
     ("no-validator-cosmos", &[("9:3", "- {")]),
+    ("power-and-stake", &[("13:12", "5"), ("16:12", "3")]),
+    ("power-not-cometbft", &[("12:12", "10")]),
     (
         "region-not-declared",
         // A warning (no region keeps > 2/3), then the error.
@@ -168,6 +183,17 @@ const CORPUS: &[(&str, &[(&str, &str)])] = &[
     ("unknown-key-did-you-mean", &[("11:5", "cuont")]),
     ("unknown-top-level-key", &[("12:1", "zzzzzzzzzz")]),
     ("unknown-yaml-tag", &[("2:7", "!secret devnet")]),
+    (
+        "validator-settings",
+        &[
+            ("15:27", "\"0.5\""),
+            ("16:31", "\" \""),
+            ("17:28", "\"9000000\""),
+            ("20:53", "\"1.5\""),
+            ("20:83", "\"1e6\""),
+            ("21:7", "validator-7"),
+        ],
+    ),
     ("wrong-type-count", &[("11:12", "four")]),
     ("wrong-type-list", &[("8:10", "us-east-1")]),
 ];

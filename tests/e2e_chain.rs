@@ -205,8 +205,9 @@ fn signers(port: u16, heights: impl Iterator<Item = u64>) -> BTreeSet<String> {
     out
 }
 
-/// The checks both families share; `expected_power` gives each validator's power.
-fn check_network(net: &Net, expected_power: &dyn Fn(&str) -> u64) {
+/// The checks both families share; `expected_power` gives each validator's power, `first`
+/// the chain's first height (`initial_height`).
+fn check_network(net: &Net, first: u64, expected_power: &dyn Fn(&str) -> u64) {
     let all = net.names();
     let validators = net.validators();
     assert_eq!(validators.len(), 4);
@@ -215,7 +216,7 @@ fn check_network(net: &Net, expected_power: &dyn Fn(&str) -> u64) {
     net.script("run.sh", &[]);
 
     // Every node (validators, sentries, full node) makes progress.
-    net.wait_height(&all, 5, TIMEOUT);
+    net.wait_height(&all, first + 4, TIMEOUT);
 
     // The validator set is exactly the 4 generated keys, with their powers.
     let full = net.rpc_port(all.last().unwrap());
@@ -236,7 +237,7 @@ fn check_network(net: &Net, expected_power: &dyn Fn(&str) -> u64) {
     }
 
     // Every validator signed at least one of the last few blocks.
-    let signed = signers(full, h.saturating_sub(3).max(2)..=h);
+    let signed = signers(full, h.saturating_sub(3).max(first + 1)..=h);
     let missing: Vec<&String> = addresses
         .iter()
         .filter(|(a, _)| !signed.contains(*a))
@@ -245,7 +246,7 @@ fn check_network(net: &Net, expected_power: &dyn Fn(&str) -> u64) {
     assert!(
         missing.is_empty(),
         "validators with no signature in heights {}..={h}: {missing:?}",
-        h.saturating_sub(3).max(2)
+        h.saturating_sub(3).max(first + 1)
     );
 
     // Fault: lose one validator (3 of 4 keep > 2/3 of the power) and keep making blocks.
@@ -326,7 +327,13 @@ fn cometbft_kvstore_network() {
         .iter()
         .map(|(a, n)| (n.clone(), powers[a]))
         .collect();
-    check_network(&net, &|name| by_name[name]);
+    // The spec's `power: 10` and validator-0's own `power: 20`.
+    assert_eq!(
+        by_name.values().copied().collect::<Vec<_>>(),
+        [20, 10, 10, 10],
+        "{by_name:?}"
+    );
+    check_network(&net, 1, &|name| by_name[name]);
 }
 
 /// The address of genesis account `name`, from the generated public `accounts.json`.
@@ -354,8 +361,66 @@ fn cosmos_simd_network() {
         .arg(net.run_dir.join("validate-home")));
     assert_ok(&o, "simd genesis validate");
 
-    // 100000000stake at the SDK's power reduction of 10^6.
-    check_network(&net, &|_| 100);
+    // 100000000stake at the SDK's power reduction of 10^6; validator-0 stakes twice that.
+    check_network(&net, 100, &|n| if n == "validator-0" { 200 } else { 100 });
+
+    // The chain started at the spec's `initial_height`.
+    let full = net.rpc_port("full-0");
+    let st = rpc(full, "/status").expect("status");
+    assert_eq!(
+        st["sync_info"]["earliest_block_height"], "100",
+        "initial_height: {st}"
+    );
+
+    // The gentx settings reached the staking module: commission, description and minimum
+    // self-delegation, per validator where `nodes` says so.
+    let api = net.port("full-0", "api");
+    let vals = wait_for(
+        "the staking validators",
+        Duration::from_secs(30),
+        Duration::from_millis(500),
+        || get(api, "/cosmos/staking/v1beta1/validators"),
+    );
+    let vals = vals["validators"].as_array().expect("validators");
+    assert_eq!(vals.len(), 4, "{vals:?}");
+    let mut monikers: Vec<&str> = Vec::new();
+    for v in vals {
+        let rates = &v["commission"]["commission_rates"];
+        assert_eq!(rates["rate"], "0.050000000000000000", "{v}");
+        assert_eq!(rates["max_rate"], "0.500000000000000000", "{v}");
+        assert_eq!(rates["max_change_rate"], "0.020000000000000000", "{v}");
+        assert_eq!(v["min_self_delegation"], "2000000", "{v}");
+        assert_eq!(v["description"]["website"], "https://example.com", "{v}");
+        assert_eq!(v["description"]["details"], "e2e validator", "{v}");
+        monikers.push(v["description"]["moniker"].as_str().unwrap());
+    }
+    monikers.sort();
+    assert_eq!(
+        monikers,
+        [
+            "first validator",
+            "validator-1",
+            "validator-2",
+            "validator-3"
+        ]
+    );
+
+    // The display denom is bank metadata; a validator's account holds its fee balance.
+    let meta = get(api, "/cosmos/bank/v1beta1/denoms_metadata").expect("denoms metadata");
+    let m = &meta["metadatas"][0];
+    assert_eq!(m["base"], "stake", "{meta}");
+    assert_eq!(m["display"], "kstake", "{meta}");
+    assert_eq!(m["denom_units"][1]["exponent"], 3, "{meta}");
+    let v1 = account_address(&net.out, "validator-1");
+    let b = get(api, &format!("/cosmos/bank/v1beta1/balances/{v1}")).expect("balances");
+    assert!(
+        b["balances"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["denom"] == "stake" && c["amount"] == "5000000000"),
+        "validator-1 keeps its fee balance (its stake is bonded): {b}"
+    );
 
     // A generated genesis account holds its balance, through the full node's REST API.
     let faucet = account_address(&net.out, "faucet");

@@ -50,10 +50,11 @@ fn fake_binary(dir: &Path) -> PathBuf {
     path
 }
 
+/// The pid recorded in `NODE.pid` (its first word; the second is the process's start time).
 fn pid_of(run_dir: &Path, node: &str) -> Option<i32> {
     std::fs::read_to_string(run_dir.join(format!("{node}.pid")))
         .ok()
-        .map(|s| s.trim().parse().unwrap())
+        .map(|s| s.split_whitespace().next().unwrap().parse().unwrap())
 }
 
 /// True when `pid` is a live process (a zombie waiting for init to reap it is not).
@@ -191,4 +192,98 @@ fn missing_binary_is_a_clear_error() {
         .env("CHAINFLEET_BINARY", "/nonexistent/cometbft"));
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("CHAINFLEET_BINARY"));
+}
+
+/// A generic node's arguments need not mention its home (issue 11: `run.sh` looked for the
+/// home in the process's arguments, said "exited at start" and removed the pid file of a
+/// running node, which `stop.sh` then could not stop). The launcher identifies its process
+/// by pid and start time instead.
+#[test]
+fn a_node_whose_arguments_do_not_name_its_home_is_tracked() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = dir.path().join("net.yaml");
+    std::fs::write(
+        &spec,
+        "name: gen\nchain: { family: generic, chain_id: gen-1, binary: node, image: example/node:1.0.0 }\n\
+         keys: { seed: { env: CHAINFLEET_SEED } }\n\
+         groups:\n  - { name: node, role: full, count: 2, command: [serve, --fast] }\n\
+         targets:\n  local: { base_port: 43100 }\n",
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    let o = run(chainfleet()
+        .arg("generate")
+        .arg(&spec)
+        .arg("--out")
+        .arg(&out)
+        .arg("--secrets")
+        .arg(dir.path().join("secrets")));
+    assert_ok(&o, "generate");
+    let stub = dir.path().join("stub-node");
+    std::fs::write(
+        &stub,
+        "#!/bin/sh\nprintf '%s\\n' \"$@\" >\"$STUB_OUT/$$.args\"\nwhile :; do sleep 1; done\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&stub, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let run_dir = dir.path().join("run");
+    let script = |name: &str| {
+        let mut c = Command::new(out.join("local").join(name));
+        c.env("CHAINFLEET_RUN_DIR", &run_dir)
+            .env("CHAINFLEET_BINARY", &stub)
+            .env("CHAINFLEET_STOP_TIMEOUT", "5")
+            .env("STUB_OUT", dir.path());
+        c
+    };
+    let _guard = Stop(script("stop.sh"));
+
+    let o = run(&mut script("run.sh"));
+    assert_ok(&o, "run.sh");
+    let pids: Vec<i32> = ["node-0", "node-1"]
+        .iter()
+        .map(|n| pid_of(&run_dir, n).expect("pid file kept"))
+        .collect();
+    assert!(pids.iter().all(|p| alive(*p)), "{pids:?}");
+    let args = std::fs::read_to_string(dir.path().join(format!("{}.args", pids[0]))).unwrap();
+    assert_eq!(
+        args, "serve\n--fast\n",
+        "the home is not among the arguments"
+    );
+
+    let o = run(&mut script("run.sh"));
+    assert_ok(&o, "second run.sh");
+    assert!(
+        String::from_utf8_lossy(&o.stdout)
+            .contains(&format!("node-0: already running (pid {})", pids[0])),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+
+    // A pid file whose pid now belongs to another process (same pid, other start time) is
+    // not ours: run.sh starts the node again rather than trusting it.
+    let pidfile = run_dir.join("node-1.pid");
+    std::fs::write(&pidfile, format!("{} 1\n", pids[1])).unwrap();
+    let o = run(script("run.sh").arg("node-1"));
+    assert_ok(&o, "run.sh node-1 over a stale pid file");
+    let again = pid_of(&run_dir, "node-1").unwrap();
+    assert_ne!(again, pids[1]);
+    // The replaced process is not ours any more: stop it by hand.
+    kill_by_hand(pids[1]);
+
+    let o = run(&mut script("stop.sh"));
+    assert_ok(&o, "stop.sh");
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        stdout.contains("node-0: stopped") && stdout.contains("node-1: stopped"),
+        "{stdout}"
+    );
+    assert!(!alive(pids[0]) && !alive(again));
+    assert!(pid_of(&run_dir, "node-0").is_none() && pid_of(&run_dir, "node-1").is_none());
+}
+
+fn kill_by_hand(pid: i32) {
+    let _ = Command::new("kill")
+        .arg("-KILL")
+        .arg(pid.to_string())
+        .status();
 }

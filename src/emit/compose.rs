@@ -156,8 +156,9 @@ fn node_service(
     if n.role != Role::Seed {
         deps.extend(net.nodes.iter().filter(|o| o.role == Role::Seed));
     }
-    if let Some(sentries) = group.behind.as_deref().and_then(|s| net.group(s)) {
-        deps.extend(sentries.nodes.iter().filter_map(|s| net.node(s)));
+    if group.behind.is_some() {
+        // Its sentries: every node of the sentry group, or its dedicated one.
+        deps.extend(n.peers.persistent.iter().filter_map(|s| net.node(s)));
     }
     deps.sort_by_key(|d| d.index);
     deps.dedup_by_key(|d| d.index);

@@ -69,6 +69,42 @@ pub struct Chain {
     pub minimum_gas_prices: String,
     /// Komodo assetchains.
     pub assetchains: Vec<Assetchain>,
+    /// Height of the first block (genesis `initial_height`), 1 unless the spec says.
+    pub initial_height: u64,
+    /// Staking-denom balance each Cosmos validator account holds beyond its stake.
+    pub validator_fee_balance: u128,
+    /// Display unit of the staking denom (bank denom metadata), when the spec gives one.
+    pub display_denom: Option<DisplayDenom>,
+}
+
+/// The staking denom's display unit.
+#[derive(Debug, Clone, Serialize)]
+pub struct DisplayDenom {
+    /// Display denom, e.g. `atom`.
+    pub name: String,
+    /// One display unit is 10^exponent base units.
+    pub exponent: u32,
+    /// Ticker symbol.
+    pub symbol: String,
+}
+
+/// A Cosmos SDK validator's gentx settings, defaults filled in.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ValidatorSettings {
+    /// Commission rate, max rate and max daily change, as 10^18-scaled integers.
+    pub commission: [u128; 3],
+    /// Moniker (default: the node name).
+    pub moniker: String,
+    /// Keybase identity.
+    pub identity: String,
+    /// Website.
+    pub website: String,
+    /// Security contact.
+    pub security_contact: String,
+    /// Details.
+    pub details: String,
+    /// Minimum self-delegation in base units.
+    pub min_self_delegation: u128,
 }
 
 /// A non-validator genesis account.
@@ -129,6 +165,8 @@ pub struct Group {
     pub resources: Resources,
     /// Sentry group shielding this validator group.
     pub behind: Option<String>,
+    /// With `behind`: validator `i` peers only with sentry `i` of that group.
+    pub dedicated_sentries: bool,
     /// Coordinator group of this SNARK worker pool.
     pub coordinator: Option<String>,
     /// SNARK fee.
@@ -222,6 +260,11 @@ pub struct Node {
     pub compose_ip: Ipv4Addr,
     /// Validator stake (validators only).
     pub stake: Option<Coin>,
+    /// Voting power (validators of the CometBFT families): the spec's `power`, else
+    /// stake / 10^6.
+    pub power: Option<u64>,
+    /// Gentx settings (Cosmos SDK validators).
+    pub validator: Option<ValidatorSettings>,
     /// Where the spec defines its group (`/groups/<i>`), for positioned diagnostics. Not
     /// part of any output.
     #[serde(skip)]
@@ -274,11 +317,14 @@ impl Node {
     }
 }
 
-/// CometBFT voting power of a validator with `stake` base units: the SDK's power reduction
-/// (10^6), at least 1; 10 (CometBFT's own default) without a stake. Genesis and the
-/// cross-region quorum check both count it.
-pub fn voting_power(stake: Option<u128>) -> u128 {
-    stake.map_or(10, |s| (s / 1_000_000).max(1))
+/// The Cosmos SDK's default power reduction: voting power is stake / 10^6.
+pub const POWER_REDUCTION: u128 = 1_000_000;
+
+/// CometBFT voting power of a validator with `stake` base units: stake / 10^6 (the SDK's
+/// power reduction), at least 1. Every validator of the CometBFT families has a stake after
+/// resolution (default `100000000<denom>`, power 100) unless it states `power` directly.
+pub fn voting_power(stake: u128) -> u64 {
+    u64::try_from((stake / POWER_REDUCTION).max(1)).unwrap_or(u64::MAX)
 }
 
 impl Network {

@@ -12,7 +12,7 @@ use std::net::Ipv4Addr;
 
 use super::ports::node_ports;
 use super::*;
-pub use crate::spec::parse::{parse_cidr, parse_coin, parse_mebibytes, valid_denom};
+pub use crate::spec::parse::{parse_cidr, parse_coin, parse_dec18, parse_mebibytes, valid_denom};
 use crate::spec::{self, Spec};
 
 /// Default genesis time: in the past, so a fresh network starts at once. Pinned, so the
@@ -124,6 +124,19 @@ fn resolve_chain(spec: &Spec, app_state_template: Option<serde_json::Value>) -> 
                 delegate: a.delegate.clone(),
             })
             .collect(),
+        initial_height: spec.chain.initial_height.unwrap_or(1),
+        validator_fee_balance: spec
+            .chain
+            .validator_fee_balance
+            .map_or(DEFAULT_VALIDATOR_FEE_BALANCE, u128::from),
+        display_denom: spec.chain.display_denom.as_ref().map(|d| DisplayDenom {
+            name: d.name.clone(),
+            exponent: d.exponent,
+            symbol: d
+                .symbol
+                .clone()
+                .unwrap_or_else(|| d.name.to_ascii_uppercase()),
+        }),
         minimum_gas_prices: spec
             .chain
             .minimum_gas_prices
@@ -168,14 +181,14 @@ fn resolve_groups(spec: &Spec, chain: &Chain, regions: &[String]) -> (Vec<Group>
             g.regions.clone()
         };
         let resources = resources_of(g.resources.as_ref());
-        let stake = match g.role {
-            Role::Validator if matches!(family, Family::Cosmos | Family::Cometbft) => {
-                Some(g.stake.as_deref().and_then(parse_coin).unwrap_or(Coin {
-                    amount: 100_000_000,
-                    denom: denom.clone(),
-                }))
-            }
-            _ => g.stake.as_deref().and_then(parse_coin),
+        let cometbft_validators =
+            g.role == Role::Validator && matches!(family, Family::Cosmos | Family::Cometbft);
+        let stake = match cometbft_validators {
+            true => Some(g.stake.as_deref().and_then(parse_coin).unwrap_or(Coin {
+                amount: DEFAULT_STAKE,
+                denom: denom.clone(),
+            })),
+            false => g.stake.as_deref().and_then(parse_coin),
         };
         let group_assetchains = group_assetchains(spec, g);
         let running: Vec<&Assetchain> = group_assetchains
@@ -218,6 +231,23 @@ fn resolve_groups(spec: &Spec, chain: &Chain, regions: &[String]) -> (Vec<Group>
                     }
                 })
                 .collect();
+            let own = g.nodes.get(&name);
+            let node_stake = own
+                .and_then(|o| o.stake.as_deref())
+                .and_then(parse_coin)
+                .or_else(|| stake.clone());
+            let power = cometbft_validators.then(|| {
+                own.and_then(|o| o.power)
+                    .or(g.power)
+                    .unwrap_or_else(|| voting_power(node_stake.as_ref().map_or(0, |c| c.amount)))
+            });
+            let validator = (cometbft_validators && family == Family::Cosmos).then(|| {
+                validator_settings(
+                    &name,
+                    g.validator.as_ref(),
+                    own.and_then(|o| o.validator.as_ref()),
+                )
+            });
             nodes.push(Node {
                 name: name.clone(),
                 group: g.name.clone(),
@@ -232,7 +262,9 @@ fn resolve_groups(spec: &Spec, chain: &Chain, regions: &[String]) -> (Vec<Group>
                         .wrapping_add(COMPOSE_FIRST_NODE_OFFSET)
                         .wrapping_add(index as u32),
                 ),
-                stake: stake.clone(),
+                stake: node_stake,
+                power,
+                validator,
                 source: source.clone(),
             });
             names.push(name);
@@ -246,6 +278,7 @@ fn resolve_groups(spec: &Spec, chain: &Chain, regions: &[String]) -> (Vec<Group>
             regions: group_regions,
             resources,
             behind: g.behind.clone(),
+            dedicated_sentries: g.dedicated_sentries,
             coordinator: g.coordinator.clone(),
             snark_fee: g.snark_fee.clone(),
             balance: g.balance.clone(),
@@ -396,6 +429,88 @@ fn group_assetchains(spec: &Spec, g: &spec::GroupSpec) -> Vec<String> {
     }
 }
 
+/// A validator's default stake: `100000000<denom>`, voting power 100.
+pub const DEFAULT_STAKE: u128 = 100_000_000;
+
+/// The staking-denom balance a Cosmos validator account holds beyond its stake by default,
+/// for the fees of its own transactions.
+pub const DEFAULT_VALIDATOR_FEE_BALANCE: u128 = 1_000_000_000;
+
+/// The commission a gentx sets when the spec gives none: 10%, at most 20%, changing at
+/// most 1% a day (as `simd gentx` defaults), in 10^18 units.
+pub const DEFAULT_COMMISSION: [u128; 3] = [
+    100_000_000_000_000_000,
+    200_000_000_000_000_000,
+    10_000_000_000_000_000,
+];
+
+/// A Cosmos validator's gentx settings: the node's own (`nodes.<name>.validator`) over the
+/// group's (`validator`) over the defaults, field by field.
+fn validator_settings(
+    name: &str,
+    group: Option<&spec::ValidatorSpec>,
+    own: Option<&spec::ValidatorSpec>,
+) -> ValidatorSettings {
+    let layers = [own, group];
+    let commission = |i: usize| {
+        layers
+            .iter()
+            .flatten()
+            .filter_map(|v| v.commission.as_ref())
+            .find_map(|c| [&c.rate, &c.max_rate, &c.max_change_rate][i].as_deref())
+            .and_then(parse_dec18)
+            .unwrap_or(DEFAULT_COMMISSION[i])
+    };
+    let text = |f: fn(&spec::DescriptionSpec) -> &Option<String>| {
+        layers
+            .iter()
+            .flatten()
+            .filter_map(|v| v.description.as_ref())
+            .find_map(|d| f(d).clone())
+    };
+    ValidatorSettings {
+        commission: [commission(0), commission(1), commission(2)],
+        moniker: text(|d| &d.moniker).unwrap_or_else(|| name.to_string()),
+        identity: text(|d| &d.identity).unwrap_or_default(),
+        website: text(|d| &d.website).unwrap_or_default(),
+        security_contact: text(|d| &d.security_contact).unwrap_or_default(),
+        details: text(|d| &d.details).unwrap_or_default(),
+        min_self_delegation: layers
+            .iter()
+            .flatten()
+            .find_map(|v| v.min_self_delegation.as_deref())
+            .and_then(|m| m.parse().ok())
+            .unwrap_or(1),
+    }
+}
+
+/// The sentries validator `ordinal` of `validators` peers with: its own (same ordinal) with
+/// `dedicated_sentries`, else every node of the sentry group.
+fn sentries_of(validators: &Group, sentries: &Group, ordinal: u32) -> Vec<String> {
+    match validators.dedicated_sentries {
+        true => sentries
+            .nodes
+            .get(ordinal as usize)
+            .cloned()
+            .into_iter()
+            .collect(),
+        false => sentries.nodes.clone(),
+    }
+}
+
+/// The validators of `validators` that the sentry of ordinal `ordinal` shields.
+fn shielded_by(validators: &Group, ordinal: u32) -> Vec<String> {
+    match validators.dedicated_sentries {
+        true => validators
+            .nodes
+            .get(ordinal as usize)
+            .cloned()
+            .into_iter()
+            .collect(),
+        false => validators.nodes.clone(),
+    }
+}
+
 /// Second pass: peers by name.
 ///
 /// - Validators behind a sentry group peer only with those sentries, PEX off; the sentries
@@ -432,8 +547,8 @@ fn wire_peers(groups: &[Group], nodes: &mut [Node]) {
                 ..PeerPlan::default()
             };
             if let Some(sentry_group) = group.behind.as_deref().and_then(|s| by_group.get(s)) {
-                plan.persistent = sentry_group.nodes.clone();
-                plan.unconditional = sentry_group.nodes.clone();
+                plan.persistent = sentries_of(group, sentry_group, n.ordinal);
+                plan.unconditional = plan.persistent.clone();
                 plan.pex = false;
                 return plan;
             }
@@ -451,7 +566,7 @@ fn wire_peers(groups: &[Group], nodes: &mut [Node]) {
                 let shielded: Vec<String> = groups
                     .iter()
                     .filter(|g| g.behind.as_deref() == Some(n.group.as_str()))
-                    .flat_map(|g| g.nodes.iter().cloned())
+                    .flat_map(|g| shielded_by(g, n.ordinal))
                     .collect();
                 plan.private = shielded.clone();
                 plan.unconditional = shielded.clone();
@@ -487,5 +602,34 @@ fn wire_peers(groups: &[Group], nodes: &mut [Node]) {
         .collect();
     for (n, plan) in nodes.iter_mut().zip(plans) {
         n.peers = plan;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    fn yaml(dedicated: bool) -> String {
+        format!(
+            "name: t\nchain: {{ family: cometbft, chain_id: t-1, binary: cometbft, image: cometbft/cometbft:v0.38.26 }}\nregions: [a, b]\ngroups:\n  - {{ name: validator, role: validator, count: 3, behind: sentry, dedicated_sentries: {dedicated}, regions: [a, b] }}\n  - {{ name: sentry, role: sentry, count: 3, regions: [a, b] }}\ntargets:\n  local: {{}}\n"
+        )
+    }
+
+    /// Issue 11: `behind` linked each validator with every sentry; `dedicated_sentries`
+    /// pairs validator i with sentry i, in both directions.
+    #[test]
+    fn dedicated_sentries_pair_validator_i_with_sentry_i() {
+        let net = crate::test_network(&yaml(true));
+        for i in 0..3 {
+            let v = net.node(&format!("validator-{i}")).unwrap();
+            let s = net.node(&format!("sentry-{i}")).unwrap();
+            assert_eq!(v.peers.persistent, std::slice::from_ref(&s.name));
+            assert_eq!(v.peers.unconditional, std::slice::from_ref(&s.name));
+            assert!(!v.peers.pex);
+            assert_eq!(s.peers.private, std::slice::from_ref(&v.name));
+            assert!(s.peers.persistent.contains(&v.name));
+            assert_eq!(v.region, s.region);
+        }
+        let shared = crate::test_network(&yaml(false));
+        let v = shared.node("validator-0").unwrap();
+        assert_eq!(v.peers.persistent, ["sentry-0", "sentry-1", "sentry-2"]);
     }
 }

@@ -115,6 +115,37 @@ pub struct ChainSpec {
     /// Komodo assetchains run by every `full` and `seed` node of a Komodo network.
     #[serde(default)]
     pub assetchains: Vec<AssetchainSpec>,
+    /// Cosmos SDK and CometBFT: the height of the first block (genesis `initial_height`),
+    /// e.g. to continue a chain's numbering after an upgrade by export. At least 1; default 1.
+    #[serde(default)]
+    #[schemars(range(min = 1))]
+    pub initial_height: Option<u64>,
+    /// Cosmos SDK: the amount of the staking denom each validator's account holds beyond
+    /// its stake, to pay the fees of its own transactions (default `1000000000`, 10^9 base
+    /// units). `0` leaves validators' accounts with their stake only.
+    #[serde(default)]
+    #[schemars(example = &1000000000)]
+    pub validator_fee_balance: Option<u64>,
+    /// Cosmos SDK: the staking denom's display unit, written to genesis as bank denom
+    /// metadata (what wallets and explorers show), e.g. `{name: atom, exponent: 6}` for
+    /// base denom `uatom`. Unset: no metadata.
+    #[serde(default)]
+    pub display_denom: Option<DisplayDenomSpec>,
+}
+
+/// The display unit of the staking denom (bank denom metadata).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DisplayDenomSpec {
+    /// Display denom, e.g. `atom`: a letter then 2–127 letters, digits or `/:._-`, not the
+    /// base denom itself.
+    pub name: String,
+    /// One display unit is 10^exponent base units (1–18), e.g. `6` for `uatom` -> `atom`.
+    #[schemars(range(min = 1, max = 18))]
+    pub exponent: u32,
+    /// Ticker symbol shown by wallets, e.g. `ATOM` (default: the display name upper-cased).
+    #[serde(default)]
+    pub symbol: Option<String>,
 }
 
 /// Cosmos SDK release lines with a built-in genesis template.
@@ -234,9 +265,26 @@ pub struct GroupSpec {
     #[serde(default = "one")]
     #[schemars(range(min = 1, max = 1000))]
     pub count: u32,
-    /// Self-delegated stake of each validator, one coin, e.g. `100000000stake`.
+    /// Self-delegated stake of each validator, one coin in the staking denom, e.g.
+    /// `100000000stake` (the default). Its voting power is stake / 10^6 (the Cosmos SDK's
+    /// power reduction), so the default gives power 100; a bare CometBFT stake must be a
+    /// whole multiple of 10^6 (or set `power`).
     #[serde(default)]
     pub stake: Option<String>,
+    /// Bare CometBFT validators: the voting power of each node, a whole number of votes
+    /// (CometBFT's unit, no denom) from 1. Default 100 (from the default stake). Set `power`
+    /// or `stake`, not both.
+    #[serde(default)]
+    #[schemars(range(min = 1))]
+    pub power: Option<u64>,
+    /// Cosmos SDK validators: the gentx's commission, description and minimum
+    /// self-delegation of every node of the group (`nodes` can change them per node).
+    #[serde(default)]
+    pub validator: Option<ValidatorSpec>,
+    /// Settings of single nodes that differ from the group's, by node name
+    /// (`<group>-<ordinal>`), e.g. `{validator-0: {stake: 500000000stake}}`.
+    #[serde(default)]
+    pub nodes: BTreeMap<String, NodeSpec>,
     /// Regions to spread the nodes over, round-robin in order. Each must be listed in the
     /// top-level `regions`. Defaults to the first region.
     #[serde(default)]
@@ -259,6 +307,11 @@ pub struct GroupSpec {
     /// with those sentries, with PEX off; sentries keep the validators' IDs private.
     #[serde(default)]
     pub behind: Option<String>,
+    /// With `behind`: give each validator a dedicated sentry, validator `i` peering only
+    /// with sentry `i` of the sentry group, which must have as many nodes (and should place
+    /// them in the same regions). Default `false`: every validator peers with every sentry.
+    #[serde(default)]
+    pub dedicated_sentries: bool,
     /// SNARK workers only: the coordinator group whose jobs this pool works on.
     #[serde(default)]
     pub coordinator: Option<String>,
@@ -297,6 +350,76 @@ pub struct GroupSpec {
     /// Custom role: the arguments passed to the chain binary.
     #[serde(default)]
     pub command: Vec<String>,
+}
+
+/// One node's settings that differ from its group's.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NodeSpec {
+    /// This validator's stake (instead of the group's `stake`).
+    #[serde(default)]
+    pub stake: Option<String>,
+    /// This CometBFT validator's voting power (instead of the group's `power`).
+    #[serde(default)]
+    #[schemars(range(min = 1))]
+    pub power: Option<u64>,
+    /// This Cosmos validator's gentx settings; each one set replaces the group's.
+    #[serde(default)]
+    pub validator: Option<ValidatorSpec>,
+}
+
+/// A Cosmos SDK validator's `create-validator` settings (its gentx).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ValidatorSpec {
+    /// Commission rates, decimals from 0 to 1 (default rate `0.1`, max_rate `0.2`,
+    /// max_change_rate `0.01`), with rate <= max_rate and max_change_rate <= max_rate.
+    #[serde(default)]
+    pub commission: Option<CommissionSpec>,
+    /// The validator's public description (default: moniker = node name).
+    #[serde(default)]
+    pub description: Option<DescriptionSpec>,
+    /// Minimum self-delegation in base units of the staking denom, a whole number from 1 up
+    /// to the stake (default `1`).
+    #[serde(default)]
+    #[schemars(example = &"1000000")]
+    pub min_self_delegation: Option<String>,
+}
+
+/// Commission rates, decimals such as `0.05`.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CommissionSpec {
+    /// Commission charged to delegators (default `0.1`).
+    #[serde(default)]
+    pub rate: Option<String>,
+    /// The most the rate may ever be (default `0.2`).
+    #[serde(default)]
+    pub max_rate: Option<String>,
+    /// The most the rate may change in a day (default `0.01`).
+    #[serde(default)]
+    pub max_change_rate: Option<String>,
+}
+
+/// A validator's description (`MsgCreateValidator.description`); the SDK caps each field.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DescriptionSpec {
+    /// Name shown by explorers (at most 70 characters; default: the node name).
+    #[serde(default)]
+    pub moniker: Option<String>,
+    /// Keybase identity (at most 3000 characters).
+    #[serde(default)]
+    pub identity: Option<String>,
+    /// Website URL (at most 140 characters).
+    #[serde(default)]
+    pub website: Option<String>,
+    /// Security contact e-mail (at most 140 characters).
+    #[serde(default)]
+    pub security_contact: Option<String>,
+    /// Free text (at most 280 characters).
+    #[serde(default)]
+    pub details: Option<String>,
 }
 
 /// A Komodo notary's identity.
@@ -435,6 +558,8 @@ pub struct AlertsSpec {
     #[serde(default)]
     pub sns_topics: Vec<String>,
     /// Extra labels on every alert (routing in Alertmanager), e.g. `{team: chain-ops}`.
+    /// Names are Prometheus label names (not `severity`, which chainfleet sets); values may
+    /// not hold `{{` or `}}`, which Prometheus would expand.
     #[serde(default)]
     pub labels: BTreeMap<String, String>,
 }
@@ -642,7 +767,8 @@ pub enum ServiceType {
 pub struct KubernetesTarget {
     /// Namespace to install into.
     pub namespace: String,
-    /// Storage class of the chain data volumes (cluster default when absent).
+    /// Storage class of the chain data volumes (cluster default when absent): a DNS
+    /// subdomain such as `standard` or `gp3`.
     #[serde(default)]
     pub storage_class: Option<String>,
     /// Service type for public ports.

@@ -41,6 +41,24 @@ pub fn valid_denom(d: &str) -> bool {
         && chars.all(|c| c.is_ascii_alphanumeric() || "/:._-".contains(c))
 }
 
+/// Parse a Cosmos SDK decimal such as `0.05` or `1` into its 10^18-scaled integer
+/// (`LegacyDec` atomics). `None` when it is not a plain decimal with at most 18 fractional
+/// digits.
+pub fn parse_dec18(text: &str) -> Option<u128> {
+    let (int, frac) = text.split_once('.').unwrap_or((text, ""));
+    let digits = |s: &str| s.chars().all(|c| c.is_ascii_digit());
+    if int.is_empty() || !digits(int) || !digits(frac) || frac.len() > 18 {
+        return None;
+    }
+    if text.ends_with('.') {
+        return None;
+    }
+    let int: u128 = int.parse().ok()?;
+    let frac: u128 = format!("{frac:0<18}").parse().ok()?;
+    int.checked_mul(1_000_000_000_000_000_000)?
+        .checked_add(frac)
+}
+
 /// Parse `512Mi` / `4Gi` / `1Ti` into MiB.
 pub fn parse_mebibytes(text: &str) -> Option<u64> {
     let split = text.find(|c: char| !c.is_ascii_digit())?;

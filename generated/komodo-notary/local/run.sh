@@ -33,17 +33,32 @@ secrets=$(cd "$secrets" && pwd)
 mkdir -p "$run_dir"
 run_dir=$(cd "$run_dir" && pwd)
 
-# running NODE: true when NODE's pid file names a live process started with NODE's home.
+# started_at PID: when process PID started (clock ticks since boot from /proc/PID/stat, or
+# `ps -o lstart` without /proc); empty when PID is not a live process (a zombie is not).
+# With the pid it identifies the process the launcher started, whatever that process's
+# arguments say and even when the pid was reused by another program.
+started_at() {
+  if [ -r "/proc/$1/stat" ]; then
+    stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 0
+    # Fields after the command name, which may itself hold spaces or parentheses.
+    # shellcheck disable=SC2086 # split into fields on purpose
+    set -- ${stat##*) }
+    case $1 in Z | X) return 0 ;; esac
+    shift 19
+    printf '%s\n' "$1"
+  else
+    case $(ps -p "$1" -o stat= 2>/dev/null) in '' | Z*) return 0 ;; esac
+    ps -p "$1" -o lstart= 2>/dev/null
+  fi
+}
+
+# running NODE: true when NODE's pid file ("PID START") names the live process run.sh started.
 running() {
   pidfile=$run_dir/$1.pid
   [ -f "$pidfile" ] || return 1
-  pid=$(cat "$pidfile")
-  kill -0 "$pid" 2>/dev/null || return 1
-  args=$(ps -p "$pid" -o args= 2>/dev/null) || return 1
-  case "$args " in
-    *"$run_dir/$1 "* | *"$run_dir/$1/"*) return 0 ;;
-  esac
-  return 1
+  read -r pid start <"$pidfile" || return 1
+  [ -n "$pid" ] && [ -n "$start" ] || return 1
+  [ "$(started_at "$pid")" = "$start" ]
 }
 
 # install_public FILE: copy the node's public FILE into its home. Files under data/ are the
@@ -72,7 +87,7 @@ start_node() {
   home=$run_dir/$node
   log=$run_dir/$node.log
   if running "$node"; then
-    echo "$node: already running (pid $(cat "$run_dir/$node.pid"))"
+    echo "$node: already running (pid $pid)"
     return 0
   fi
   rm -f "$run_dir/$node.pid"
@@ -122,7 +137,7 @@ start_node() {
         </dev/null >>"$log" 2>&1 &
       ;;
   esac
-  echo "$!" >"$run_dir/$node.pid"
+  echo "$! $(started_at "$!")" >"$run_dir/$node.pid"
   started="$started $node"
   echo "$node: started (pid $!), home $home, log $log"
 }

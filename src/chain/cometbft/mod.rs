@@ -149,16 +149,15 @@ pub fn key_artifacts(net: &Network, keys: &[NodeKeys]) -> Artifacts {
     a
 }
 
-/// Voting power of a validator with `stake` base units (the rule lives in the model, which
-/// checks quorum across regions with it).
-pub use crate::model::voting_power as power;
-
 /// The CometBFT genesis document frame (no app state).
 pub fn genesis_frame(net: &Network, validators: Vec<Value>) -> serde_json::Map<String, Value> {
     let mut g = serde_json::Map::new();
     g.insert("genesis_time".into(), json!(net.chain.genesis_time));
     g.insert("chain_id".into(), json!(net.chain.chain_id));
-    g.insert("initial_height".into(), json!("1"));
+    g.insert(
+        "initial_height".into(),
+        json!(net.chain.initial_height.to_string()),
+    );
     g.insert("consensus_params".into(), consensus_params());
     g.insert("validators".into(), Value::Array(validators));
     g.insert("app_hash".into(), json!(""));
@@ -312,7 +311,7 @@ pub fn build(net: &Network, seed: &Seed) -> Result<Artifacts, Diagnostics> {
             Some(json!({
                 "address": v.validator_address(),
                 "pub_key": amino_pubkey(v),
-                "power": power(n.stake.as_ref().map(|c| c.amount)).to_string(),
+                "power": n.power.unwrap_or(1).to_string(),
                 "name": n.name,
             }))
         })
@@ -557,9 +556,24 @@ mod tests {
 
     #[test]
     fn power_uses_sdk_reduction() {
-        assert_eq!(power(Some(100_000_000)), 100);
-        assert_eq!(power(Some(5)), 1);
-        assert_eq!(power(None), 10);
+        use crate::model::voting_power;
+        assert_eq!(voting_power(100_000_000), 100);
+        assert_eq!(voting_power(5), 1);
+    }
+
+    #[test]
+    fn genesis_power_is_the_stated_power_or_the_default_100() {
+        let yaml = "name: t\nchain: { family: cometbft, chain_id: t-1, binary: cometbft, image: cometbft/cometbft:v0.38.26 }\ngroups:\n  - { name: a, role: validator, count: 2, power: 7, nodes: { a-1: { power: 9 } } }\n  - { name: b, role: validator }\n  - { name: c, role: validator, stake: 3000000stake }\ntargets:\n  local: {}\n";
+        let net = crate::test_network(yaml);
+        let a = build(&net, &crate::keys::Seed::from_bytes([7; 32])).unwrap();
+        let g: Value = serde_json::from_slice(&a.public["genesis.json"].bytes).unwrap();
+        let powers: Vec<&str> = g["validators"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v["power"].as_str().unwrap())
+            .collect();
+        assert_eq!(powers, ["7", "9", "100", "3"]);
     }
 
     #[test]

@@ -140,19 +140,22 @@ const SECP256K1_PUBKEY: &str = "/cosmos.crypto.secp256k1.PubKey";
 const SIGN_MODE_DIRECT: i32 = 1;
 const GAS_LIMIT: u64 = 200_000;
 
-/// Commission rates as (JSON decimal, protobuf atomics): 10%, max 20%, max change 1%/day.
-const COMMISSION: [(&str, &str); 3] = [
-    ("0.100000000000000000", "100000000000000000"),
-    ("0.200000000000000000", "200000000000000000"),
-    ("0.010000000000000000", "10000000000000000"),
-];
+/// A 10^18-scaled decimal as (JSON text, protobuf atomics): `0.100000000000000000` and
+/// `100000000000000000` (`LegacyDec.String` and `LegacyDec.Marshal`).
+fn dec(atomics: u128) -> (String, String) {
+    const ONE: u128 = 1_000_000_000_000_000_000;
+    (
+        format!("{}.{:018}", atomics / ONE, atomics % ONE),
+        atomics.to_string(),
+    )
+}
 
 /// What one validator's gentx says.
 pub struct GenTx<'a> {
     /// Chain ID it is signed for.
     pub chain_id: &'a str,
-    /// Moniker (the node name).
-    pub moniker: &'a str,
+    /// Commission, description and minimum self-delegation.
+    pub settings: &'a crate::model::ValidatorSettings,
     /// Bech32 valoper address of the operator account.
     pub validator_address: &'a str,
     /// Ed25519 consensus public key.
@@ -163,6 +166,10 @@ pub struct GenTx<'a> {
     pub denom: &'a str,
     /// `nodeid@host:port`.
     pub memo: &'a str,
+    /// The account number the signature covers: 0 for a chain starting at height 1 (the
+    /// ante handler uses 0 for every signer at block height 0), else the signer's real
+    /// number, because InitChain then runs at `initial_height`.
+    pub account_number: u64,
 }
 
 fn b64(b: &[u8]) -> String {
@@ -173,17 +180,23 @@ impl GenTx<'_> {
     /// The signed transaction as the SDK's JSON encoder writes it (`gen_txs[]` entry).
     pub fn sign(&self, signer: &Account) -> Value {
         let amount = self.amount.to_string();
+        let v = self.settings;
+        let [rate, max_rate, max_change] = v.commission.map(dec);
+        let min_self = v.min_self_delegation.to_string();
         let msg = MsgCreateValidator {
             description: Some(Description {
-                moniker: self.moniker.to_string(),
-                ..Default::default()
+                moniker: v.moniker.clone(),
+                identity: v.identity.clone(),
+                website: v.website.clone(),
+                security_contact: v.security_contact.clone(),
+                details: v.details.clone(),
             }),
             commission: Some(CommissionRates {
-                rate: COMMISSION[0].1.into(),
-                max_rate: COMMISSION[1].1.into(),
-                max_change_rate: COMMISSION[2].1.into(),
+                rate: rate.1.clone(),
+                max_rate: max_rate.1.clone(),
+                max_change_rate: max_change.1.clone(),
             }),
-            min_self_delegation: "1".into(),
+            min_self_delegation: min_self.clone(),
             // Deprecated in v0.50; `NewMsgCreateValidator` leaves it empty.
             delegator_address: String::new(),
             validator_address: self.validator_address.to_string(),
@@ -228,21 +241,20 @@ impl GenTx<'_> {
                 gas_limit: GAS_LIMIT,
             }),
         };
-        // Account number 0: the ante handler uses 0 for every signer at height 0.
         let doc = SignDoc {
             body_bytes: body.encode_to_vec(),
             auth_info_bytes: auth.encode_to_vec(),
             chain_id: self.chain_id.to_string(),
-            account_number: 0,
+            account_number: self.account_number,
         };
         let sig = signer.sign(&doc.encode_to_vec());
         json!({
             "body": {
                 "messages": [{
                     "@type": MSG_CREATE_VALIDATOR,
-                    "description": {"moniker": self.moniker, "identity": "", "website": "", "security_contact": "", "details": ""},
-                    "commission": {"rate": COMMISSION[0].0, "max_rate": COMMISSION[1].0, "max_change_rate": COMMISSION[2].0},
-                    "min_self_delegation": "1",
+                    "description": {"moniker": v.moniker, "identity": v.identity, "website": v.website, "security_contact": v.security_contact, "details": v.details},
+                    "commission": {"rate": rate.0, "max_rate": max_rate.0, "max_change_rate": max_change.0},
+                    "min_self_delegation": min_self,
                     "delegator_address": "",
                     "validator_address": self.validator_address,
                     "pubkey": {"@type": ED25519_PUBKEY, "key": b64(&self.consensus_pubkey)},
@@ -272,6 +284,18 @@ mod tests {
     use super::*;
 
     #[test]
+    fn decimals_as_the_sdk_writes_them() {
+        assert_eq!(
+            dec(50_000_000_000_000_000),
+            ("0.050000000000000000".into(), "50000000000000000".into())
+        );
+        assert_eq!(
+            dec(1_000_000_000_000_000_000),
+            ("1.000000000000000000".into(), "1000000000000000000".into())
+        );
+    }
+
+    #[test]
     fn pubkey_any_value_is_tagged_key() {
         let v = PubKey { key: vec![7; 32] }.encode_to_vec();
         assert_eq!(&v[..2], &[0x0a, 0x20]);
@@ -281,14 +305,24 @@ mod tests {
     fn signature_verifies_over_sign_doc() {
         use k256::ecdsa::{signature::Verifier, Signature, VerifyingKey};
         let acct = Account::from_entropy([1; 32]);
+        let settings = crate::model::ValidatorSettings {
+            commission: crate::model::resolve::DEFAULT_COMMISSION,
+            moniker: "v0".into(),
+            identity: String::new(),
+            website: String::new(),
+            security_contact: String::new(),
+            details: String::new(),
+            min_self_delegation: 1,
+        };
         let g = GenTx {
             chain_id: "c-1",
-            moniker: "v0",
+            settings: &settings,
             validator_address: "cosmosvaloper1x",
             consensus_pubkey: [2; 32],
             amount: 5_000_000,
             denom: "stake",
             memo: "id@h:26656",
+            account_number: 0,
         };
         let tx = g.sign(&acct);
         let sig = base64::engine::general_purpose::STANDARD

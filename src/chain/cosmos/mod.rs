@@ -7,7 +7,7 @@
 //!
 //! Accounts: one per validator (named after the node) and one per `chain.accounts` entry,
 //! numbered 0.. in that order as `genesis add-genesis-account` would. Validators hold their
-//! stake plus `VALIDATOR_FEE_BALANCE` for fees. Secrets tree: `accounts/<name>.json` with the
+//! stake plus `chain.validator_fee_balance` (default 10^9) for fees. Secrets tree: `accounts/<name>.json` with the
 //! mnemonic (import with `<binary> keys add <name> --recover`); public tree: `accounts.json`
 //! (name → address, kind). Bank supply is the exact per-denom sum of the balances.
 
@@ -28,6 +28,7 @@ use crate::diag::{Diagnostic, Diagnostics};
 use crate::files::FileEntry;
 use crate::keys::cosmos::{bech32, Account, HD_PATH};
 use crate::keys::Seed;
+use crate::model::resolve::DEFAULT_STAKE;
 use crate::model::{Network, Node};
 
 /// `app_state` as `simd init` (SDK v0.50.15) writes it.
@@ -37,9 +38,6 @@ const APP_TOML_050: &str = include_str!("../../../templates/cosmos/sdk-0.50/app.
 
 static APP_TOML: LazyLock<tomledit::Template> =
     LazyLock::new(|| tomledit::Template::parse(APP_TOML_050));
-
-/// Extra `denom` every validator account receives beyond its stake, to pay fees.
-pub const VALIDATOR_FEE_BALANCE: u128 = 1_000_000_000;
 
 /// The account key of validator `node`.
 pub fn validator_account(net: &Network, seed: &Seed, node: &Node) -> Account {
@@ -237,6 +235,23 @@ fn app_state(
     set_denom(&mut app, "/gov/deposit_params/min_deposit", denom);
     set_denom(&mut app, "/crisis/constant_fee", denom);
     set_if_present(&mut app, "/genutil/gen_txs", Value::Array(gen_txs));
+    if let Some(d) = &net.chain.display_denom {
+        // x/bank Metadata: the base unit at exponent 0, the display unit at its exponent.
+        let metadata = json!([{
+            "description": format!("The staking token of {}", net.chain.chain_id),
+            "denom_units": [
+                {"denom": denom, "exponent": 0, "aliases": []},
+                {"denom": d.name, "exponent": d.exponent, "aliases": []},
+            ],
+            "base": denom,
+            "display": d.name,
+            "name": d.symbol,
+            "symbol": d.symbol,
+            "uri": "",
+            "uri_hash": "",
+        }]);
+        set_if_present(&mut app, "/bank/denom_metadata", metadata);
+    }
     app
 }
 
@@ -293,24 +308,34 @@ pub fn build(net: &Network, seed: &Seed) -> Result<Artifacts, Diagnostics> {
         .collect();
     let signed: Vec<(Account, Value)> = validators
         .par_iter()
-        .map(|(n, k)| {
+        .enumerate()
+        .map(|(i, (n, k))| {
             let acct = validator_account(net, seed, n);
             let cons = k
                 .validator
                 .as_ref()
                 .expect("validators have consensus keys");
             let valoper = addr(prefix, "valoper", &acct.address());
-            let stake = n.stake.as_ref().map_or(100_000_000, |c| c.amount);
+            let stake = n.stake.as_ref().map_or(DEFAULT_STAKE, |c| c.amount);
             let p2p = n.port("p2p").map_or(26656, |p| p.container);
             let memo = format!("{}@{}:{p2p}", k.node.node_id(), n.name);
             let tx = gentx::GenTx {
                 chain_id: &net.chain.chain_id,
-                moniker: &n.name,
+                settings: n
+                    .validator
+                    .as_ref()
+                    .expect("Cosmos validators have settings"),
                 validator_address: &valoper,
                 consensus_pubkey: cons.public(),
                 amount: stake,
                 denom: &net.chain.denom,
                 memo: &memo,
+                // Validators' accounts are numbered first, in node order.
+                account_number: if net.chain.initial_height > 1 {
+                    i as u64
+                } else {
+                    0
+                },
             }
             .sign(&acct);
             (acct, tx)
@@ -339,9 +364,11 @@ pub fn build(net: &Network, seed: &Seed) -> Result<Artifacts, Diagnostics> {
         if let Some(s) = &n.stake {
             *coins.entry(s.denom.clone()).or_default() += s.amount;
         } else {
-            coins.insert(net.chain.denom.clone(), 100_000_000);
+            coins.insert(net.chain.denom.clone(), DEFAULT_STAKE);
         }
-        *coins.entry(net.chain.denom.clone()).or_default() += VALIDATOR_FEE_BALANCE;
+        if net.chain.validator_fee_balance > 0 {
+            *coins.entry(net.chain.denom.clone()).or_default() += net.chain.validator_fee_balance;
+        }
         add_account(
             &mut a,
             &mut public_accounts,
@@ -507,5 +534,55 @@ mod tests {
             let out = APP_TOML.render(&v);
             assert_eq!(out.matches("MARK").count(), 1, "{k}");
         }
+    }
+
+    fn genesis_of(chain_extra: &str, group_extra: &str) -> Value {
+        let yaml = format!("name: t\nchain: {{ family: cosmos, chain_id: t-1, binary: simd, image: ghcr.io/cosmos/simapp:v0.50.15{chain_extra} }}\ngroups:\n  - {{ name: v, role: validator, count: 2{group_extra} }}\ntargets:\n  local: {{}}\n");
+        let net = crate::test_network(&yaml);
+        let a = build(&net, &Seed::from_bytes([3; 32])).unwrap();
+        serde_json::from_slice(&a.public["genesis.json"].bytes).unwrap()
+    }
+
+    fn balances(g: &Value) -> Vec<String> {
+        g["app_state"]["bank"]["balances"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|b| b["coins"][0]["amount"].as_str().unwrap().to_string())
+            .collect()
+    }
+
+    /// Issue 11: the extra 10^9 of each validator account is a spec field with that default.
+    #[test]
+    fn validator_fee_balance_defaults_to_ten_to_the_ninth() {
+        assert_eq!(balances(&genesis_of("", "")), ["1100000000", "1100000000"]);
+        assert_eq!(
+            balances(&genesis_of(", validator_fee_balance: 0", "")),
+            ["100000000", "100000000"]
+        );
+    }
+
+    #[test]
+    fn gentx_settings_initial_height_and_display_denom_reach_genesis() {
+        let g = genesis_of(
+            ", initial_height: 42, display_denom: { name: kstake, exponent: 3 }",
+            ", validator: { commission: { rate: \"0.07\" }, min_self_delegation: \"5\" }, nodes: { v-1: { validator: { description: { moniker: m1, details: d } } } }",
+        );
+        assert_eq!(g["initial_height"], "42");
+        let meta = &g["app_state"]["bank"]["denom_metadata"][0];
+        assert_eq!(meta["display"], "kstake");
+        assert_eq!(meta["symbol"], "KSTAKE");
+        let msgs: Vec<&Value> = g["app_state"]["genutil"]["gen_txs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| &t["body"]["messages"][0])
+            .collect();
+        assert_eq!(msgs[0]["commission"]["rate"], "0.070000000000000000");
+        assert_eq!(msgs[0]["commission"]["max_rate"], "0.200000000000000000");
+        assert_eq!(msgs[0]["min_self_delegation"], "5");
+        assert_eq!(msgs[0]["description"]["moniker"], "v-0");
+        assert_eq!(msgs[1]["description"]["moniker"], "m1");
+        assert_eq!(msgs[1]["description"]["details"], "d");
     }
 }

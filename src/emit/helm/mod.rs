@@ -49,6 +49,8 @@ fn q(s: &str) -> String {
 /// A YAML double-quoted scalar for a value at `indent` columns; long lists are broken after
 /// each top-level comma (escaped line break: nothing inserted) and at each top-level space
 /// (folded line break: one space), outside Helm actions, so lines stay short for review.
+/// YAML drops white space around a line break inside a quoted scalar, so no break is made
+/// next to another space (`a  b` keeps both spaces).
 fn q_wrapped(s: &str, indent: usize) -> String {
     let quoted = q(s);
     if quoted.len() <= 100 {
@@ -75,9 +77,10 @@ fn q_wrapped(s: &str, indent: usize) -> String {
             continue;
         }
         let last = i + 2 >= chars.len();
+        let spaced = next == Some(' ') || (i > 0 && chars[i - 1] == ' ');
         match c {
-            ',' if depth == 0 && !last => out.push_str(&format!(",\\\n{pad}")),
-            ' ' if depth == 0 && !last => out.push_str(&format!("\n{pad}")),
+            ',' if depth == 0 && !last && next != Some(' ') => out.push_str(&format!(",\\\n{pad}")),
+            ' ' if depth == 0 && !last && !spaced => out.push_str(&format!("\n{pad}")),
             _ => out.push(c),
         }
         i += 1;
@@ -144,6 +147,25 @@ mod tests {
     use super::view::{cpu, memory};
     use super::*;
     use crate::chain::{process, Text};
+
+    /// YAML drops the white space around a folded line break: a long value with doubled
+    /// spaces must not be broken next to them (issue 11's hostile strings lost spaces here).
+    #[test]
+    fn wrapping_keeps_doubled_spaces_and_spaces_after_commas() {
+        let long = format!(" {}", "ab  c, d ".repeat(30));
+        let wrapped = q_wrapped(&long, 4);
+        assert!(wrapped.contains('\n'), "long enough to wrap: {wrapped}");
+        for line in wrapped.lines().skip(1) {
+            let rest = line.strip_prefix("    ").unwrap();
+            assert!(
+                !rest.starts_with(' '),
+                "a line starts with a kept space: {line:?}"
+            );
+        }
+        for line in wrapped.lines() {
+            assert!(!line.ends_with(' '), "a line ends with a space: {line:?}");
+        }
+    }
     use crate::model::Node;
     use std::collections::BTreeSet;
 

@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 
 use super::Checker;
-use crate::model::{voting_power, Family, Network};
+use crate::model::{Family, Network};
 
 /// Warn when no region keeps more than 2/3 of the voting power.
 pub(super) fn check(c: &mut Checker<'_>, net: &Network) {
@@ -18,8 +18,7 @@ pub(super) fn check(c: &mut Checker<'_>, net: &Network) {
     }
     let mut by_region: BTreeMap<&str, u128> = BTreeMap::new();
     for n in net.validators() {
-        *by_region.entry(n.region.as_str()).or_default() +=
-            voting_power(n.stake.as_ref().map(|s| s.amount));
+        *by_region.entry(n.region.as_str()).or_default() += u128::from(n.power.unwrap_or(0));
     }
     let total: u128 = by_region.values().sum();
     if by_region.len() < 2 || total == 0 {

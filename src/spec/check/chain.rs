@@ -4,10 +4,11 @@
 
 use std::collections::BTreeSet;
 
+use super::names::family_name;
 use super::names::is_rfc3339;
 use super::{family, Checker, MAX_CHAIN_ID};
 use crate::spec::parse::{parse_coin, valid_denom};
-use crate::spec::{SeedSource, Spec};
+use crate::spec::{Family, SeedSource, Spec};
 
 /// Check `chain` and `keys`.
 pub(super) fn check(c: &mut Checker<'_>, spec: &Spec) {
@@ -56,12 +57,14 @@ fn identity(c: &mut Checker<'_>, spec: &Spec) {
     let last = image.rsplit('/').next().unwrap_or(image);
     let has_digest = image.contains("@sha256:");
     let tag = last.split_once(':').map(|(_, t)| t);
-    if image.is_empty() || image.contains(char::is_whitespace) {
+    if !is_image_reference(image) {
+        // The image reaches the Dockerfile's FROM (where Docker substitutes `$VAR`), compose,
+        // the chart's values and CloudFormation: Docker's own grammar needs no quoting there.
         c.error(
             "/chain/image",
             format!("image `{image}` is not an image reference"),
             image.as_str(),
-            "write `registry/name:tag` or `name@sha256:…`",
+            "write `registry/name:tag` or `name@sha256:…` (lowercase name; tag of letters, digits, `_`, `.`, `-`)",
         );
     } else if !has_digest && (tag.is_none() || tag == Some("latest")) {
         c.error(
@@ -92,6 +95,70 @@ fn identity(c: &mut Checker<'_>, spec: &Spec) {
     }
 }
 
+/// Docker's image reference grammar (distribution/reference): `[host[:port]/]path[:tag][@digest]`,
+/// path components of lowercase letters and digits joined by `.`, `_`, `__` or `-`; a tag
+/// of at most 128 word characters, `.` and `-`, not starting with `.` or `-`.
+fn is_image_reference(image: &str) -> bool {
+    let (rest, digest) = match image.split_once('@') {
+        Some((r, d)) => (r, Some(d)),
+        None => (image, None),
+    };
+    if let Some(d) = digest {
+        let Some((alg, hex)) = d.split_once(':') else {
+            return false;
+        };
+        let alg_ok = !alg.is_empty()
+            && alg
+                .chars()
+                .all(|x| x.is_ascii_lowercase() || x.is_ascii_digit() || "+.-_".contains(x));
+        if !alg_ok || hex.len() < 32 || !hex.chars().all(|x| x.is_ascii_hexdigit()) {
+            return false;
+        }
+    }
+    let last_slash = rest.rfind('/').map_or(0, |i| i + 1);
+    let (name, tag) = match rest[last_slash..].rfind(':') {
+        Some(i) => (&rest[..last_slash + i], Some(&rest[last_slash + i + 1..])),
+        None => (rest, None),
+    };
+    if let Some(t) = tag {
+        let word = |x: char| x.is_ascii_alphanumeric() || x == '_';
+        if t.is_empty()
+            || t.len() > 128
+            || !t.starts_with(word)
+            || !t.chars().all(|x| word(x) || x == '.' || x == '-')
+        {
+            return false;
+        }
+    }
+    let mut parts: Vec<&str> = name.split('/').collect();
+    if parts.len() > 1 && (parts[0].contains(['.', ':']) || parts[0] == "localhost") {
+        let host = parts.remove(0);
+        let (h, port) = match host.split_once(':') {
+            Some((h, p)) => (h, Some(p)),
+            None => (host, None),
+        };
+        let host_ok = !h.is_empty()
+            && h.split('.').all(|l| {
+                !l.is_empty()
+                    && l.chars().all(|x| x.is_ascii_alphanumeric() || x == '-')
+                    && !l.starts_with('-')
+                    && !l.ends_with('-')
+            });
+        let port_ok = port.is_none_or(|p| !p.is_empty() && p.chars().all(|x| x.is_ascii_digit()));
+        if !host_ok || !port_ok {
+            return false;
+        }
+    }
+    !name.is_empty()
+        && parts.iter().all(|p| {
+            !p.is_empty()
+                && p.chars()
+                    .all(|x| x.is_ascii_lowercase() || x.is_ascii_digit() || "._-".contains(x))
+                && p.starts_with(|x: char| x.is_ascii_alphanumeric())
+                && p.ends_with(|x: char| x.is_ascii_alphanumeric())
+        })
+}
+
 /// An absolute path of letters, digits, `/`, `.`, `_` and `-`, with no `..` component.
 fn is_plain_path(p: &str) -> bool {
     p.chars()
@@ -120,6 +187,63 @@ fn genesis(c: &mut Checker<'_>, spec: &Spec) {
                 d.as_str(),
                 "a letter then 2–127 letters, digits or `/:._-`, e.g. `stake`, `uatom`",
             );
+        }
+    }
+    if let Some(h) = ch.initial_height {
+        if !matches!(ch.family, Family::Cosmos | Family::Cometbft) {
+            c.error(
+                "/chain/initial_height",
+                format!(
+                    "`initial_height` applies to Cosmos SDK and CometBFT chains, not {}",
+                    family_name(ch.family)
+                ),
+                h.to_string(),
+                "remove it",
+            );
+        } else if h > i64::MAX as u64 {
+            c.error(
+                "/chain/initial_height",
+                format!("initial height {h} does not fit CometBFT's int64 heights"),
+                h.to_string(),
+                "use a height below 2^63",
+            );
+        }
+    }
+    // On another family `display_denom` is refused as a whole (`family::`).
+    if let Some(d) = ch
+        .display_denom
+        .as_ref()
+        .filter(|_| ch.family == Family::Cosmos)
+    {
+        let base = ch.denom.as_deref().unwrap_or("stake");
+        if !valid_denom(&d.name) {
+            c.error(
+                "/chain/display_denom/name",
+                format!("display denom `{}` is invalid", d.name),
+                d.name.as_str(),
+                "a letter then 2–127 letters, digits or `/:._-`, e.g. `atom`",
+            );
+        } else if d.name == base {
+            c.error(
+                "/chain/display_denom/name",
+                format!("display denom `{}` is the base denom itself", d.name),
+                d.name.as_str(),
+                format!(
+                    "name the larger unit, e.g. `{}` for `u{}`",
+                    base.trim_start_matches('u'),
+                    base.trim_start_matches('u')
+                ),
+            );
+        }
+        if let Some(sym) = &d.symbol {
+            if sym.is_empty() || sym.len() > 20 || !sym.chars().all(|x| x.is_ascii_alphanumeric()) {
+                c.error(
+                    "/chain/display_denom/symbol",
+                    format!("symbol `{sym}` is not a ticker"),
+                    sym.as_str(),
+                    "use 1–20 letters and digits, e.g. `ATOM`",
+                );
+            }
         }
     }
     if let Some(p) = &ch.bech32_prefix {
@@ -230,6 +354,19 @@ fn keys(c: &mut Checker<'_>, spec: &Spec) {
             "fine for a throwaway devnet; for anything else use `env` or a git-ignored `file`",
         );
     }
+    let env_name_ok = |n: &str| {
+        n.starts_with(|x: char| x.is_ascii_alphabetic() || x == '_')
+            && n.chars().all(|x| x.is_ascii_alphanumeric() || x == '_')
+    };
+    if field == "env" && !v.is_empty() && !env_name_ok(v) {
+        // It is read from the environment and shown in `export NAME=…` hints.
+        c.error(
+            "/keys/seed/env",
+            format!("seed variable name `{v}` is not an environment variable name"),
+            v.as_str(),
+            "use letters, digits and `_`, not starting with a digit, e.g. `CHAINFLEET_SEED`",
+        );
+    }
     if v.is_empty() {
         c.error(
             &format!("/keys/seed/{field}"),
@@ -237,5 +374,37 @@ fn keys(c: &mut Checker<'_>, spec: &Spec) {
             "",
             "name an environment variable or a git-ignored file",
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_image_reference;
+
+    #[test]
+    fn image_references() {
+        for ok in [
+            "cometbft/cometbft:v0.38.26",
+            "ghcr.io/cosmos/simapp:v0.50.10",
+            "localhost:5000/chain_node:1.0.0",
+            "minaprotocol/mina-daemon:3.0.3-bullseye-devnet",
+            "simapp",
+            "registry.example.com/a/b@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+        ] {
+            assert!(is_image_reference(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            "example/x:1$(id)",
+            "example/x:${TAG}",
+            "Example/x:1",
+            "example/x:.1",
+            "example//x:1",
+            "example/x:1\nRUN id",
+            "example/x@sha256:zz",
+            "example/x:",
+        ] {
+            assert!(!is_image_reference(bad), "{bad}");
+        }
     }
 }

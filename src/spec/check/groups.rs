@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use super::names::{declared_regions, group_index, role_name};
 use super::{family, Checker};
 use crate::diag::did_you_mean;
+use crate::spec::load::pointer_segment;
 use crate::spec::parse::{parse_coin, parse_mebibytes};
 use crate::spec::{GroupSpec, Role, Spec};
 
@@ -22,6 +23,7 @@ pub(super) fn check(c: &mut Checker<'_>, spec: &Spec) {
         topology(c, spec, &index, &p, g);
         workload(c, &p, g);
         overrides(c, &p, g);
+        super::validators::check(c, spec, &p, g);
         (rules.group)(c, spec, &p, g);
     }
 }
@@ -64,41 +66,46 @@ fn placement(c: &mut Checker<'_>, p: &str, g: &GroupSpec, declared: &[&str]) {
 
 /// A stake is one coin in the staking denom, on a validator group; the family may ask more.
 fn stake(c: &mut Checker<'_>, spec: &Spec, p: &str, g: &GroupSpec) {
-    let Some(stake) = &g.stake else { return };
-    let sp = format!("{p}/stake");
+    if let Some(stake) = &g.stake {
+        stake_rules(c, spec, &format!("{p}/stake"), stake, g);
+    }
+}
+
+/// The rules of one stake `stake` at `sp` (a group's or one node's) of group `g`.
+pub(super) fn stake_rules(c: &mut Checker<'_>, spec: &Spec, sp: &str, stake: &str, g: &GroupSpec) {
     match parse_coin(stake) {
         None => c.error(
-            &sp,
+            sp,
             format!("stake `{stake}` is not a coin"),
-            stake.as_str(),
+            stake,
             "write an amount and a denom, e.g. `100000000stake`",
         ),
         Some(coin) => {
             let denom = spec.chain.denom.as_deref().unwrap_or("stake");
             if coin.denom != denom {
                 c.error(
-                    &sp,
+                    sp,
                     format!(
                         "stake is in `{}`, but the chain's staking denom is `{denom}`",
                         coin.denom
                     ),
-                    stake.as_str(),
+                    stake,
                     format!("write the stake in `{denom}`"),
                 );
             } else {
-                (family::rules(spec.chain.family).stake)(c, &sp, stake, &coin);
+                (family::rules(spec.chain.family).stake)(c, sp, stake, &coin);
             }
         }
     }
     if g.role != Role::Validator {
         c.error(
-            &sp,
+            sp,
             format!(
                 "`stake` is set on group `{}`, whose role is `{}`",
                 g.name,
                 role_name(g.role)
             ),
-            stake.as_str(),
+            stake,
             "only validators stake at genesis; remove it",
         );
     }
@@ -258,10 +265,15 @@ fn workload(c: &mut Checker<'_>, p: &str, g: &GroupSpec) {
 /// shell variable names.
 fn overrides(c: &mut Checker<'_>, p: &str, g: &GroupSpec) {
     for (key, v) in &g.config {
-        config_key(c, &format!("{p}/config/{key}"), key, v);
+        config_key(c, &format!("{p}/config/{}", pointer_segment(key)), key, v);
     }
     for (key, v) in &g.app_config {
-        config_key(c, &format!("{p}/app_config/{key}"), key, v);
+        config_key(
+            c,
+            &format!("{p}/app_config/{}", pointer_segment(key)),
+            key,
+            v,
+        );
     }
     for k in g.env.keys() {
         if k.is_empty()
@@ -269,7 +281,7 @@ fn overrides(c: &mut Checker<'_>, p: &str, g: &GroupSpec) {
             || k.starts_with(|ch: char| ch.is_ascii_digit())
         {
             c.error(
-                &format!("{p}/env/{k}"),
+                &format!("{p}/env/{}", pointer_segment(k)),
                 format!("environment variable name `{k}` is invalid"),
                 k.as_str(),
                 "use letters, digits and `_`, not starting with a digit",

@@ -15,6 +15,7 @@ mod mina;
 mod monitoring;
 mod names;
 mod targets;
+mod validators;
 
 use super::load::Document;
 use super::Spec;

@@ -1,5 +1,5 @@
 //! Per-target rules on what the user wrote: at least one target; AWS regions, VPC, DNS
-//! zone and certificate; the Kubernetes namespace. Compose and local settings are checked
+//! zone and certificate; the Kubernetes namespace, storage class and cluster domain. Compose and local settings are checked
 //! on the resolved network (`model::check::host_ports`), where ports are allocated.
 
 use super::names::is_dns_label;
@@ -34,6 +34,26 @@ pub(super) fn check(c: &mut Checker<'_>, spec: &Spec) {
             &k.namespace,
             63,
         );
+        // Both reach the chart as YAML values and Kubernetes names: a DNS subdomain needs no
+        // quoting anywhere and is what the API server accepts.
+        let fields = [
+            ("storage_class", "storage class", k.storage_class.as_deref()),
+            (
+                "cluster_domain",
+                "cluster domain",
+                Some(k.cluster_domain.as_str()),
+            ),
+        ];
+        for (field, what, value) in fields {
+            if let Some(v) = value.filter(|v| !is_dns_subdomain(v)) {
+                c.error(
+                    &format!("/targets/kubernetes/{field}"),
+                    format!("{what} `{v}` is not a DNS subdomain"),
+                    v,
+                    "use 1–253 lowercase letters, digits, `-` and `.`, e.g. `standard` or `cluster.local`",
+                );
+            }
+        }
     }
     if let Some(hosts) = &t.hosts {
         super::hosts::check(c, spec, hosts);
@@ -48,6 +68,39 @@ pub(super) fn check(c: &mut Checker<'_>, spec: &Spec) {
             );
         }
     }
+}
+
+/// `arn:<partition>:<service>:<region>:<12-digit account>:<resource>`, the resource judged
+/// by `resource_ok`. ARNs reach CloudFormation and the SNS/ACM APIs as they are.
+pub(crate) fn is_arn(arn: &str, service: &str, resource_ok: impl Fn(&str) -> bool) -> bool {
+    let parts: Vec<&str> = arn.splitn(6, ':').collect();
+    let [scheme, partition, svc, region, account, resource] = parts[..] else {
+        return false;
+    };
+    scheme == "arn"
+        && matches!(partition, "aws" | "aws-cn" | "aws-us-gov")
+        && svc == service
+        && !region.is_empty()
+        && region
+            .chars()
+            .all(|x| x.is_ascii_lowercase() || x.is_ascii_digit() || x == '-')
+        && account.len() == 12
+        && account.chars().all(|x| x.is_ascii_digit())
+        && resource_ok(resource)
+}
+
+/// A Kubernetes DNS subdomain (RFC 1123): dot-separated labels of lowercase letters, digits
+/// and `-`, each starting and ending with a letter or digit, 253 characters at most.
+fn is_dns_subdomain(s: &str) -> bool {
+    s.len() <= 253
+        && s.split('.').all(|l| {
+            !l.is_empty()
+                && l.len() <= 63
+                && l.chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+        })
 }
 
 /// The AWS target deploys one stack per region: regions are listed and are AWS names.
@@ -185,7 +238,11 @@ fn aws_settings(c: &mut Checker<'_>, aws: &AwsTarget) {
         }
     }
     if let Some(arn) = &aws.certificate_arn {
-        if !arn.starts_with("arn:aws:acm:") {
+        if !is_arn(arn, "acm", |r| {
+            r.strip_prefix("certificate/").is_some_and(|id| {
+                !id.is_empty() && id.chars().all(|x| x.is_ascii_alphanumeric() || x == '-')
+            })
+        }) {
             c.error(
                 "/targets/aws/certificate_arn",
                 format!("`{arn}` is not an ACM certificate ARN"),

@@ -8,6 +8,7 @@ use std::sync::OnceLock;
 
 use crate::diag::did_you_mean;
 use crate::spec::check::Checker;
+use crate::spec::load::pointer_segment;
 use crate::spec::GroupSpec;
 
 /// Keys chainfleet sets from the topology at start (`--p2p.persistent_peers`, `--p2p.seeds`).
@@ -59,7 +60,7 @@ fn app_keys() -> &'static BTreeSet<String> {
 /// Check `g`'s `config` keys, and its `app_config` keys when the family has an `app.toml`.
 pub(super) fn check(c: &mut Checker<'_>, p: &str, g: &GroupSpec, app_toml: bool) {
     for key in g.config.keys() {
-        let ptr = format!("{p}/config/{key}");
+        let ptr = format!("{p}/config/{}", pointer_segment(key));
         if TOPOLOGY_KEYS.contains(&key.as_str()) {
             c.key_error(
                 &ptr,
@@ -75,7 +76,7 @@ pub(super) fn check(c: &mut Checker<'_>, p: &str, g: &GroupSpec, app_toml: bool)
         for key in g.app_config.keys() {
             unknown(
                 c,
-                &format!("{p}/app_config/{key}"),
+                &format!("{p}/app_config/{}", pointer_segment(key)),
                 key,
                 app_keys(),
                 "the Cosmos SDK v0.50 app.toml",

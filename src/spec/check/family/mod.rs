@@ -48,7 +48,9 @@ fn any_stake(_: &mut Checker<'_>, _: &str, _: &str, _: &Coin) {}
 /// Fields only Cosmos SDK chains accept, set on another family.
 fn reject_cosmos_fields(c: &mut Checker<'_>, spec: &Spec) {
     let ch = &spec.chain;
-    let cosmos_only: [(&str, bool); 5] = [
+    let cosmos_only: [(&str, bool); 7] = [
+        ("validator_fee_balance", ch.validator_fee_balance.is_some()),
+        ("display_denom", ch.display_denom.is_some()),
         ("sdk", ch.sdk.is_some()),
         ("app_state_template", ch.app_state_template.is_some()),
         ("bech32_prefix", ch.bech32_prefix.is_some()),
