@@ -87,6 +87,20 @@ const CORPUS: &[(&str, &[(&str, &str)])] = &[
             ("13:64", "bp-7"),
         ],
     ),
+    (
+        "mina-snark-pool-and-config",
+        &[
+            ("11:21", "seq"),
+            ("12:15", "max_connections"),
+            ("12:36", "peer"),
+            ("12:68", "\"yes\""),
+            ("13:19", "minimum-gas-prices"),
+            ("14:56", "\"0.0000000001\""),
+            ("18:16", "\"0.01\""),
+            ("19:15", "log-level"),
+        ],
+    ),
+    ("mina-work-selection-typo", &[("10:61", "random")]),
     ("missing-required-field", &[("3:1", "chain:")]),
     (
         "multi-error",

@@ -39,6 +39,13 @@ pub trait TargetRuntime {
     }
     /// The address (`host:port`) other nodes reach `node`'s p2p port at, when there is one.
     fn external_address(&self, net: &Network, node: &Node) -> Option<Text>;
+    /// The address range (CIDR) `node`'s connections to other nodes come from on this
+    /// target, for servers that admit clients by address (a Mina SNARK coordinator's client
+    /// trustlist). `None`: the target cannot say (the server then admits localhost only).
+    fn source_cidr(&self, net: &Network, node: &Node) -> Option<Text> {
+        let _ = (net, node);
+        None
+    }
     /// True when every node shares one IP address (the local launcher).
     fn shares_one_address(&self) -> bool {
         false
@@ -359,5 +366,11 @@ impl TargetRuntime for TestRuntime {
     }
     fn in_image(&self) -> bool {
         self.local_base.is_none()
+    }
+    fn source_cidr(&self, _net: &Network, node: &Node) -> Option<Text> {
+        Some(Text::lit(match self.local_base {
+            Some(_) => "127.0.0.1/32".to_string(),
+            None => format!("10.0.{}.0/24", node.index),
+        }))
     }
 }

@@ -95,6 +95,10 @@ impl TargetRuntime for ComposeRuntime {
         let p2p = node.port("p2p")?;
         Some(Text::lit(format!("{}:{}", node.compose_ip, p2p.container)))
     }
+    /// Each container has its own static address on the project network.
+    fn source_cidr(&self, _net: &Network, node: &Node) -> Option<Text> {
+        Some(Text::lit(format!("{}/32", node.compose_ip)))
+    }
 }
 
 /// A process text as a compose scalar: compose knows no deploy-time expressions.

@@ -13,7 +13,7 @@ use std::net::Ipv4Addr;
 use serde::Serialize;
 
 pub use crate::spec::parse::Coin;
-pub use crate::spec::{Exposure, Family, LaunchType, Role, SdkVersion, ServiceType};
+pub use crate::spec::{Exposure, Family, LaunchType, Role, SdkVersion, ServiceType, WorkSelection};
 pub use ports::{Protocol, Reach};
 
 /// Port names served over HTTP (behind a load balancer when public on AWS).
@@ -131,8 +131,10 @@ pub struct Group {
     pub behind: Option<String>,
     /// Coordinator group of this SNARK worker pool.
     pub coordinator: Option<String>,
-    /// SNARK fee.
+    /// SNARK coordinators: fee per job in MINA (checked).
     pub snark_fee: Option<String>,
+    /// SNARK coordinators: work selection method.
+    pub work_selection: Option<WorkSelection>,
     /// Mina: genesis balance of each node in MINA as written (checked).
     pub balance: Option<String>,
     /// Mina: the block producer node each node delegates to.

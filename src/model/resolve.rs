@@ -247,6 +247,7 @@ fn resolve_groups(spec: &Spec, chain: &Chain, regions: &[String]) -> (Vec<Group>
             behind: g.behind.clone(),
             coordinator: g.coordinator.clone(),
             snark_fee: g.snark_fee.clone(),
+            work_selection: g.work_selection,
             balance: g.balance.clone(),
             delegate: g.delegate.clone(),
             assetchains: group_assetchains,

@@ -222,6 +222,26 @@ pub enum Role {
     Custom,
 }
 
+/// How a Mina SNARK coordinator picks work for its pool (`mina daemon --work-selection`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum WorkSelection {
+    /// Sequentially, oldest job first.
+    Seq,
+    /// At random (the daemon's default).
+    Rand,
+}
+
+impl WorkSelection {
+    /// The flag value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WorkSelection::Seq => "seq",
+            WorkSelection::Rand => "rand",
+        }
+    }
+}
+
 /// A group of identical nodes.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -262,9 +282,14 @@ pub struct GroupSpec {
     /// SNARK workers only: the coordinator group whose jobs this pool works on.
     #[serde(default)]
     pub coordinator: Option<String>,
-    /// SNARK workers and coordinators: fee per SNARK job, e.g. `0.01`.
+    /// SNARK coordinators: the fee in MINA the coordinator asks per SNARK job
+    /// (`--snark-worker-fee`), e.g. `0.01`. Each coordinator group (each pool) may differ.
     #[serde(default)]
     pub snark_fee: Option<String>,
+    /// SNARK coordinators: how the coordinator picks the next job for its pool
+    /// (`--work-selection`): `seq` (in order) or `rand` (the daemon's default).
+    #[serde(default)]
+    pub work_selection: Option<WorkSelection>,
     /// Mina block producers and SNARK coordinators: genesis balance of each node's account
     /// in MINA, a decimal with at most 9 fractional digits. A block producer's balance is
     /// its stake; defaults: `1000000` for block producers, `0` for coordinators (whose

@@ -248,6 +248,28 @@ impl ChainFamily for Mina {
     }
 }
 
+/// The client trustlist of SNARK coordinator `node`: the address ranges its pool's workers
+/// connect from on this target, comma-separated. The daemon admits client-port connections
+/// (which is how workers fetch jobs and submit proofs) only from localhost and these
+/// (`MINA_CLIENT_TRUSTLIST`, read in `mina_cli_entrypoint.ml`: comma-separated CIDRs).
+fn pool_trustlist(net: &Network, node: &Node, rt: &Runtime<'_>) -> Option<Text> {
+    let mut cidrs: Vec<Text> = Vec::new();
+    for g in net
+        .groups
+        .iter()
+        .filter(|g| g.coordinator.as_deref() == Some(node.group.as_str()))
+    {
+        for worker in g.nodes.iter().filter_map(|n| net.node(n)) {
+            if let Some(c) = rt.target.source_cidr(net, worker) {
+                if !cidrs.contains(&c) {
+                    cidrs.push(c);
+                }
+            }
+        }
+    }
+    (!cidrs.is_empty()).then(|| Text::join(cidrs, ","))
+}
+
 /// Launch command of a Mina node. Daemons: `daemon` with ports, key, peers and role flags.
 /// SNARK workers: `internal snark-worker` against their coordinator's client port.
 pub fn launch(net: &Network, node: &Node, rt: &Runtime<'_>) -> Launch {
@@ -332,7 +354,19 @@ pub fn launch(net: &Network, node: &Node, rt: &Runtime<'_>) -> Launch {
         if let Some(fee) = group.and_then(|g| g.snark_fee.clone()) {
             args.extend(["--snark-worker-fee".into(), fee.into()]);
         }
+        if let Some(ws) = group.and_then(|g| g.work_selection) {
+            args.extend(["--work-selection".into(), ws.as_str().into()]);
+        }
         // The fee key (`run-snark-coordinator`) is in the node's public daemon.json.
+        if let Some(trustlist) = pool_trustlist(net, node, rt) {
+            env.insert("MINA_CLIENT_TRUSTLIST".to_string(), trustlist);
+        }
+    }
+    // The group's `config:`: daemon flags, checked by the spec checker.
+    for (key, value) in group.map(|g| &g.config).into_iter().flatten() {
+        if let Ok(flags) = crate::spec::check::daemon_flag_args(key, value) {
+            args.extend(flags.into_iter().map(Text::from));
+        }
     }
     Launch {
         program: binary,
@@ -391,5 +425,69 @@ mod tests {
         assert_eq!(a, secret_box(b"hello", b"", &[1; 24], &[2; 16]));
         assert_eq!(open_secret_box(&a, b"").unwrap(), b"hello");
         assert!(!a.contains("hello"));
+    }
+
+    /// Two pools: each coordinator gets its own fee and work selection, a trustlist of its own
+    /// pool's addresses, and its group's `config:` as daemon flags.
+    #[test]
+    fn coordinators_trust_their_pool_and_take_their_own_settings() {
+        use crate::chain::runtime::{process, TestRuntime};
+        let yaml = "name: m\nchain: { family: mina, chain_id: m, binary: mina, image: minaprotocol/mina-daemon:3.0.3 }\ngroups:\n  - { name: bp, role: block_producer, config: { max-connections: 40, log-json: true, demo-mode: false, direct-peer: [a, b] } }\n  - { name: ca, role: snark_coordinator, snark_fee: \"0.01\", work_selection: seq }\n  - { name: cb, role: snark_coordinator, snark_fee: \"0.5\" }\n  - { name: wa, role: snark_worker, count: 2, coordinator: ca }\n  - { name: wb, role: snark_worker, coordinator: cb }\ntargets:\n  local: { base_port: 40000 }\n";
+        let net = crate::test_network(yaml);
+        let a = build(&net, &crate::keys::Seed::from_bytes([3; 32])).unwrap();
+        let args = |p: &crate::chain::runtime::NodeProcess| -> Vec<String> {
+            p.args.iter().map(|t| t.literal().unwrap()).collect()
+        };
+        let after = |v: &[String], flag: &str| -> Option<String> {
+            v.iter().position(|a| a == flag).map(|i| v[i + 1].clone())
+        };
+        let rt = TestRuntime::containers();
+        let ca = process(&net, &a, net.node("ca-0").unwrap(), &rt);
+        let cb = process(&net, &a, net.node("cb-0").unwrap(), &rt);
+        assert_eq!(
+            after(&args(&ca), "--snark-worker-fee").as_deref(),
+            Some("0.01")
+        );
+        assert_eq!(
+            after(&args(&ca), "--work-selection").as_deref(),
+            Some("seq")
+        );
+        assert_eq!(
+            after(&args(&cb), "--snark-worker-fee").as_deref(),
+            Some("0.5")
+        );
+        assert!(!args(&cb).contains(&"--work-selection".to_string()));
+        // TestRuntime's containers come from 10.0.<index>.0/24; wa-0, wa-1, wb-0 are nodes 3-5.
+        let trust =
+            |p: &crate::chain::runtime::NodeProcess| p.env["MINA_CLIENT_TRUSTLIST"].literal();
+        assert_eq!(trust(&ca).as_deref(), Some("10.0.3.0/24,10.0.4.0/24"));
+        assert_eq!(trust(&cb).as_deref(), Some("10.0.5.0/24"));
+        let local = process(
+            &net,
+            &a,
+            net.node("ca-0").unwrap(),
+            &TestRuntime::local(40000),
+        );
+        assert_eq!(
+            trust(&local).as_deref(),
+            Some("127.0.0.1/32"),
+            "one entry for the pool"
+        );
+        let bp = process(&net, &a, net.node("bp-0").unwrap(), &rt);
+        assert!(!bp.env.contains_key("MINA_CLIENT_TRUSTLIST"));
+        let bp = args(&bp);
+        let tail: Vec<&str> = bp[bp.len() - 7..].iter().map(String::as_str).collect();
+        assert_eq!(
+            tail,
+            [
+                "--direct-peer",
+                "a",
+                "--direct-peer",
+                "b",
+                "--log-json",
+                "--max-connections",
+                "40"
+            ]
+        );
     }
 }

@@ -202,21 +202,9 @@ fn reference(
     }
 }
 
-/// What the nodes run with: SNARK fee, custom command, resources, pinned host ports.
+/// What the nodes run with: custom command, resources, pinned host ports (SNARK pool
+/// fields: `check::mina`).
 fn workload(c: &mut Checker<'_>, p: &str, g: &GroupSpec) {
-    if let Some(fee) = &g.snark_fee {
-        if fee
-            .parse::<f64>()
-            .map_or(true, |f| !f.is_finite() || f < 0.0)
-        {
-            c.error(
-                &format!("{p}/snark_fee"),
-                format!("SNARK fee `{fee}` is not a number"),
-                fee.as_str(),
-                "write a decimal such as `0.01`",
-            );
-        }
-    }
     if g.role == Role::Custom && g.command.is_empty() {
         c.error(
             &format!("{p}/role"),
