@@ -53,7 +53,7 @@ fn fake_binary(dir: &Path) -> PathBuf {
 fn pid_of(run_dir: &Path, node: &str) -> Option<i32> {
     std::fs::read_to_string(run_dir.join(format!("{node}.pid")))
         .ok()
-        .map(|s| s.trim().parse().unwrap())
+        .map(|s| s.lines().next().unwrap_or("").trim().parse().unwrap())
 }
 
 /// True when `pid` is a live process (a zombie waiting for init to reap it is not).
@@ -191,4 +191,142 @@ fn missing_binary_is_a_clear_error() {
         .env("CHAINFLEET_BINARY", "/nonexistent/cometbft"));
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("CHAINFLEET_BINARY"));
+}
+
+/// A stand-in binary that records `$0`, every argument (one per line) and its environment
+/// in `$CHAINFLEET_TEST_RECORD/<pid>.{argv,env}`, then waits to be killed.
+fn recording_binary(dir: &Path) -> PathBuf {
+    let path = dir.join("recording-mina");
+    std::fs::write(
+        &path,
+        "#!/bin/sh\n\
+         printf '%s\\n' \"$0\" \"$@\" >\"$CHAINFLEET_TEST_RECORD/$$.argv\"\n\
+         env >\"$CHAINFLEET_TEST_RECORD/$$.env\"\n\
+         while :; do sleep 1; done\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    path
+}
+
+/// The Mina launcher runs `$CHAINFLEET_BINARY daemon …` for the coordinator (once it ran
+/// `"$binary" -c 'exec "$0" …' mina daemon …`, i.e. `mina -c …`, with `mina` hard-coded), and
+/// `… internal snark-worker` for its worker: the exact argv each process received.
+#[test]
+fn mina_coordinator_and_worker_get_their_exact_command_lines() {
+    let spec = "name: mina-local\n\
+chain:\n  family: mina\n  chain_id: mina-local\n  binary: mina\n  image: minaprotocol/mina-daemon:3.0.3-bullseye-devnet\n  home: /root/.mina-config\n  genesis_time: \"2026-12-01T00:00:00Z\"\n\
+keys:\n  seed: { insecure_phrase: \"chainfleet local launcher test\" }\n\
+groups:\n  - { name: seed, role: seed }\n  - { name: producer, role: block_producer }\n  - { name: coordinator, role: snark_coordinator, snark_fee: \"0.01\", work_selection: seq }\n  - { name: worker, role: snark_worker, coordinator: coordinator }\n\
+targets:\n  local: { base_port: 41000 }\n";
+    let (dir, out, _secrets) = generate_text("mina-local.yaml", spec);
+    let keys = run(chainfleet()
+        .args(["keys", "--format", "json"])
+        .arg(dir.path().join("mina-local.yaml")));
+    assert_ok(&keys, "chainfleet keys");
+    let keys: serde_json::Value = serde_json::from_slice(&keys.stdout).unwrap();
+    let seed_id = keys["nodes"][0]["node_id"].as_str().unwrap().to_string();
+    assert_eq!(keys["nodes"][0]["node"], "seed-0");
+
+    let run_dir = dir.path().join("run");
+    let record = dir.path().join("record");
+    std::fs::create_dir(&record).unwrap();
+    let fake = recording_binary(dir.path());
+    let script = |name: &str| {
+        let mut c = Command::new(out.join("local").join(name));
+        c.env("CHAINFLEET_RUN_DIR", &run_dir)
+            .env("CHAINFLEET_BINARY", &fake)
+            .env("CHAINFLEET_TEST_RECORD", &record)
+            .env("CHAINFLEET_STOP_TIMEOUT", "5");
+        c
+    };
+    let _guard = Stop(script("stop.sh"));
+    let nodes = ["coordinator-0", "worker-0"];
+    let o = run(script("run.sh").args(nodes));
+    assert_ok(&o, "run.sh coordinator-0 worker-0");
+
+    let recorded = |node: &str, ext: &str| -> String {
+        let pid = pid_of(&run_dir, node).unwrap();
+        let path = record.join(format!("{pid}.{ext}"));
+        wait_for(
+            &format!("{node}'s {ext}"),
+            std::time::Duration::from_secs(10),
+            std::time::Duration::from_millis(50),
+            || {
+                std::fs::read_to_string(&path)
+                    .ok()
+                    .filter(|s| !s.is_empty())
+            },
+        )
+    };
+    let home = run_dir.join("coordinator-0");
+    let home = home.display();
+    let fake = fake.display();
+    let want: Vec<String> = [
+        format!("{fake}"),
+        "daemon".into(),
+        "--config-directory".into(),
+        format!("{home}"),
+        "--libp2p-keypair".into(),
+        format!("{home}/keys/libp2p-key"),
+        "--config-file".into(),
+        format!("{home}/genesis.json"),
+        "--external-port".into(),
+        "41020".into(),
+        "--client-port".into(),
+        "41021".into(),
+        "--rest-port".into(),
+        "41022".into(),
+        "--metrics-port".into(),
+        "41023".into(),
+        "--external-ip".into(),
+        "127.0.0.1".into(),
+        "--peer".into(),
+        format!("/ip4/127.0.0.1/tcp/41000/p2p/{seed_id}"),
+        "--snark-worker-fee".into(),
+        "0.01".into(),
+        "--work-selection".into(),
+        "seq".into(),
+    ]
+    .to_vec();
+    let got: Vec<String> = recorded("coordinator-0", "argv")
+        .lines()
+        .map(str::to_string)
+        .collect();
+    assert_eq!(got, want, "coordinator argv");
+    let env = recorded("coordinator-0", "env");
+    assert!(
+        env.lines()
+            .any(|l| l == "MINA_CLIENT_TRUSTLIST=127.0.0.1/32"),
+        "{env}"
+    );
+    assert!(env.lines().any(|l| l == "MINA_LIBP2P_PASS="), "{env}");
+    // Its files are installed where the flags point.
+    assert!(run_dir.join("coordinator-0/keys/libp2p-key").is_file());
+    assert!(run_dir.join("coordinator-0/genesis.json").is_file());
+    assert!(run_dir.join("coordinator-0/daemon.json").is_file());
+
+    let got: Vec<String> = recorded("worker-0", "argv")
+        .lines()
+        .map(str::to_string)
+        .collect();
+    let want: Vec<String> = [
+        &format!("{fake}")[..],
+        "internal",
+        "snark-worker",
+        "--daemon-address",
+        "127.0.0.1:41021",
+        "--proof-level",
+        "full",
+        "--shutdown-on-disconnect",
+        "false",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    assert_eq!(got, want, "worker argv");
+
+    let o = run(&mut script("stop.sh"));
+    assert_ok(&o, "stop.sh");
+    assert!(nodes.iter().all(|n| pid_of(&run_dir, n).is_none()));
 }

@@ -33,17 +33,22 @@ secrets=$(cd "$secrets" && pwd)
 mkdir -p "$run_dir"
 run_dir=$(cd "$run_dir" && pwd)
 
-# running NODE: true when NODE's pid file names a live process started with NODE's home.
+# NODE's pid file holds its pid and, on the second line, the process's start time (ps
+# lstart): a reused pid has another start time. (A node's arguments need not name its home:
+# a Mina SNARK worker's do not.)
+pid_of() {
+  head -n 1 "$run_dir/$1.pid"
+}
+
+# running NODE: true when NODE's pid file names a live process started when it says.
 running() {
   pidfile=$run_dir/$1.pid
   [ -f "$pidfile" ] || return 1
-  pid=$(cat "$pidfile")
+  pid=$(pid_of "$1")
+  started_at=$(sed -n 2p "$pidfile")
   kill -0 "$pid" 2>/dev/null || return 1
-  args=$(ps -p "$pid" -o args= 2>/dev/null) || return 1
-  case "$args " in
-    *"$run_dir/$1 "* | *"$run_dir/$1/"*) return 0 ;;
-  esac
-  return 1
+  now=$(ps -p "$pid" -o lstart= 2>/dev/null) || return 1
+  [ -n "$started_at" ] && [ "$now" = "$started_at" ]
 }
 
 # install_public FILE: copy the node's public FILE into its home. Files under data/ are the
@@ -72,7 +77,7 @@ start_node() {
   home=$run_dir/$node
   log=$run_dir/$node.log
   if running "$node"; then
-    echo "$node: already running (pid $(cat "$run_dir/$node.pid"))"
+    echo "$node: already running (pid $(pid_of "$node"))"
     return 0
   fi
   rm -f "$run_dir/$node.pid"
@@ -122,9 +127,10 @@ start_node() {
         </dev/null >>"$log" 2>&1 &
       ;;
   esac
-  echo "$!" >"$run_dir/$node.pid"
+  pid=$!
+  { echo "$pid" && ps -p "$pid" -o lstart= 2>/dev/null; } >"$run_dir/$node.pid" || true
   started="$started $node"
-  echo "$node: started (pid $!), home $home, log $log"
+  echo "$node: started (pid $pid), home $home, log $log"
 }
 
 if [ $# -eq 0 ]; then

@@ -18,17 +18,22 @@ all_nodes="validator-0 validator-1 validator-2 validator-3 sentry-0 sentry-1 ful
 [ -d "$run_dir" ] || exit 0
 run_dir=$(cd "$run_dir" && pwd)
 
-# running NODE: true when NODE's pid file names a live process started with NODE's home.
+# NODE's pid file holds its pid and, on the second line, the process's start time (ps
+# lstart): a reused pid has another start time. (A node's arguments need not name its home:
+# a Mina SNARK worker's do not.)
+pid_of() {
+  head -n 1 "$run_dir/$1.pid"
+}
+
+# running NODE: true when NODE's pid file names a live process started when it says.
 running() {
   pidfile=$run_dir/$1.pid
   [ -f "$pidfile" ] || return 1
-  pid=$(cat "$pidfile")
+  pid=$(pid_of "$1")
+  started_at=$(sed -n 2p "$pidfile")
   kill -0 "$pid" 2>/dev/null || return 1
-  args=$(ps -p "$pid" -o args= 2>/dev/null) || return 1
-  case "$args " in
-    *"$run_dir/$1 "* | *"$run_dir/$1/"*) return 0 ;;
-  esac
-  return 1
+  now=$(ps -p "$pid" -o lstart= 2>/dev/null) || return 1
+  [ -n "$started_at" ] && [ "$now" = "$started_at" ]
 }
 
 if [ $# -eq 0 ]; then
@@ -48,7 +53,7 @@ done
 stopping=""
 for node in "$@"; do
   if running "$node"; then
-    kill -TERM "$(cat "$run_dir/$node.pid")" 2>/dev/null || true
+    kill -TERM "$(pid_of "$node")" 2>/dev/null || true
     stopping="$stopping $node"
   else
     rm -f "$run_dir/$node.pid"
@@ -69,7 +74,7 @@ done
 
 for node in $stopping; do
   echo "stop.sh: $node did not stop after ${timeout}s; killing it" >&2
-  kill -KILL "$(cat "$run_dir/$node.pid")" 2>/dev/null || true
+  kill -KILL "$(pid_of "$node")" 2>/dev/null || true
 done
 for node in "$@"; do
   if [ -f "$run_dir/$node.pid" ]; then
