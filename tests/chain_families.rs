@@ -179,7 +179,8 @@ fn mina_peer_ids_are_libp2p_ed25519_and_stable() {
         assert_eq!(id.len(), 52, "{id}");
         daemons += 1;
     }
-    assert_eq!(daemons, 7);
+    // 3 seeds, 3 producers, the archive node, 2 coordinators.
+    assert_eq!(daemons, 9);
     // Secrets are byte-identical too (deterministic nonce and salt).
     assert_eq!(a.secrets, b.secrets);
 
@@ -248,7 +249,11 @@ fn mina_launch_args_carry_every_seed_and_role_flags() {
                         "{args}"
                     );
                     assert!(args.contains("--proof-level full"));
-                    let coord = net.node("snark-coordinator-0").unwrap();
+                    // Its own pool's coordinator.
+                    let pool = net.group(&node.group).unwrap();
+                    let coord = net
+                        .node(&format!("{}-0", pool.coordinator.as_deref().unwrap()))
+                        .unwrap();
                     let client = if s.bind_host == "127.0.0.1" {
                         coord.port("client").unwrap().local
                     } else {
@@ -320,8 +325,21 @@ fn mina_launch_args_carry_every_seed_and_role_flags() {
             assert_eq!(s.program, "mina");
             assert_eq!(l.args[0], "daemon");
             if node.role == Role::SnarkCoordinator {
-                assert!(args.contains("--snark-worker-fee 0.01"));
+                // Each pool its own fee and work selection.
+                let g = net.group(&node.group).unwrap();
+                let fee = g.snark_fee.as_deref().unwrap();
+                assert!(
+                    args.contains(&format!("--snark-worker-fee {fee}")),
+                    "{args}"
+                );
+                let ws = g.work_selection.unwrap().as_str();
+                assert!(args.contains(&format!("--work-selection {ws}")), "{args}");
             }
+            assert_eq!(
+                node.role == Role::Archive,
+                args.contains("--archive-address 127.0.0.1:3086"),
+                "{args}"
+            );
         }
     }
 }
@@ -437,7 +455,7 @@ fn mina_public_output_holds_no_key_material() {
             bs58::encode(&private).into_string(),
         ]);
     }
-    assert_eq!(needles.len(), 7 * 10);
+    assert_eq!(needles.len(), 9 * 10);
     // Mina staking keys: private keys (EK…, raw scalar in hex/base58/base64), key file
     // passwords and ciphertexts.
     let mut scalars = Vec::new();
@@ -460,7 +478,16 @@ fn mina_public_output_holds_no_key_material() {
         ]);
         scalars.push(raw[1..].to_vec());
     }
-    assert_eq!(scalars.len(), 5);
+    assert_eq!(scalars.len(), 6);
+    // The archive node's PostgreSQL password.
+    for (path, bytes) in secret
+        .iter()
+        .filter(|(p, _)| p.ends_with("postgres-password"))
+    {
+        needles.push(String::from_utf8(bytes.clone()).unwrap());
+        assert!(path.starts_with("nodes/archive-0/"), "{path}");
+    }
+    assert_eq!(needles.len(), 9 * 10 + 6 * 7 + 1);
     // The public keys are public: the ledger and the coordinator's daemon.json name them.
     let config = String::from_utf8(public["genesis.json"].clone()).unwrap();
     assert!(config.contains("B62q"));

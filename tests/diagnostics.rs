@@ -15,6 +15,13 @@ use common::{chainfleet, files_under, generate_text, root, run};
 const CORPUS: &[(&str, &[(&str, &str)])] = &[
     ("account-coin-syntax", &[("9:53", "\"lots of atoms\"")]),
     ("alias-bomb", &[("7:45", "*a4")]),
+    (
+        "archive-image-not-mina-or-unpinned",
+        &[
+            ("8:18", "minaprotocol/mina-archive:latest"),
+            ("8:18", "minaprotocol/mina-archive:latest"),
+        ],
+    ),
     ("aws-group-larger-than-any-instance", &[("9:34", "1Ti")]),
     ("aws-instance-type-too-small", &[("10:20", "t3.small")]),
     ("aws-instance-type-with-fargate", &[("10:20", "m6i.large")]),
@@ -75,6 +82,10 @@ const CORPUS: &[(&str, &[(&str, &str)])] = &[
         ],
     ),
     ("memory-size", &[("13:34", "4GB")]),
+    (
+        "mina-archive-needs-image-and-containers",
+        &[("10:25", "archive"), ("10:25", "archive")],
+    ),
     (
         "mina-ledger-fields",
         &[

@@ -14,7 +14,7 @@ pub mod mina;
 pub mod runtime;
 pub mod text;
 
-pub use family::{family, ChainFamily, Healthy, Launch, Probe, RpcProbe};
+pub use family::{family, ChainFamily, Companion, Healthy, Launch, Probe, RpcProbe};
 pub use runtime::{process, NodeProcess, PeerHost, TargetRuntime};
 pub use text::{Piece, Text};
 

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
-use super::family::{family, Launch, Probe};
+use super::family::{family, Companion, Launch, Probe};
 use super::text::Text;
 use super::{Artifacts, SecretFile};
 use crate::model::{Network, Node, Port};
@@ -178,6 +178,8 @@ pub struct NodeProcess {
     pub data_dir: String,
     /// Where the node reads the shared genesis file, relative to its home.
     pub genesis_path: Option<&'static str>,
+    /// Containers that run beside it in its network namespace.
+    pub companions: Vec<Companion>,
 }
 
 /// The peers of `node` on `target`: unreachable ones left out, hosts from the target,
@@ -301,6 +303,7 @@ pub fn process(
             .public
             .contains_key("genesis.json")
             .then(|| fam.genesis_home_path()),
+        companions: fam.companions(net, node),
     }
 }
 

@@ -35,6 +35,56 @@ struct Service {
     depends_on: Vec<(String, &'static str)>,
     cpus: String,
     memory: String,
+    companions: Vec<CompanionService>,
+}
+
+/// A container beside a node, in the node's network namespace (`network_mode:
+/// service:<node>`), so both reach each other at 127.0.0.1 as in a pod or an ECS task.
+#[derive(Serialize)]
+struct CompanionService {
+    name: String,
+    node: String,
+    image: String,
+    entrypoint: Vec<String>,
+    command: Vec<String>,
+    environment: Vec<(String, String)>,
+    secrets: Vec<(String, String)>,
+    volume_name: Option<String>,
+    volume: Option<String>,
+}
+
+/// The companions of `n`: secrets as `VAR_FILE` pointing at the mounted compose secret.
+fn companion_services(net: &Network, n: &Node, proc: &NodeProcess) -> Vec<CompanionService> {
+    proc.companions
+        .iter()
+        .map(|c| {
+            let name = format!("{}-{}", n.name, c.name);
+            let mut environment: Vec<(String, String)> =
+                c.env.iter().map(|(k, v)| (k.clone(), q(v))).collect();
+            let mut secrets = Vec::new();
+            for (var, key) in &c.secret_env {
+                secrets.push((format!("{}-{}-{key}", net.name, n.name), key.clone()));
+                environment.push((format!("{var}_FILE"), q(&format!("/run/secrets/{key}"))));
+            }
+            environment.sort();
+            let volume_name = c.data_dir.as_ref().map(|_| format!("{name}-data"));
+            CompanionService {
+                volume: c
+                    .data_dir
+                    .as_ref()
+                    .zip(volume_name.as_ref())
+                    .map(|(d, v)| q(&format!("{v}:{d}"))),
+                volume_name,
+                node: n.name.clone(),
+                image: q(&c.image),
+                entrypoint: c.entrypoint.iter().map(|a| q(a)).collect(),
+                command: c.args.iter().map(|a| q(a)).collect(),
+                environment,
+                secrets,
+                name,
+            }
+        })
+        .collect()
 }
 
 #[derive(Serialize)]
@@ -194,6 +244,7 @@ fn node_service(
         depends_on,
         cpus: cpus(group.resources.cpu_millis),
         memory: format!("{}M", group.resources.memory_mib),
+        companions: companion_services(net, n, proc),
     })
 }
 

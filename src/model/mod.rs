@@ -69,6 +69,8 @@ pub struct Chain {
     pub minimum_gas_prices: String,
     /// Komodo assetchains.
     pub assetchains: Vec<Assetchain>,
+    /// Mina: the archive process's image.
+    pub archive_image: Option<String>,
 }
 
 /// A non-validator genesis account.

@@ -140,6 +140,7 @@ fn resolve_chain(spec: &Spec, app_state_template: Option<serde_json::Value>) -> 
                 params: a.params.clone(),
             })
             .collect(),
+        archive_image: spec.chain.archive_image.clone(),
     }
 }
 

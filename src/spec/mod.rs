@@ -115,6 +115,11 @@ pub struct ChainSpec {
     /// Komodo assetchains run by every `full` and `seed` node of a Komodo network.
     #[serde(default)]
     pub assetchains: Vec<AssetchainSpec>,
+    /// Mina: the image of the archive process (`mina-archive`), pinned, e.g.
+    /// `minaprotocol/mina-archive:3.0.3-bullseye-devnet`. Needed when a group has
+    /// `role: archive`: each archive node runs it beside its daemon, with a PostgreSQL.
+    #[serde(default)]
+    pub archive_image: Option<String>,
 }
 
 /// Cosmos SDK release lines with a built-in genesis template.

@@ -52,24 +52,9 @@ fn identity(c: &mut Checker<'_>, spec: &Spec) {
             "name the executable on the image's PATH, e.g. `dualityd`",
         );
     }
-    let image = &ch.image;
-    let last = image.rsplit('/').next().unwrap_or(image);
-    let has_digest = image.contains("@sha256:");
-    let tag = last.split_once(':').map(|(_, t)| t);
-    if image.is_empty() || image.contains(char::is_whitespace) {
-        c.error(
-            "/chain/image",
-            format!("image `{image}` is not an image reference"),
-            image.as_str(),
-            "write `registry/name:tag` or `name@sha256:…`",
-        );
-    } else if !has_digest && (tag.is_none() || tag == Some("latest")) {
-        c.error(
-            "/chain/image",
-            format!("image `{image}` is not pinned"),
-            image.as_str(),
-            "pin a version tag (e.g. `:v0.5.0`) or a digest; `latest` changes under you",
-        );
+    pinned_image(c, "/chain/image", &ch.image);
+    if let Some(image) = &ch.archive_image {
+        pinned_image(c, "/chain/archive_image", image);
     }
     if let Some(home) = &ch.home {
         if !home.starts_with('/') {
@@ -89,6 +74,28 @@ fn identity(c: &mut Checker<'_>, spec: &Spec) {
                 "use only letters, digits, `/`, `.`, `_` and `-`, without `..`, e.g. `/root/.duality`",
             );
         }
+    }
+}
+
+/// `image` (at `ptr`) is an image reference pinned by tag (not `latest`) or digest.
+fn pinned_image(c: &mut Checker<'_>, ptr: &str, image: &str) {
+    let last = image.rsplit('/').next().unwrap_or(image);
+    let has_digest = image.contains("@sha256:");
+    let tag = last.split_once(':').map(|(_, t)| t);
+    if image.is_empty() || image.contains(char::is_whitespace) {
+        c.error(
+            ptr,
+            format!("image `{image}` is not an image reference"),
+            image,
+            "write `registry/name:tag` or `name@sha256:…`",
+        );
+    } else if !has_digest && (tag.is_none() || tag == Some("latest")) {
+        c.error(
+            ptr,
+            format!("image `{image}` is not pinned"),
+            image,
+            "pin a version tag (e.g. `:v0.5.0`) or a digest; `latest` changes under you",
+        );
     }
 }
 

@@ -237,6 +237,51 @@ fn group_config(c: &mut Checker<'_>, p: &str, g: &GroupSpec) {
     }
 }
 
+/// Mina archive nodes run the archive process from `chain.archive_image` beside their
+/// daemon, with a PostgreSQL: both are containers, which the local launcher does not run.
+fn archive(c: &mut Checker<'_>, spec: &Spec) {
+    let mina = spec.chain.family == Family::Mina;
+    if let (false, Some(image)) = (mina, &spec.chain.archive_image) {
+        c.error(
+            "/chain/archive_image",
+            format!(
+                "`archive_image` applies to Mina, not {}",
+                family_name(spec.chain.family)
+            ),
+            image.as_str(),
+            "remove it",
+        );
+    }
+    if !mina {
+        return;
+    }
+    for (i, g) in spec.groups.iter().enumerate() {
+        if g.role != Role::Archive {
+            continue;
+        }
+        let ptr = format!("/groups/{i}/role");
+        if spec.chain.archive_image.is_none() {
+            c.error(
+                &ptr,
+                format!(
+                    "Mina archive group `{}` needs the archive process's image",
+                    g.name
+                ),
+                "archive",
+                "set `chain.archive_image`, e.g. `minaprotocol/mina-archive:3.0.3-bullseye-devnet`",
+            );
+        }
+        if spec.targets.local.is_some() {
+            c.error(
+                &ptr,
+                format!("Mina archive group `{}` runs PostgreSQL and the archive process in containers, which the local launcher cannot start", g.name),
+                "archive",
+                "generate the network for compose, kubernetes or aws, or drop `targets.local`",
+            );
+        }
+    }
+}
+
 /// `snark_fee` and `work_selection` belong to SNARK coordinators: a pool's workers are paid
 /// what their coordinator asks, and the coordinator hands out the work.
 fn snark_pool(c: &mut Checker<'_>, p: &str, g: &GroupSpec) {
@@ -331,6 +376,7 @@ pub(super) fn check(c: &mut Checker<'_>, spec: &Spec) {
             );
         }
     };
+    archive(c, spec);
     for (i, g) in spec.groups.iter().enumerate() {
         let p = format!("/groups/{i}");
         snark_pool(c, &p, g);
