@@ -170,8 +170,11 @@ fn mina_peer_ids_are_libp2p_ed25519_and_stable() {
     for node in &net.nodes {
         let id = a.nodes[&node.name].node_id.clone();
         assert_eq!(id, b.nodes[&node.name].node_id, "{} changed", node.name);
-        if node.role == Role::SnarkWorker {
-            assert_eq!(id, None, "workers do not join the gossip network");
+        if node.role == Role::SnarkWorker || is_test_service(&net, node) {
+            assert_eq!(
+                id, None,
+                "workers and test services do not join the gossip network"
+            );
             continue;
         }
         let id = id.unwrap();
@@ -197,11 +200,20 @@ fn mina_peer_ids_are_libp2p_ed25519_and_stable() {
     }
 }
 
+/// A test service (own image): no chain identity, tested in the unit tests of `chain::mina`.
+fn is_test_service(net: &chainfleet::model::Network, node: &Node) -> bool {
+    net.group(&node.group).is_some_and(|g| g.image.is_some())
+}
+
 #[test]
 fn mina_key_files_open_to_the_peer_id_they_announce() {
     let net = load("mina-testnet.yaml");
     let a = chain::build(&net, &seed()).unwrap();
-    for node in net.nodes.iter().filter(|n| n.role != Role::SnarkWorker) {
+    for node in net
+        .nodes
+        .iter()
+        .filter(|n| n.role != Role::SnarkWorker && !is_test_service(&net, n))
+    {
         let na = &a.nodes[&node.name];
         let sf = na
             .secret_files
@@ -238,7 +250,7 @@ fn mina_launch_args_carry_every_seed_and_role_flags() {
     let seeds: Vec<&Node> = net.nodes.iter().filter(|n| n.role == Role::Seed).collect();
     assert_eq!(seeds.len(), 3);
     for settings in [container_settings, local_settings] {
-        for node in &net.nodes {
+        for node in net.nodes.iter().filter(|n| !is_test_service(&net, n)) {
             let s = settings(&net, &a, node);
             let l = &s;
             let args = l.args.join(" ");

@@ -166,6 +166,16 @@ const CORPUS: &[(&str, &[(&str, &str)])] = &[
     ("stake-denom-mismatch", &[("13:12", "100000000stake")]),
     ("stake-syntax", &[("12:12", "\"100 stake\"")]),
     ("tab-indentation", &[("4:1", "\tfamily")]),
+    (
+        "test-service-fields",
+        &[
+            ("9:46", "example/bp:1.0"),
+            ("12:38", "\"curlimages/curl:latest\""),
+            ("12:71", "bq"),
+            ("13:72", "pool"),
+            ("14:39", "coord"),
+        ],
+    ),
     ("top-level-list", &[("2:1", "- name")]),
     ("unclosed-flow-mapping", &[("11:3", "local")]),
     ("unknown-key-did-you-mean", &[("11:5", "cuont")]),

@@ -8,8 +8,10 @@
 //! process gets exactly `mina-archive run --postgres-uri postgres://archive:<password>@
 //! 127.0.0.1:5432/archive --server-port 3086` and reaches the database with it, and the
 //! daemon is given `--archive-address 127.0.0.1:3086`, where the archive process answers
-//! from inside the daemon's network namespace. `docker compose down -v` always runs (a Drop
-//! guard). Under CI or `CHAINFLEET_REQUIRE_TOOLS=1` a missing engine fails the test.
+//! from inside the daemon's network namespace. A test service (a custom group with its own
+//! image, `tests: producer`) runs its own image and command and reaches the producer's
+//! GraphQL at the URL it is given (the daemon stand-in answers GraphQL with a fixed reply).
+//! `docker compose down -v` always runs (a Drop guard). Under CI or `CHAINFLEET_REQUIRE_TOOLS=1` a missing engine fails the test.
 
 mod common;
 
@@ -21,11 +23,28 @@ use common::*;
 
 const TIMEOUT: Duration = Duration::from_secs(120);
 
-const SPEC: &str = "name: mina-arch\n\
-chain:\n  family: mina\n  chain_id: mina-arch\n  binary: mina\n  image: minaprotocol/mina-daemon:3.0.3-bullseye-devnet\n  archive_image: minaprotocol/mina-archive:3.0.3-bullseye-devnet\n  home: /root/.mina-config\n  genesis_time: \"2026-12-01T00:00:00Z\"\n\
-keys:\n  seed: { insecure_phrase: \"chainfleet archive real-run test\" }\n\
-groups:\n  - { name: producer, role: block_producer }\n  - { name: archive, role: archive }\n\
-targets:\n  compose: { subnet: 172.30.7.0/24, host_ip: 127.0.0.1, base_port: 27900 }\n";
+const SPEC: &str = r#"name: mina-arch
+chain:
+  family: mina
+  chain_id: mina-arch
+  binary: mina
+  image: minaprotocol/mina-daemon:3.0.3-bullseye-devnet
+  archive_image: minaprotocol/mina-archive:3.0.3-bullseye-devnet
+  home: /root/.mina-config
+  genesis_time: "2026-12-01T00:00:00Z"
+keys:
+  seed: { insecure_phrase: "chainfleet archive real-run test" }
+groups:
+  - { name: producer, role: block_producer }
+  - { name: archive, role: archive }
+  - name: qa
+    role: custom
+    image: chainfleet/debian:bookworm
+    tests: producer
+    command: [sh, -c, 'echo "url=$CHAINFLEET_GRAPHQL_URL urls=$CHAINFLEET_GRAPHQL_URLS"; while :; do curl -fsS -X POST -d "{}" "$CHAINFLEET_GRAPHQL_URL" && echo; sleep 1; done']
+targets:
+  compose: { subnet: 172.30.7.0/24, host_ip: 127.0.0.1, base_port: 27900 }
+"#;
 
 struct Project {
     docker: PathBuf,
@@ -182,6 +201,27 @@ fn archive_node_runs_postgres_the_schema_and_the_archive_process() {
         .expect("the daemon reaches the archive process at 127.0.0.1:3086");
     // Only archive nodes get one.
     assert!(!project.logs("producer-0").contains("--archive-address"));
+
+    // The test service: its own image, the producer's GraphQL URL, answered.
+    let net = chainfleet::validate("mina-arch.yaml", SPEC.as_bytes(), &out)
+        .unwrap_or_else(|d| panic!("test spec is invalid: {d:?}"))
+        .network;
+    let producer = net.node("producer-0").unwrap();
+    let url = format!("http://{}:3085/graphql", producer.compose_ip);
+    assert!(compose_file.contains("image: \"chainfleet/debian:bookworm\""));
+    let t = Instant::now();
+    let qa = wait_for(
+        "the test service to reach the producer's GraphQL",
+        TIMEOUT,
+        Duration::from_millis(500),
+        || {
+            let l = project.logs("qa-0");
+            l.contains(r#"{"data": {"syncStatus": "STAND_IN"}}"#)
+                .then_some(l)
+        },
+    );
+    assert!(qa.contains(&format!("url={url} urls={url}")), "{qa}");
+    eprintln!("test service answered: {:.1} s", t.elapsed().as_secs_f64());
 
     // A restart finds the schema and does not apply it again.
     let t = Instant::now();

@@ -36,6 +36,8 @@ struct Service {
     cpus: String,
     memory: String,
     companions: Vec<CompanionService>,
+    /// A test service's own image, quoted (`None`: the network's image).
+    own_image: Option<String>,
 }
 
 /// A container beside a node, in the node's network namespace (`network_mode:
@@ -245,6 +247,7 @@ fn node_service(
         cpus: cpus(group.resources.cpu_millis),
         memory: format!("{}M", group.resources.memory_mib),
         companions: companion_services(net, n, proc),
+        own_image: proc.image.as_deref().map(q),
     })
 }
 
@@ -311,7 +314,14 @@ pub fn emit(cx: &Context<'_>) -> anyhow::Result<FileSet> {
         .host_ip
         .map(|ip| format!("{ip}:"))
         .unwrap_or_default();
-    for (i, n) in net.nodes.iter().enumerate() {
+    // The first node that runs the network's image builds it (test services run their own).
+    let builder = net
+        .nodes
+        .iter()
+        .find(|n| procs[n.name.as_str()].image.is_none())
+        .map(|n| n.name.clone())
+        .unwrap_or_default();
+    for n in &net.nodes {
         services.push(node_service(
             net,
             &procs,
@@ -319,7 +329,7 @@ pub fn emit(cx: &Context<'_>) -> anyhow::Result<FileSet> {
             &host_ip,
             &secrets_root,
             &mut all_secrets,
-            i == 0,
+            n.name == builder,
         )?);
     }
 
@@ -360,11 +370,7 @@ pub fn emit(cx: &Context<'_>) -> anyhow::Result<FileSet> {
         network: net.name.clone(),
         q_network: q(&net.name),
         image: q(&image),
-        built_by: net
-            .nodes
-            .first()
-            .map(|n| n.name.clone())
-            .unwrap_or_default(),
+        built_by: builder,
         services,
         prometheus,
         grafana,

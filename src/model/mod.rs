@@ -153,6 +153,10 @@ pub struct Group {
     pub env: BTreeMap<String, String>,
     /// Custom command.
     pub command: Vec<String>,
+    /// Test services: their own image (no keys, ports or peers).
+    pub image: Option<String>,
+    /// Test services: the group they test.
+    pub tests: Option<String>,
     /// Where the spec defines it (`/groups/<i>`), so checks on the resolved network point
     /// at what the user wrote. Not part of any output.
     #[serde(skip)]

@@ -323,9 +323,19 @@ pub struct GroupSpec {
     /// Extra environment variables for the node process.
     #[serde(default)]
     pub env: BTreeMap<String, String>,
-    /// Custom role: the arguments passed to the chain binary.
+    /// Custom role: the arguments passed to the chain binary; with `image`, the container's
+    /// whole command (its first word is the program).
     #[serde(default)]
     pub command: Vec<String>,
+    /// Custom role: run this image (pinned) instead of the chain's, with `command`, as a test
+    /// service beside the daemons: no keys, no ports, no peers.
+    #[serde(default)]
+    pub image: Option<String>,
+    /// Test services (custom groups with `image`): the group whose nodes this service tests.
+    /// Its nodes' GraphQL URLs reach the service as `CHAINFLEET_GRAPHQL_URL` (the first node)
+    /// and `CHAINFLEET_GRAPHQL_URLS` (all, comma-separated).
+    #[serde(default)]
+    pub tests: Option<String>,
 }
 
 /// A Komodo notary's identity.

@@ -648,4 +648,46 @@ mod tests {
             .iter()
             .any(|t| t.literal().as_deref() == Some("--archive-address")));
     }
+
+    /// A test service runs its own image and command with the tested group's GraphQL URLs,
+    /// and nothing of the chain's: no keys, ports, peers or probe; nobody dials it.
+    #[test]
+    fn test_services_get_the_tested_groups_graphql_and_nothing_else() {
+        use crate::chain::runtime::{process, TestRuntime};
+        let yaml = "name: m\nchain: { family: mina, chain_id: m, binary: mina, image: minaprotocol/mina-daemon:3.0.3 }\ngroups:\n  - { name: bp, role: block_producer, count: 2 }\n  - { name: qa, role: custom, image: \"curlimages/curl:8.11.1\", tests: bp, command: [sh, -c, run-tests], env: { LEVEL: smoke } }\ntargets:\n  local: { base_port: 40000 }\n";
+        let net = crate::test_network(yaml);
+        let a = crate::chain::build(&net, &crate::keys::Seed::from_bytes([3; 32])).unwrap();
+        assert!(a.secrets.keys().all(|k| !k.starts_with("nodes/qa-0/")));
+        let qa = net.node("qa-0").unwrap();
+        assert!(qa.ports.is_empty());
+        assert!(net
+            .nodes
+            .iter()
+            .all(|n| !n.peers.persistent.contains(&qa.name) && !n.peers.seeds.contains(&qa.name)));
+        let p = process(&net, &a, qa, &TestRuntime::containers());
+        assert_eq!(p.image.as_deref(), Some("curlimages/curl:8.11.1"));
+        assert_eq!(p.program.literal().as_deref(), Some("sh"));
+        let args: Vec<String> = p.args.iter().map(|t| t.literal().unwrap()).collect();
+        assert_eq!(args, ["-c", "run-tests"]);
+        assert!(p.secret_files.is_empty() && p.probe.is_none() && p.metrics_port.is_none());
+        let env = |k: &str| p.env.get(k).and_then(Text::literal);
+        assert_eq!(
+            env("CHAINFLEET_GRAPHQL_URL").as_deref(),
+            Some("http://bp-0:3085/graphql")
+        );
+        assert_eq!(
+            env("CHAINFLEET_GRAPHQL_URLS").as_deref(),
+            Some("http://bp-0:3085/graphql,http://bp-1:3085/graphql")
+        );
+        assert_eq!(env("LEVEL").as_deref(), Some("smoke"));
+        // On one host: 127.0.0.1 and each daemon's own port.
+        let p = process(&net, &a, qa, &TestRuntime::local(40000));
+        let bp1 = net.node("bp-1").unwrap();
+        let rt = TestRuntime::local(40000);
+        let port = crate::chain::TargetRuntime::port(&rt, bp1, bp1.port("graphql").unwrap());
+        assert!(p.env["CHAINFLEET_GRAPHQL_URLS"]
+            .literal()
+            .unwrap()
+            .ends_with(&format!(",http://127.0.0.1:{port}/graphql")));
+    }
 }

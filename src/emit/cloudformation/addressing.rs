@@ -72,6 +72,9 @@ impl TargetRuntime for CfnRuntime {
     fn names_home(&self) -> bool {
         true
     }
+    fn spans_regions(&self) -> bool {
+        true
+    }
     /// Tasks and instances take addresses from the VPC (an existing VPC: the private range
     /// the load balancer rules assume too).
     fn source_cidr(&self, net: &Network, _node: &Node) -> Option<Text> {

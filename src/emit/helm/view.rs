@@ -62,6 +62,8 @@ pub(super) struct NodeView {
     pub(super) p2p_node_port: Option<u16>,
     /// Containers beside the node's in its pod.
     pub(super) companions: Vec<CompanionView>,
+    /// A test service's own image, quoted (`None`: the network's image from values).
+    pub(super) image: Option<String>,
 }
 
 /// A companion container of a node's pod (`chain::Companion`), quoted for the template.
@@ -296,6 +298,7 @@ pub(super) fn node_view(
         skips,
         p2p_node_port: public_p2p.then(|| p2p_node_port(net, node)),
         companions: proc.companions.iter().map(companion_view).collect(),
+        image: proc.image.as_deref().map(q),
     }
 }
 

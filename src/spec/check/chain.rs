@@ -78,7 +78,7 @@ fn identity(c: &mut Checker<'_>, spec: &Spec) {
 }
 
 /// `image` (at `ptr`) is an image reference pinned by tag (not `latest`) or digest.
-fn pinned_image(c: &mut Checker<'_>, ptr: &str, image: &str) {
+pub(super) fn pinned_image(c: &mut Checker<'_>, ptr: &str, image: &str) {
     let last = image.rsplit('/').next().unwrap_or(image);
     let has_digest = image.contains("@sha256:");
     let tag = last.split_once(':').map(|(_, t)| t);

@@ -21,6 +21,7 @@ pub(super) fn check(c: &mut Checker<'_>, spec: &Spec) {
         stake(c, spec, &p, g);
         topology(c, spec, &index, &p, g);
         workload(c, &p, g);
+        test_service(c, &index, &p, g);
         overrides(c, &p, g);
         (rules.group)(c, spec, &p, g);
     }
@@ -160,6 +161,50 @@ fn topology(
             "point the pool at a `snark_coordinator` group",
         );
     }
+}
+
+/// A test service: a custom group with its own pinned `image`; `tests` names a group (not a
+/// test service) whose nodes serve GraphQL.
+fn test_service(c: &mut Checker<'_>, index: &BTreeMap<&str, usize>, p: &str, g: &GroupSpec) {
+    if let Some(image) = &g.image {
+        let ip = format!("{p}/image");
+        if g.role != Role::Custom {
+            c.error(
+                &ip,
+                format!(
+                    "`image` is set on group `{}`, whose role is `{}`",
+                    g.name,
+                    role_name(g.role)
+                ),
+                image.as_str(),
+                "only `custom` groups (test services) run an image of their own; the chain's nodes run `chain.image`",
+            );
+        }
+        super::chain::pinned_image(c, &ip, image);
+    }
+    let Some(tested) = &g.tests else { return };
+    let tp = format!("{p}/tests");
+    if g.image.is_none() {
+        c.error(
+            &tp,
+            format!("`tests` is set on group `{}`, which has no `image`", g.name),
+            tested.as_str(),
+            "a test service runs its own image: add `image:` (pinned) and `command:`",
+        );
+    }
+    if !index.contains_key(tested.as_str()) {
+        let hint = match did_you_mean(tested, index.keys().copied()) {
+            Some(s) => format!("did you mean `{s}`?"),
+            None => "name a group of this network".to_string(),
+        };
+        c.error(
+            &tp,
+            format!("tested group `{tested}` does not exist"),
+            tested.as_str(),
+            hint,
+        );
+    }
+    // That it serves GraphQL is a family fact: `model::check::family`.
 }
 
 /// `name` (at `ptr`) must be a group with role `want.0`; `want.1` words the message.

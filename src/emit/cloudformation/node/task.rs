@@ -112,9 +112,14 @@ pub(super) fn container_definition(
             })
         })
         .collect();
+    // A test service runs its own image.
+    let image = match process(net, artifacts, node, &CfnRuntime).image {
+        Some(own) => json!(own),
+        None => shared.r("Image"),
+    };
     let mut container = json!({
         "Name": "node",
-        "Image": shared.r("Image"),
+        "Image": image,
         "Essential": true,
         "Command": command,
         "Environment": environment,
