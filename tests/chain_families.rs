@@ -170,8 +170,11 @@ fn mina_peer_ids_are_libp2p_ed25519_and_stable() {
     for node in &net.nodes {
         let id = a.nodes[&node.name].node_id.clone();
         assert_eq!(id, b.nodes[&node.name].node_id, "{} changed", node.name);
-        if node.role == Role::SnarkWorker {
-            assert_eq!(id, None, "workers do not join the gossip network");
+        if node.role == Role::SnarkWorker || is_test_service(&net, node) {
+            assert_eq!(
+                id, None,
+                "workers and test services do not join the gossip network"
+            );
             continue;
         }
         let id = id.unwrap();
@@ -179,7 +182,8 @@ fn mina_peer_ids_are_libp2p_ed25519_and_stable() {
         assert_eq!(id.len(), 52, "{id}");
         daemons += 1;
     }
-    assert_eq!(daemons, 7);
+    // 3 seeds, 3 producers, the archive node, 2 coordinators.
+    assert_eq!(daemons, 9);
     // Secrets are byte-identical too (deterministic nonce and salt).
     assert_eq!(a.secrets, b.secrets);
 
@@ -196,11 +200,20 @@ fn mina_peer_ids_are_libp2p_ed25519_and_stable() {
     }
 }
 
+/// A test service (own image): no chain identity, tested in the unit tests of `chain::mina`.
+fn is_test_service(net: &chainfleet::model::Network, node: &Node) -> bool {
+    net.group(&node.group).is_some_and(|g| g.image.is_some())
+}
+
 #[test]
 fn mina_key_files_open_to_the_peer_id_they_announce() {
     let net = load("mina-testnet.yaml");
     let a = chain::build(&net, &seed()).unwrap();
-    for node in net.nodes.iter().filter(|n| n.role != Role::SnarkWorker) {
+    for node in net
+        .nodes
+        .iter()
+        .filter(|n| n.role != Role::SnarkWorker && !is_test_service(&net, n))
+    {
         let na = &a.nodes[&node.name];
         let sf = na
             .secret_files
@@ -237,7 +250,7 @@ fn mina_launch_args_carry_every_seed_and_role_flags() {
     let seeds: Vec<&Node> = net.nodes.iter().filter(|n| n.role == Role::Seed).collect();
     assert_eq!(seeds.len(), 3);
     for settings in [container_settings, local_settings] {
-        for node in &net.nodes {
+        for node in net.nodes.iter().filter(|n| !is_test_service(&net, n)) {
             let s = settings(&net, &a, node);
             let l = &s;
             let args = l.args.join(" ");
@@ -248,7 +261,11 @@ fn mina_launch_args_carry_every_seed_and_role_flags() {
                         "{args}"
                     );
                     assert!(args.contains("--proof-level full"));
-                    let coord = net.node("snark-coordinator-0").unwrap();
+                    // Its own pool's coordinator.
+                    let pool = net.group(&node.group).unwrap();
+                    let coord = net
+                        .node(&format!("{}-0", pool.coordinator.as_deref().unwrap()))
+                        .unwrap();
                     let client = if s.bind_host == "127.0.0.1" {
                         coord.port("client").unwrap().local
                     } else {
@@ -320,8 +337,21 @@ fn mina_launch_args_carry_every_seed_and_role_flags() {
             assert_eq!(s.program, "mina");
             assert_eq!(l.args[0], "daemon");
             if node.role == Role::SnarkCoordinator {
-                assert!(args.contains("--snark-worker-fee 0.01"));
+                // Each pool its own fee and work selection.
+                let g = net.group(&node.group).unwrap();
+                let fee = g.snark_fee.as_deref().unwrap();
+                assert!(
+                    args.contains(&format!("--snark-worker-fee {fee}")),
+                    "{args}"
+                );
+                let ws = g.work_selection.unwrap().as_str();
+                assert!(args.contains(&format!("--work-selection {ws}")), "{args}");
             }
+            assert_eq!(
+                node.role == Role::Archive,
+                args.contains("--archive-address 127.0.0.1:3086"),
+                "{args}"
+            );
         }
     }
 }
@@ -437,7 +467,7 @@ fn mina_public_output_holds_no_key_material() {
             bs58::encode(&private).into_string(),
         ]);
     }
-    assert_eq!(needles.len(), 7 * 10);
+    assert_eq!(needles.len(), 9 * 10);
     // Mina staking keys: private keys (EK…, raw scalar in hex/base58/base64), key file
     // passwords and ciphertexts.
     let mut scalars = Vec::new();
@@ -460,7 +490,16 @@ fn mina_public_output_holds_no_key_material() {
         ]);
         scalars.push(raw[1..].to_vec());
     }
-    assert_eq!(scalars.len(), 5);
+    assert_eq!(scalars.len(), 6);
+    // The archive node's PostgreSQL password.
+    for (path, bytes) in secret
+        .iter()
+        .filter(|(p, _)| p.ends_with("postgres-password"))
+    {
+        needles.push(String::from_utf8(bytes.clone()).unwrap());
+        assert!(path.starts_with("nodes/archive-0/"), "{path}");
+    }
+    assert_eq!(needles.len(), 9 * 10 + 6 * 7 + 1);
     // The public keys are public: the ledger and the coordinator's daemon.json name them.
     let config = String::from_utf8(public["genesis.json"].clone()).unwrap();
     assert!(config.contains("B62q"));

@@ -15,6 +15,13 @@ use common::{chainfleet, files_under, generate_text, root, run};
 const CORPUS: &[(&str, &[(&str, &str)])] = &[
     ("account-coin-syntax", &[("9:53", "\"lots of atoms\"")]),
     ("alias-bomb", &[("7:45", "*a4")]),
+    (
+        "archive-image-not-mina-or-unpinned",
+        &[
+            ("8:18", "minaprotocol/mina-archive:latest"),
+            ("8:18", "minaprotocol/mina-archive:latest"),
+        ],
+    ),
     ("aws-group-larger-than-any-instance", &[("9:34", "1Ti")]),
     ("aws-instance-type-too-small", &[("10:20", "t3.small")]),
     ("aws-instance-type-with-fargate", &[("10:20", "m6i.large")]),
@@ -111,6 +118,10 @@ const CORPUS: &[(&str, &[(&str, &str)])] = &[
     ),
     ("memory-size", &[("13:34", "4GB")]),
     (
+        "mina-archive-needs-image-and-containers",
+        &[("10:25", "archive"), ("10:25", "archive")],
+    ),
+    (
         "mina-ledger-fields",
         &[
             ("9:15", "faucet"),
@@ -122,6 +133,20 @@ const CORPUS: &[(&str, &[(&str, &str)])] = &[
             ("13:64", "bp-7"),
         ],
     ),
+    (
+        "mina-snark-pool-and-config",
+        &[
+            ("11:21", "seq"),
+            ("12:15", "max_connections"),
+            ("12:36", "peer"),
+            ("12:68", "\"yes\""),
+            ("13:19", "minimum-gas-prices"),
+            ("14:56", "\"0.0000000001\""),
+            ("18:16", "\"0.01\""),
+            ("19:15", "log-level"),
+        ],
+    ),
+    ("mina-work-selection-typo", &[("10:61", "random")]),
     ("missing-required-field", &[("3:1", "chain:")]),
     (
         "multi-error",
@@ -178,6 +203,16 @@ const CORPUS: &[(&str, &[(&str, &str)])] = &[
     ("stake-denom-mismatch", &[("13:12", "100000000stake")]),
     ("stake-syntax", &[("12:12", "\"100 stake\"")]),
     ("tab-indentation", &[("4:1", "\tfamily")]),
+    (
+        "test-service-fields",
+        &[
+            ("9:46", "example/bp:1.0"),
+            ("12:38", "\"curlimages/curl:latest\""),
+            ("12:71", "bq"),
+            ("13:72", "pool"),
+            ("14:39", "coord"),
+        ],
+    ),
     ("top-level-list", &[("2:1", "- name")]),
     ("unclosed-flow-mapping", &[("11:3", "local")]),
     ("unknown-key-did-you-mean", &[("11:5", "cuont")]),

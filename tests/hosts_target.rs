@@ -28,6 +28,22 @@ fn with_hosts(example: &str) -> String {
         .expect("every example names its binary")
         .trim()
         .to_string();
+    // Archive nodes (PostgreSQL in containers) and test services (their own images) run in
+    // containers only: the hosts target refuses them (checked below), so they go.
+    let mut kept = String::new();
+    let mut skipping = false;
+    for line in text.lines() {
+        if line.starts_with("  - name: archive") || line.starts_with("  - name: smoke") {
+            skipping = true;
+        } else if line.starts_with("  - ") || line.starts_with("  #") || !line.starts_with(' ') {
+            skipping = false;
+        }
+        if !skipping {
+            kept.push_str(line);
+            kept.push('\n');
+        }
+    }
+    let text = kept;
     format!(
         "{}\n  hosts:\n    machines:\n      - {{ name: m-a, address: 10.1.0.1 }}\n      - {{ name: m-b, address: 10.1.0.2, ssh_user: debian }}\n    binaries:\n      - {{ name: {binary}, sha256: {} }}\n",
         text.trim_end(),
@@ -165,4 +181,25 @@ fn which(name: &str) -> Option<std::path::PathBuf> {
         .split(':')
         .map(|d| Path::new(d).join(name))
         .find(|p| p.is_file())
+}
+
+#[test]
+fn container_only_groups_are_refused_on_hosts() {
+    let text = std::fs::read_to_string(root().join("examples/mina-testnet.yaml")).unwrap();
+    let spec = format!(
+        "{}\n  hosts:\n    machines: [{{ name: m-a, address: 10.1.0.1 }}]\n    binaries: [{{ name: mina, sha256: {} }}]\n",
+        text.trim_end(),
+        "ab".repeat(32)
+    );
+    let diags = chainfleet::validate("mina.yaml", spec.as_bytes(), Path::new("."))
+        .expect_err("archive nodes and test services are refused on hosts");
+    let text = format!("{diags:?}");
+    assert!(
+        text.contains("which the hosts target cannot start"),
+        "{text}"
+    );
+    assert!(
+        text.contains("test service `smoke` runs a container image"),
+        "{text}"
+    );
 }

@@ -77,11 +77,11 @@ fn mina_keys_pass_mina_signer_and_libsodium() {
             })
         })
         .collect();
-    assert_eq!(input.len(), 5, "3 producers, 1 coordinator, 1 account");
+    assert_eq!(input.len(), 6, "3 producers, 2 coordinators, 1 account");
     let (o, report) = check(&input);
     common::assert_ok(&o, "scripts/mina-signer-check.sh");
     assert_eq!(report["ok"], true);
-    assert_eq!(report["checked"], 5);
+    assert_eq!(report["checked"], 6);
     for r in report["results"].as_array().unwrap() {
         for check in [
             "derived_public_key_matches",

@@ -24,6 +24,34 @@ pub struct Launch {
     pub env: BTreeMap<String, Text>,
 }
 
+/// A container that runs beside a node in the node's network namespace (each reaches the
+/// other at 127.0.0.1), from its own image: a Mina archive node's PostgreSQL and archive
+/// process. Compose runs it as a service in the node's namespace, Helm as a container of the
+/// node's pod, ECS as a container of the node's task.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Companion {
+    /// Short name (`postgres`): the compose service is `<node>-<name>`, the container `<name>`.
+    pub name: &'static str,
+    /// Its image, pinned.
+    pub image: String,
+    /// Entrypoint override (empty: the image's own).
+    pub entrypoint: Vec<String>,
+    /// Arguments (empty: the image's CMD).
+    pub args: Vec<String>,
+    /// Plain environment.
+    pub env: BTreeMap<String, String>,
+    /// Secrets as environment: (`VAR`, key of one of the node's secret files). A target sets
+    /// `VAR` to the value (Kubernetes, ECS) or `VAR_FILE` to the mounted file (compose);
+    /// the companion reads either, as the official PostgreSQL image does.
+    pub secret_env: Vec<(String, String)>,
+    /// Where it keeps persistent data (a volume of its own), if anywhere.
+    pub data_dir: Option<String>,
+    /// Directories it writes besides its data (scratch volumes under a read-only root).
+    pub scratch_dirs: Vec<String>,
+    /// The port that listens once it runs (health probe).
+    pub probe_port: Option<u16>,
+}
+
 /// What "healthy" means for a node.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -110,6 +138,11 @@ pub trait ChainFamily: Sync {
     fn peer_address(&self, id: Option<&str>, host: &Text, port: &Text) -> Text {
         let _ = id;
         host.clone().then(":").then(port.clone())
+    }
+    /// Containers that run beside `node` in its network namespace ([`Companion`]).
+    fn companions(&self, net: &Network, node: &Node) -> Vec<Companion> {
+        let _ = (net, node);
+        Vec::new()
     }
     /// How to probe `node` (ports in `rt`'s numbering), if it listens on anything.
     fn probe(&self, net: &Network, node: &Node, rt: &Runtime<'_>) -> Option<Probe>;

@@ -14,7 +14,7 @@ pub mod mina;
 pub mod runtime;
 pub mod text;
 
-pub use family::{family, ChainFamily, Healthy, Launch, Probe, RpcProbe};
+pub use family::{family, ChainFamily, Companion, Healthy, Launch, Probe, RpcProbe};
 pub use runtime::{process, NodeProcess, PeerHost, TargetRuntime};
 pub use text::{Piece, Text};
 
@@ -71,6 +71,15 @@ pub fn build(net: &Network, seed: &Seed) -> Result<Artifacts, Diagnostics> {
     let mut artifacts = family(net.chain.family).build(net, seed)?;
     for node in &net.nodes {
         let prefix = format!("nodes/{}/", node.name);
+        if net.group(&node.group).is_some_and(|g| g.image.is_some()) {
+            // A test service runs its own image: no chain identity, keys or files.
+            artifacts.public.retain(|p, _| !p.starts_with(&prefix));
+            artifacts.secrets.retain(|p, _| !p.starts_with(&prefix));
+            artifacts
+                .nodes
+                .insert(node.name.clone(), NodeArtifacts::default());
+            continue;
+        }
         let entry = artifacts.nodes.entry(node.name.clone()).or_default();
         entry.home_files = artifacts
             .public

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
-use super::family::{family, Launch, Probe};
+use super::family::{family, Companion, Launch, Probe};
 use super::text::Text;
 use super::{Artifacts, SecretFile};
 use crate::model::{Network, Node, Port};
@@ -39,6 +39,18 @@ pub trait TargetRuntime {
     }
     /// The address (`host:port`) other nodes reach `node`'s p2p port at, when there is one.
     fn external_address(&self, net: &Network, node: &Node) -> Option<Text>;
+    /// The address range (CIDR) `node`'s connections to other nodes come from on this
+    /// target, for servers that admit clients by address (a Mina SNARK coordinator's client
+    /// trustlist). `None`: the target cannot say (the server then admits localhost only).
+    fn source_cidr(&self, net: &Network, node: &Node) -> Option<Text> {
+        let _ = (net, node);
+        None
+    }
+    /// True when each region runs apart (a cluster or a stack per region): a node reaches
+    /// another region's nodes only at their public ports.
+    fn spans_regions(&self) -> bool {
+        false
+    }
     /// True when every node shares one IP address (the local launcher).
     fn shares_one_address(&self) -> bool {
         false
@@ -171,6 +183,10 @@ pub struct NodeProcess {
     pub data_dir: String,
     /// Where the node reads the shared genesis file, relative to its home.
     pub genesis_path: Option<&'static str>,
+    /// Containers that run beside it in its network namespace.
+    pub companions: Vec<Companion>,
+    /// A test service's own image (`None`: the network's image).
+    pub image: Option<String>,
 }
 
 /// The peers of `node` on `target`: unreachable ones left out, hosts from the target,
@@ -215,6 +231,84 @@ fn peers(net: &Network, artifacts: &Artifacts, node: &Node, target: &dyn TargetR
     }
 }
 
+/// The GraphQL URLs of `tested`'s nodes as `from` reaches them on `target` (those it can).
+fn graphql_urls(net: &Network, from: &Node, tested: &str, target: &dyn TargetRuntime) -> Vec<Text> {
+    let Some(g) = net.group(tested) else {
+        return Vec::new();
+    };
+    g.nodes
+        .iter()
+        .filter_map(|n| net.node(n))
+        .filter_map(|peer| {
+            let port = peer.port("graphql")?;
+            if target.spans_regions()
+                && peer.region != from.region
+                && port.exposure != crate::model::Exposure::Public
+            {
+                return None;
+            }
+            let host = match target.peer_host(net, from, peer) {
+                PeerHost::At(h) => h,
+                PeerHost::When { condition, host } => {
+                    return Some(Text::when(condition, url(host, target.port(peer, port))))
+                }
+                PeerHost::Unreachable => return None,
+            };
+            Some(url(host, target.port(peer, port)))
+        })
+        .collect()
+}
+
+fn url(host: Text, port: u16) -> Text {
+    Text::lit("http://")
+        .then(host)
+        .then(format!(":{port}/graphql"))
+}
+
+/// A test service: its group's own image and command (the first word is the program), its
+/// group's env and the GraphQL URLs of the group it tests; nothing of the chain's.
+fn test_service(
+    net: &Network,
+    node: &Node,
+    group: &crate::model::Group,
+    image: &str,
+    target: &dyn TargetRuntime,
+) -> NodeProcess {
+    let mut env: BTreeMap<String, Text> = group
+        .env
+        .iter()
+        .map(|(k, v)| (k.clone(), Text::lit(v.clone())))
+        .collect();
+    if let Some(tested) = &group.tests {
+        let urls = graphql_urls(net, node, tested, target);
+        if let Some(first) = urls.first() {
+            env.insert("CHAINFLEET_GRAPHQL_URL".into(), first.clone());
+        }
+        env.insert(
+            "CHAINFLEET_GRAPHQL_URLS".into(),
+            Text::join_skipping_absent(urls, ","),
+        );
+    }
+    let mut words = group.command.iter().map(Text::from);
+    NodeProcess {
+        node: node.name.clone(),
+        program: words.next().unwrap_or_default(),
+        args: words.collect(),
+        env,
+        peers: Peers::default(),
+        wait_hosts: Vec::new(),
+        external_address: None,
+        secret_files: Vec::new(),
+        home_files: Vec::new(),
+        probe: None,
+        metrics_port: None,
+        data_dir: family(net.chain.family).data_dir(net),
+        genesis_path: None,
+        companions: Vec::new(),
+        image: Some(image.to_string()),
+    }
+}
+
 /// Compute `node`'s process on `target`.
 pub fn process(
     net: &Network,
@@ -222,6 +316,11 @@ pub fn process(
     node: &Node,
     target: &dyn TargetRuntime,
 ) -> NodeProcess {
+    if let Some(g) = net.group(&node.group) {
+        if let Some(image) = &g.image {
+            return test_service(net, node, g, image, target);
+        }
+    }
     let fam = family(net.chain.family);
     let rt = Runtime {
         target,
@@ -294,6 +393,8 @@ pub fn process(
             .public
             .contains_key("genesis.json")
             .then(|| fam.genesis_home_path()),
+        companions: fam.companions(net, node),
+        image: None,
     }
 }
 
@@ -359,5 +460,11 @@ impl TargetRuntime for TestRuntime {
     }
     fn in_image(&self) -> bool {
         self.local_base.is_none()
+    }
+    fn source_cidr(&self, _net: &Network, node: &Node) -> Option<Text> {
+        Some(Text::lit(match self.local_base {
+            Some(_) => "127.0.0.1/32".to_string(),
+            None => format!("10.0.{}.0/24", node.index),
+        }))
     }
 }

@@ -35,6 +35,58 @@ struct Service {
     depends_on: Vec<(String, &'static str)>,
     cpus: String,
     memory: String,
+    companions: Vec<CompanionService>,
+    /// A test service's own image, quoted (`None`: the network's image).
+    own_image: Option<String>,
+}
+
+/// A container beside a node, in the node's network namespace (`network_mode:
+/// service:<node>`), so both reach each other at 127.0.0.1 as in a pod or an ECS task.
+#[derive(Serialize)]
+struct CompanionService {
+    name: String,
+    node: String,
+    image: String,
+    entrypoint: Vec<String>,
+    command: Vec<String>,
+    environment: Vec<(String, String)>,
+    secrets: Vec<(String, String)>,
+    volume_name: Option<String>,
+    volume: Option<String>,
+}
+
+/// The companions of `n`: secrets as `VAR_FILE` pointing at the mounted compose secret.
+fn companion_services(net: &Network, n: &Node, proc: &NodeProcess) -> Vec<CompanionService> {
+    proc.companions
+        .iter()
+        .map(|c| {
+            let name = format!("{}-{}", n.name, c.name);
+            let mut environment: Vec<(String, String)> =
+                c.env.iter().map(|(k, v)| (k.clone(), q(v))).collect();
+            let mut secrets = Vec::new();
+            for (var, key) in &c.secret_env {
+                secrets.push((format!("{}-{}-{key}", net.name, n.name), key.clone()));
+                environment.push((format!("{var}_FILE"), q(&format!("/run/secrets/{key}"))));
+            }
+            environment.sort();
+            let volume_name = c.data_dir.as_ref().map(|_| format!("{name}-data"));
+            CompanionService {
+                volume: c
+                    .data_dir
+                    .as_ref()
+                    .zip(volume_name.as_ref())
+                    .map(|(d, v)| q(&format!("{v}:{d}"))),
+                volume_name,
+                node: n.name.clone(),
+                image: q(&c.image),
+                entrypoint: c.entrypoint.iter().map(|a| q(a)).collect(),
+                command: c.args.iter().map(|a| q(a)).collect(),
+                environment,
+                secrets,
+                name,
+            }
+        })
+        .collect()
 }
 
 #[derive(Serialize)]
@@ -94,6 +146,10 @@ impl TargetRuntime for ComposeRuntime {
     fn external_address(&self, _net: &Network, node: &Node) -> Option<Text> {
         let p2p = node.port("p2p")?;
         Some(Text::lit(format!("{}:{}", node.compose_ip, p2p.container)))
+    }
+    /// Each container has its own static address on the project network.
+    fn source_cidr(&self, _net: &Network, node: &Node) -> Option<Text> {
+        Some(Text::lit(format!("{}/32", node.compose_ip)))
     }
 }
 
@@ -191,6 +247,8 @@ fn node_service(
         depends_on,
         cpus: cpus(group.resources.cpu_millis),
         memory: format!("{}M", group.resources.memory_mib),
+        companions: companion_services(net, n, proc),
+        own_image: proc.image.as_deref().map(q),
     })
 }
 
@@ -257,7 +315,14 @@ pub fn emit(cx: &Context<'_>) -> anyhow::Result<FileSet> {
         .host_ip
         .map(|ip| format!("{ip}:"))
         .unwrap_or_default();
-    for (i, n) in net.nodes.iter().enumerate() {
+    // The first node that runs the network's image builds it (test services run their own).
+    let builder = net
+        .nodes
+        .iter()
+        .find(|n| procs[n.name.as_str()].image.is_none())
+        .map(|n| n.name.clone())
+        .unwrap_or_default();
+    for n in &net.nodes {
         services.push(node_service(
             net,
             &procs,
@@ -265,7 +330,7 @@ pub fn emit(cx: &Context<'_>) -> anyhow::Result<FileSet> {
             &host_ip,
             &secrets_root,
             &mut all_secrets,
-            i == 0,
+            n.name == builder,
         )?);
     }
 
@@ -306,11 +371,7 @@ pub fn emit(cx: &Context<'_>) -> anyhow::Result<FileSet> {
         network: net.name.clone(),
         q_network: q(&net.name),
         image: q(&image),
-        built_by: net
-            .nodes
-            .first()
-            .map(|n| n.name.clone())
-            .unwrap_or_default(),
+        built_by: builder,
         services,
         prometheus,
         grafana,

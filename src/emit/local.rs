@@ -68,6 +68,10 @@ impl TargetRuntime for LocalRuntime {
     fn shares_one_address(&self) -> bool {
         true
     }
+    /// Every node runs on this host and dials 127.0.0.1.
+    fn source_cidr(&self, _net: &Network, _node: &Node) -> Option<Text> {
+        Some(Text::lit("127.0.0.1/32"))
+    }
     fn in_image(&self) -> bool {
         false
     }

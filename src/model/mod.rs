@@ -13,7 +13,7 @@ use std::net::Ipv4Addr;
 use serde::Serialize;
 
 pub use crate::spec::parse::Coin;
-pub use crate::spec::{Exposure, Family, LaunchType, Role, SdkVersion, ServiceType};
+pub use crate::spec::{Exposure, Family, LaunchType, Role, SdkVersion, ServiceType, WorkSelection};
 pub use ports::{Protocol, Reach};
 
 /// Port names served over HTTP (behind a load balancer when public on AWS).
@@ -69,6 +69,8 @@ pub struct Chain {
     pub minimum_gas_prices: String,
     /// Komodo assetchains.
     pub assetchains: Vec<Assetchain>,
+    /// Mina: the archive process's image.
+    pub archive_image: Option<String>,
     /// Height of the first block (genesis `initial_height`), 1 unless the spec says.
     pub initial_height: u64,
     /// Staking-denom balance each Cosmos validator account holds beyond its stake.
@@ -169,8 +171,10 @@ pub struct Group {
     pub dedicated_sentries: bool,
     /// Coordinator group of this SNARK worker pool.
     pub coordinator: Option<String>,
-    /// SNARK fee.
+    /// SNARK coordinators: fee per job in MINA (checked).
     pub snark_fee: Option<String>,
+    /// SNARK coordinators: work selection method.
+    pub work_selection: Option<WorkSelection>,
     /// Mina: genesis balance of each node in MINA as written (checked).
     pub balance: Option<String>,
     /// Mina: the block producer node each node delegates to.
@@ -191,6 +195,10 @@ pub struct Group {
     pub env: BTreeMap<String, String>,
     /// Custom command.
     pub command: Vec<String>,
+    /// Test services: their own image (no keys, ports or peers).
+    pub image: Option<String>,
+    /// Test services: the group they test.
+    pub tests: Option<String>,
     /// Where the spec defines it (`/groups/<i>`), so checks on the resolved network point
     /// at what the user wrote. Not part of any output.
     #[serde(skip)]

@@ -154,6 +154,7 @@ fn resolve_chain(spec: &Spec, app_state_template: Option<serde_json::Value>) -> 
                 params: a.params.clone(),
             })
             .collect(),
+        archive_image: spec.chain.archive_image.clone(),
     }
 }
 
@@ -195,7 +196,12 @@ fn resolve_groups(spec: &Spec, chain: &Chain, regions: &[String]) -> (Vec<Group>
             .iter()
             .filter_map(|n| chain.assetchains.iter().find(|a| &a.name == n))
             .collect();
-        let defs = node_ports(family, g.role, &running);
+        // A test service (own image) listens on nothing of the chain's.
+        let defs = if g.image.is_some() {
+            Vec::new()
+        } else {
+            node_ports(family, g.role, &running)
+        };
         let mut names = Vec::new();
         for ordinal in 0..g.count {
             let index = nodes.len();
@@ -281,6 +287,7 @@ fn resolve_groups(spec: &Spec, chain: &Chain, regions: &[String]) -> (Vec<Group>
             dedicated_sentries: g.dedicated_sentries,
             coordinator: g.coordinator.clone(),
             snark_fee: g.snark_fee.clone(),
+            work_selection: g.work_selection,
             balance: g.balance.clone(),
             delegate: g.delegate.clone(),
             assetchains: group_assetchains,
@@ -291,6 +298,8 @@ fn resolve_groups(spec: &Spec, chain: &Chain, regions: &[String]) -> (Vec<Group>
             app_config: g.app_config.clone(),
             env: g.env.clone(),
             command: g.command.clone(),
+            image: g.image.clone(),
+            tests: g.tests.clone(),
             source,
         });
     }
@@ -531,7 +540,15 @@ fn wire_peers(groups: &[Group], nodes: &mut [Node]) {
         .filter(|n| n.role == Role::Seed)
         .map(|n| n.name.clone())
         .collect();
-    let workers_and_hidden = |n: &Node| hidden.contains(&n.name) || n.role == Role::SnarkWorker;
+    // Test services (own image) neither dial nor are dialled.
+    let services: Vec<String> = groups
+        .iter()
+        .filter(|g| g.image.is_some())
+        .flat_map(|g| g.nodes.iter().cloned())
+        .collect();
+    let workers_and_hidden = |n: &Node| {
+        hidden.contains(&n.name) || n.role == Role::SnarkWorker || services.contains(&n.name)
+    };
     let open: Vec<String> = nodes
         .iter()
         .filter(|n| !workers_and_hidden(n))
@@ -549,6 +566,10 @@ fn wire_peers(groups: &[Group], nodes: &mut [Node]) {
             if let Some(sentry_group) = group.behind.as_deref().and_then(|s| by_group.get(s)) {
                 plan.persistent = sentries_of(group, sentry_group, n.ordinal);
                 plan.unconditional = plan.persistent.clone();
+                plan.pex = false;
+                return plan;
+            }
+            if group.image.is_some() {
                 plan.pex = false;
                 return plan;
             }

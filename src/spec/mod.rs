@@ -115,6 +115,11 @@ pub struct ChainSpec {
     /// Komodo assetchains run by every `full` and `seed` node of a Komodo network.
     #[serde(default)]
     pub assetchains: Vec<AssetchainSpec>,
+    /// Mina: the image of the archive process (`mina-archive`), pinned, e.g.
+    /// `minaprotocol/mina-archive:3.0.3-bullseye-devnet`. Needed when a group has
+    /// `role: archive`: each archive node runs it beside its daemon, with a PostgreSQL.
+    #[serde(default)]
+    pub archive_image: Option<String>,
     /// Cosmos SDK and CometBFT: the height of the first block (genesis `initial_height`),
     /// e.g. to continue a chain's numbering after an upgrade by export. At least 1; default 1.
     #[serde(default)]
@@ -253,6 +258,26 @@ pub enum Role {
     Custom,
 }
 
+/// How a Mina SNARK coordinator picks work for its pool (`mina daemon --work-selection`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum WorkSelection {
+    /// Sequentially, oldest job first.
+    Seq,
+    /// At random (the daemon's default).
+    Rand,
+}
+
+impl WorkSelection {
+    /// The flag value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WorkSelection::Seq => "seq",
+            WorkSelection::Rand => "rand",
+        }
+    }
+}
+
 /// A group of identical nodes.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -315,9 +340,14 @@ pub struct GroupSpec {
     /// SNARK workers only: the coordinator group whose jobs this pool works on.
     #[serde(default)]
     pub coordinator: Option<String>,
-    /// SNARK workers and coordinators: fee per SNARK job, e.g. `0.01`.
+    /// SNARK coordinators: the fee in MINA the coordinator asks per SNARK job
+    /// (`--snark-worker-fee`), e.g. `0.01`. Each coordinator group (each pool) may differ.
     #[serde(default)]
     pub snark_fee: Option<String>,
+    /// SNARK coordinators: how the coordinator picks the next job for its pool
+    /// (`--work-selection`): `seq` (in order) or `rand` (the daemon's default).
+    #[serde(default)]
+    pub work_selection: Option<WorkSelection>,
     /// Mina block producers and SNARK coordinators: genesis balance of each node's account
     /// in MINA, a decimal with at most 9 fractional digits. A block producer's balance is
     /// its stake; defaults: `1000000` for block producers, `0` for coordinators (whose
@@ -347,9 +377,19 @@ pub struct GroupSpec {
     /// Extra environment variables for the node process.
     #[serde(default)]
     pub env: BTreeMap<String, String>,
-    /// Custom role: the arguments passed to the chain binary.
+    /// Custom role: the arguments passed to the chain binary; with `image`, the container's
+    /// whole command (its first word is the program).
     #[serde(default)]
     pub command: Vec<String>,
+    /// Custom role: run this image (pinned) instead of the chain's, with `command`, as a test
+    /// service beside the daemons: no keys, no ports, no peers.
+    #[serde(default)]
+    pub image: Option<String>,
+    /// Test services (custom groups with `image`): the group whose nodes this service tests.
+    /// Its nodes' GraphQL URLs reach the service as `CHAINFLEET_GRAPHQL_URL` (the first node)
+    /// and `CHAINFLEET_GRAPHQL_URLS` (all, comma-separated).
+    #[serde(default)]
+    pub tests: Option<String>,
 }
 
 /// One node's settings that differ from its group's.

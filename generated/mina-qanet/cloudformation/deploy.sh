@@ -64,6 +64,10 @@ export_value() {
   --secret-string "file://$secrets/nodes/producer-0/keys/block-producer.key" >/dev/null
 "$aws" secretsmanager put-secret-value --region us-west-2 --secret-id mina-qanet/producer-0/mina_daemon_json \
   --secret-string "file://$secrets/nodes/producer-0/daemon.json" >/dev/null
+"$aws" secretsmanager put-secret-value --region us-west-2 --secret-id mina-qanet/archive-0/libp2p_key \
+  --secret-string "file://$secrets/nodes/archive-0/keys/libp2p-key" >/dev/null
+"$aws" secretsmanager put-secret-value --region us-west-2 --secret-id mina-qanet/archive-0/postgres_password \
+  --secret-string "file://$secrets/nodes/archive-0/keys/postgres-password" >/dev/null
 
 # --- us-east-1: secrets stack, then secret values
 "$aws" cloudformation deploy --region us-east-1 --stack-name mina-qanet-network \
@@ -94,6 +98,8 @@ export_value() {
   --secret-string "file://$secrets/nodes/producer-2/keys/block-producer.key" >/dev/null
 "$aws" secretsmanager put-secret-value --region eu-central-1 --secret-id mina-qanet/producer-2/mina_daemon_json \
   --secret-string "file://$secrets/nodes/producer-2/daemon.json" >/dev/null
+"$aws" secretsmanager put-secret-value --region eu-central-1 --secret-id mina-qanet/snark-coordinator-eu-0/libp2p_key \
+  --secret-string "file://$secrets/nodes/snark-coordinator-eu-0/keys/libp2p-key" >/dev/null
 
 # --- us-west-2: nodes
 "$aws" cloudformation deploy --region us-west-2 --stack-name mina-qanet-us-west-2 \

@@ -84,7 +84,27 @@ case "$node" in
     files=''
     secrets=''
     ;;
-  *) die "unknown node '$node'; set CHAINFLEET_NODE to one of: seed-0 seed-1 seed-2 producer-0 producer-1 producer-2 snark-coordinator-0 snark-worker-0 snark-worker-1 snark-worker-2 snark-worker-3" ;;
+  archive-0)
+    files=''
+    secrets='libp2p_key:keys/libp2p-key postgres_password:keys/postgres-password'
+    ;;
+  smoke-0)
+    files=''
+    secrets=''
+    ;;
+  snark-coordinator-eu-0)
+    files='daemon.json'
+    secrets='libp2p_key:keys/libp2p-key'
+    ;;
+  snark-worker-eu-0)
+    files=''
+    secrets=''
+    ;;
+  snark-worker-eu-1)
+    files=''
+    secrets=''
+    ;;
+  *) die "unknown node '$node'; set CHAINFLEET_NODE to one of: seed-0 seed-1 seed-2 producer-0 producer-1 producer-2 snark-coordinator-0 snark-worker-0 snark-worker-1 snark-worker-2 snark-worker-3 archive-0 smoke-0 snark-coordinator-eu-0 snark-worker-eu-0 snark-worker-eu-1" ;;
 esac
 
 [ -d "$root" ] || die "image root $root is missing (set CHAINFLEET_ROOT)"

@@ -30,7 +30,7 @@ use sha2::{Digest, Sha256};
 use xsalsa20poly1305::aead::{Aead, KeyInit};
 use xsalsa20poly1305::XSalsa20Poly1305;
 
-use super::family::{ChainFamily, Healthy, Launch, Metrics, Probe};
+use super::family::{ChainFamily, Companion, Healthy, Launch, Metrics, Probe};
 use super::runtime::Runtime;
 use super::text::Text;
 use super::{Artifacts, NodeArtifacts, SecretFile};
@@ -45,6 +45,92 @@ pub const LIBP2P_KEY_PATH: &str = "keys/libp2p-key";
 pub use ledger::BLOCK_PRODUCER_KEY_PATH;
 
 pub mod ledger;
+
+/// The PostgreSQL image of archive nodes (the official image's Debian variant; its
+/// entrypoint creates the user and database from `POSTGRES_*` and reads `*_FILE` secrets).
+pub const POSTGRES_IMAGE: &str = "postgres:15-bookworm";
+/// The archive process's port (`mina-archive run --server-port`; Mina's archive-node chart
+/// uses 3086).
+pub const ARCHIVE_SERVER_PORT: u16 = 3086;
+/// PostgreSQL's port.
+pub const POSTGRES_PORT: u16 = 5432;
+/// The archive database and its owner.
+pub const ARCHIVE_DB: &str = "archive";
+/// Secret key and home path of an archive node's PostgreSQL password.
+pub const ARCHIVE_DB_PASSWORD_KEY: &str = "postgres_password";
+const ARCHIVE_DB_PASSWORD_PATH: &str = "keys/postgres-password";
+/// Where the archive image carries the schema: the `mina-archive` package installs
+/// `create_schema.sql` in `/etc/mina/archive`, the first place the archive's own tools look
+/// (`Scripts.possible_locations` in MinaProtocol/mina `src/app/archive`).
+pub const ARCHIVE_SCHEMA: &str = "/etc/mina/archive/create_schema.sql";
+
+/// The archive container's start-up: wait for PostgreSQL, create the schema once (Mina's
+/// archive-node chart runs `psql -f create_schema.sql` in a bootstrap Job, `helm/archive-node/
+/// templates/db-bootstrap.yaml`, fetching the file from GitHub; here it comes from the
+/// image), then run `mina-archive run --postgres-uri … --server-port 3086` as the chart does
+/// (`templates/archive.yaml`). The password comes from the environment or a file.
+pub fn archive_script() -> String {
+    format!(
+        r#"set -eu
+if [ -n "${{POSTGRES_PASSWORD_FILE:-}}" ]; then POSTGRES_PASSWORD=$(cat "$POSTGRES_PASSWORD_FILE"); fi
+uri="postgres://{db}:${{POSTGRES_PASSWORD:?no PostgreSQL password}}@127.0.0.1:{pg}/{db}"
+until pg_isready -q -d "$uri"; do sleep 1; done
+if [ -z "$(psql -tA -d "$uri" -c "SELECT to_regclass('public.blocks')")" ]; then
+  echo "chainfleet: creating the archive schema from {schema}"
+  psql -v ON_ERROR_STOP=1 -q -d "$uri" -f {schema}
+fi
+exec mina-archive run --postgres-uri "$uri" --server-port {port}
+"#,
+        db = ARCHIVE_DB,
+        pg = POSTGRES_PORT,
+        schema = ARCHIVE_SCHEMA,
+        port = ARCHIVE_SERVER_PORT,
+    )
+}
+
+/// An archive node's PostgreSQL and archive process.
+fn archive_companions(net: &Network) -> Vec<Companion> {
+    let Some(image) = net.chain.archive_image.clone() else {
+        return Vec::new();
+    };
+    let secret = vec![(
+        "POSTGRES_PASSWORD".to_string(),
+        ARCHIVE_DB_PASSWORD_KEY.to_string(),
+    )];
+    let postgres = Companion {
+        name: "postgres",
+        image: POSTGRES_IMAGE.into(),
+        entrypoint: Vec::new(),
+        args: Vec::new(),
+        env: [
+            ("POSTGRES_USER", ARCHIVE_DB),
+            ("POSTGRES_DB", ARCHIVE_DB),
+            // A subfolder: the volume's root may hold lost+found, which initdb refuses.
+            ("PGDATA", "/var/lib/postgresql/data/pgdata"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect(),
+        secret_env: secret.clone(),
+        data_dir: Some("/var/lib/postgresql/data".into()),
+        scratch_dirs: vec!["/var/run/postgresql".into(), "/tmp".into()],
+        probe_port: Some(POSTGRES_PORT),
+    };
+    let archive = Companion {
+        name: "archive",
+        image,
+        // The image's own init (its ENTRYPOINT runs dumb-init too): the archive process is
+        // not PID 1, so it gets SIGTERM's default action and stops at once.
+        entrypoint: vec!["/usr/bin/dumb-init".into(), "/bin/sh".into(), "-c".into()],
+        args: vec![archive_script()],
+        env: Default::default(),
+        secret_env: secret,
+        data_dir: None,
+        scratch_dirs: vec!["/tmp".into()],
+        probe_port: Some(ARCHIVE_SERVER_PORT),
+    };
+    vec![postgres, archive]
+}
 
 /// libsodium's argon2i "interactive" limits (`crypto_pwhash_argon2i_*_INTERACTIVE`). The
 /// file records them (`pwdiff`) and the daemon derives the key with what the file says.
@@ -190,6 +276,19 @@ pub fn build(net: &Network, seed: &Seed) -> Result<Artifacts, Diagnostics> {
                 source,
             });
         }
+        if node.role == Role::Archive {
+            // The archive's PostgreSQL password: only in the secrets tree, delivered to the
+            // PostgreSQL and archive containers by the target's secret store.
+            let source = format!("nodes/{}/{ARCHIVE_DB_PASSWORD_PATH}", node.name);
+            let pw = seed.derive(&net.name, "mina/archive-postgres", &node.name);
+            a.secrets
+                .insert(source.clone(), FileEntry::text(hex::encode(&pw[..16])));
+            na.secret_files.push(SecretFile {
+                key: ARCHIVE_DB_PASSWORD_KEY.into(),
+                home_path: ARCHIVE_DB_PASSWORD_PATH.into(),
+                source,
+            });
+        }
         a.nodes.insert(node.name.clone(), na);
     }
     // Staking keys, passwords, daemon.json files and the runtime config.
@@ -220,6 +319,14 @@ impl ChainFamily for Mina {
             .then(port.clone())
             .then(tail)
     }
+    /// An archive node runs its archive process and PostgreSQL beside the daemon.
+    fn companions(&self, net: &Network, node: &Node) -> Vec<Companion> {
+        if node.role == Role::Archive {
+            archive_companions(net)
+        } else {
+            Vec::new()
+        }
+    }
     fn metrics(&self) -> Option<Metrics> {
         Some(Metrics {
             dialect: "mina",
@@ -246,6 +353,28 @@ impl ChainFamily for Mina {
             rpc: None,
         })
     }
+}
+
+/// The client trustlist of SNARK coordinator `node`: the address ranges its pool's workers
+/// connect from on this target, comma-separated. The daemon admits client-port connections
+/// (which is how workers fetch jobs and submit proofs) only from localhost and these
+/// (`MINA_CLIENT_TRUSTLIST`, read in `mina_cli_entrypoint.ml`: comma-separated CIDRs).
+fn pool_trustlist(net: &Network, node: &Node, rt: &Runtime<'_>) -> Option<Text> {
+    let mut cidrs: Vec<Text> = Vec::new();
+    for g in net
+        .groups
+        .iter()
+        .filter(|g| g.coordinator.as_deref() == Some(node.group.as_str()))
+    {
+        for worker in g.nodes.iter().filter_map(|n| net.node(n)) {
+            if let Some(c) = rt.target.source_cidr(net, worker) {
+                if !cidrs.contains(&c) {
+                    cidrs.push(c);
+                }
+            }
+        }
+    }
+    (!cidrs.is_empty()).then(|| Text::join(cidrs, ","))
 }
 
 /// Launch command of a Mina node. Daemons: `daemon` with ports, key, peers and role flags.
@@ -320,6 +449,13 @@ pub fn launch(net: &Network, node: &Node, rt: &Runtime<'_>) -> Launch {
     for d in rt.peers.seeds.iter().chain(&rt.peers.persistent) {
         args.extend(["--peer".into(), d.address.clone()]);
     }
+    if node.role == Role::Archive {
+        // The archive process runs beside the daemon, in its network namespace.
+        args.extend([
+            "--archive-address".into(),
+            format!("127.0.0.1:{ARCHIVE_SERVER_PORT}").into(),
+        ]);
+    }
     if node.role == Role::BlockProducer {
         args.extend([
             "--block-producer-key".into(),
@@ -332,7 +468,19 @@ pub fn launch(net: &Network, node: &Node, rt: &Runtime<'_>) -> Launch {
         if let Some(fee) = group.and_then(|g| g.snark_fee.clone()) {
             args.extend(["--snark-worker-fee".into(), fee.into()]);
         }
+        if let Some(ws) = group.and_then(|g| g.work_selection) {
+            args.extend(["--work-selection".into(), ws.as_str().into()]);
+        }
         // The fee key (`run-snark-coordinator`) is in the node's public daemon.json.
+        if let Some(trustlist) = pool_trustlist(net, node, rt) {
+            env.insert("MINA_CLIENT_TRUSTLIST".to_string(), trustlist);
+        }
+    }
+    // The group's `config:`: daemon flags, checked by the spec checker.
+    for (key, value) in group.map(|g| &g.config).into_iter().flatten() {
+        if let Ok(flags) = crate::spec::check::daemon_flag_args(key, value) {
+            args.extend(flags.into_iter().map(Text::from));
+        }
     }
     Launch {
         program: binary,
@@ -391,5 +539,155 @@ mod tests {
         assert_eq!(a, secret_box(b"hello", b"", &[1; 24], &[2; 16]));
         assert_eq!(open_secret_box(&a, b"").unwrap(), b"hello");
         assert!(!a.contains("hello"));
+    }
+
+    /// Two pools: each coordinator gets its own fee and work selection, a trustlist of its own
+    /// pool's addresses, and its group's `config:` as daemon flags.
+    #[test]
+    fn coordinators_trust_their_pool_and_take_their_own_settings() {
+        use crate::chain::runtime::{process, TestRuntime};
+        let yaml = "name: m\nchain: { family: mina, chain_id: m, binary: mina, image: minaprotocol/mina-daemon:3.0.3 }\ngroups:\n  - { name: bp, role: block_producer, config: { max-connections: 40, log-json: true, demo-mode: false, direct-peer: [a, b] } }\n  - { name: ca, role: snark_coordinator, snark_fee: \"0.01\", work_selection: seq }\n  - { name: cb, role: snark_coordinator, snark_fee: \"0.5\" }\n  - { name: wa, role: snark_worker, count: 2, coordinator: ca }\n  - { name: wb, role: snark_worker, coordinator: cb }\ntargets:\n  local: { base_port: 40000 }\n";
+        let net = crate::test_network(yaml);
+        let a = build(&net, &crate::keys::Seed::from_bytes([3; 32])).unwrap();
+        let args = |p: &crate::chain::runtime::NodeProcess| -> Vec<String> {
+            p.args.iter().map(|t| t.literal().unwrap()).collect()
+        };
+        let after = |v: &[String], flag: &str| -> Option<String> {
+            v.iter().position(|a| a == flag).map(|i| v[i + 1].clone())
+        };
+        let rt = TestRuntime::containers();
+        let ca = process(&net, &a, net.node("ca-0").unwrap(), &rt);
+        let cb = process(&net, &a, net.node("cb-0").unwrap(), &rt);
+        assert_eq!(
+            after(&args(&ca), "--snark-worker-fee").as_deref(),
+            Some("0.01")
+        );
+        assert_eq!(
+            after(&args(&ca), "--work-selection").as_deref(),
+            Some("seq")
+        );
+        assert_eq!(
+            after(&args(&cb), "--snark-worker-fee").as_deref(),
+            Some("0.5")
+        );
+        assert!(!args(&cb).contains(&"--work-selection".to_string()));
+        // TestRuntime's containers come from 10.0.<index>.0/24; wa-0, wa-1, wb-0 are nodes 3-5.
+        let trust =
+            |p: &crate::chain::runtime::NodeProcess| p.env["MINA_CLIENT_TRUSTLIST"].literal();
+        assert_eq!(trust(&ca).as_deref(), Some("10.0.3.0/24,10.0.4.0/24"));
+        assert_eq!(trust(&cb).as_deref(), Some("10.0.5.0/24"));
+        let local = process(
+            &net,
+            &a,
+            net.node("ca-0").unwrap(),
+            &TestRuntime::local(40000),
+        );
+        assert_eq!(
+            trust(&local).as_deref(),
+            Some("127.0.0.1/32"),
+            "one entry for the pool"
+        );
+        let bp = process(&net, &a, net.node("bp-0").unwrap(), &rt);
+        assert!(!bp.env.contains_key("MINA_CLIENT_TRUSTLIST"));
+        let bp = args(&bp);
+        let tail: Vec<&str> = bp[bp.len() - 7..].iter().map(String::as_str).collect();
+        assert_eq!(
+            tail,
+            [
+                "--direct-peer",
+                "a",
+                "--direct-peer",
+                "b",
+                "--log-json",
+                "--max-connections",
+                "40"
+            ]
+        );
+    }
+
+    /// An archive node's daemon points at the archive process beside it, which runs with its
+    /// PostgreSQL; the password is a secret file of the node, never in the process.
+    #[test]
+    fn archive_nodes_run_postgres_and_the_archive_process_beside_the_daemon() {
+        use crate::chain::runtime::{process, TestRuntime};
+        let yaml = "name: m\nchain: { family: mina, chain_id: m, binary: mina, image: minaprotocol/mina-daemon:3.0.3, archive_image: minaprotocol/mina-archive:3.0.3 }\ngroups:\n  - { name: bp, role: block_producer }\n  - { name: arch, role: archive }\ntargets:\n  kubernetes: { namespace: m }\n";
+        let net = crate::test_network(yaml);
+        let a = build(&net, &crate::keys::Seed::from_bytes([3; 32])).unwrap();
+        let rt = TestRuntime::containers();
+        let arch = process(&net, &a, net.node("arch-0").unwrap(), &rt);
+        let args: Vec<String> = arch.args.iter().map(|t| t.literal().unwrap()).collect();
+        let at = args.iter().position(|a| a == "--archive-address").unwrap();
+        assert_eq!(args[at + 1], "127.0.0.1:3086");
+        let names: Vec<&str> = arch.companions.iter().map(|c| c.name).collect();
+        assert_eq!(names, ["postgres", "archive"]);
+        let (pg, archive) = (&arch.companions[0], &arch.companions[1]);
+        assert_eq!(pg.image, POSTGRES_IMAGE);
+        assert_eq!(archive.image, "minaprotocol/mina-archive:3.0.3");
+        let secret = (
+            "POSTGRES_PASSWORD".to_string(),
+            ARCHIVE_DB_PASSWORD_KEY.to_string(),
+        );
+        assert_eq!(pg.secret_env, std::slice::from_ref(&secret));
+        assert_eq!(archive.secret_env, [secret]);
+        assert!(archive.args[0]
+            .ends_with("exec mina-archive run --postgres-uri \"$uri\" --server-port 3086\n"));
+        let sf = arch
+            .secret_files
+            .iter()
+            .find(|s| s.key == ARCHIVE_DB_PASSWORD_KEY)
+            .unwrap();
+        let pw = &a.secrets[&sf.source].bytes;
+        assert_eq!(pw.len(), 32, "128 bits, hex");
+        let everything = serde_json::to_string(&arch).unwrap();
+        assert!(!everything.contains(std::str::from_utf8(pw).unwrap()));
+        // Nobody else gets one.
+        let bp = process(&net, &a, net.node("bp-0").unwrap(), &rt);
+        assert!(bp.companions.is_empty());
+        assert!(!bp
+            .args
+            .iter()
+            .any(|t| t.literal().as_deref() == Some("--archive-address")));
+    }
+
+    /// A test service runs its own image and command with the tested group's GraphQL URLs,
+    /// and nothing of the chain's: no keys, ports, peers or probe; nobody dials it.
+    #[test]
+    fn test_services_get_the_tested_groups_graphql_and_nothing_else() {
+        use crate::chain::runtime::{process, TestRuntime};
+        let yaml = "name: m\nchain: { family: mina, chain_id: m, binary: mina, image: minaprotocol/mina-daemon:3.0.3 }\ngroups:\n  - { name: bp, role: block_producer, count: 2 }\n  - { name: qa, role: custom, image: \"curlimages/curl:8.11.1\", tests: bp, command: [sh, -c, run-tests], env: { LEVEL: smoke } }\ntargets:\n  local: { base_port: 40000 }\n";
+        let net = crate::test_network(yaml);
+        let a = crate::chain::build(&net, &crate::keys::Seed::from_bytes([3; 32])).unwrap();
+        assert!(a.secrets.keys().all(|k| !k.starts_with("nodes/qa-0/")));
+        let qa = net.node("qa-0").unwrap();
+        assert!(qa.ports.is_empty());
+        assert!(net
+            .nodes
+            .iter()
+            .all(|n| !n.peers.persistent.contains(&qa.name) && !n.peers.seeds.contains(&qa.name)));
+        let p = process(&net, &a, qa, &TestRuntime::containers());
+        assert_eq!(p.image.as_deref(), Some("curlimages/curl:8.11.1"));
+        assert_eq!(p.program.literal().as_deref(), Some("sh"));
+        let args: Vec<String> = p.args.iter().map(|t| t.literal().unwrap()).collect();
+        assert_eq!(args, ["-c", "run-tests"]);
+        assert!(p.secret_files.is_empty() && p.probe.is_none() && p.metrics_port.is_none());
+        let env = |k: &str| p.env.get(k).and_then(Text::literal);
+        assert_eq!(
+            env("CHAINFLEET_GRAPHQL_URL").as_deref(),
+            Some("http://bp-0:3085/graphql")
+        );
+        assert_eq!(
+            env("CHAINFLEET_GRAPHQL_URLS").as_deref(),
+            Some("http://bp-0:3085/graphql,http://bp-1:3085/graphql")
+        );
+        assert_eq!(env("LEVEL").as_deref(), Some("smoke"));
+        // On one host: 127.0.0.1 and each daemon's own port.
+        let p = process(&net, &a, qa, &TestRuntime::local(40000));
+        let bp1 = net.node("bp-1").unwrap();
+        let rt = TestRuntime::local(40000);
+        let port = crate::chain::TargetRuntime::port(&rt, bp1, bp1.port("graphql").unwrap());
+        assert!(p.env["CHAINFLEET_GRAPHQL_URLS"]
+            .literal()
+            .unwrap()
+            .ends_with(&format!(",http://127.0.0.1:{port}/graphql")));
     }
 }

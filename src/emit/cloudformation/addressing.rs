@@ -72,9 +72,27 @@ impl TargetRuntime for CfnRuntime {
     fn names_home(&self) -> bool {
         true
     }
+    fn spans_regions(&self) -> bool {
+        true
+    }
+    /// Tasks and instances take addresses from the VPC (an existing VPC: the private range
+    /// the load balancer rules assume too).
+    fn source_cidr(&self, net: &Network, _node: &Node) -> Option<Text> {
+        Some(Text::lit(vpc_cidr(net)))
+    }
     fn dials_by_name(&self) -> bool {
         true
     }
+}
+
+/// The VPC's CIDR: the one chainfleet creates, or for an existing VPC the private range
+/// `10.0.0.0/8` (its CIDR is not a stack input).
+pub(super) fn vpc_cidr(net: &Network) -> String {
+    net.targets
+        .aws
+        .as_ref()
+        .and_then(|a| a.vpc_cidr.clone())
+        .unwrap_or_else(|| "10.0.0.0/8".into())
 }
 
 /// Nodes in other regions whose address is a stack parameter (no DNS zone).

@@ -138,6 +138,17 @@ impl TargetRuntime for HelmRuntime {
     fn names_home(&self) -> bool {
         true
     }
+    fn spans_regions(&self) -> bool {
+        true
+    }
+    /// Pod addresses change with every restart: the cluster's pod ranges (`podCidrs` in
+    /// values; the private ranges by default, as Mina's own charts trust `10.0.0.0/8`).
+    fn source_cidr(&self, _net: &Network, _node: &Node) -> Option<Text> {
+        Some(Text::expr(format!(
+            "{{{{ join {} $.Values.podCidrs }}}}",
+            raw(",")
+        )))
+    }
     fn dials_by_name(&self) -> bool {
         true
     }

@@ -60,6 +60,86 @@ pub(super) struct NodeView {
     pub(super) skips: Vec<Skip>,
     /// NodePort of the public p2p port (nodes other clusters may dial).
     pub(super) p2p_node_port: Option<u16>,
+    /// Containers beside the node's in its pod.
+    pub(super) companions: Vec<CompanionView>,
+    /// A test service's own image, quoted (`None`: the network's image from values).
+    pub(super) image: Option<String>,
+}
+
+/// A companion container of a node's pod (`chain::Companion`), quoted for the template.
+#[derive(Serialize)]
+pub(super) struct CompanionView {
+    pub(super) name: &'static str,
+    pub(super) image: String,
+    pub(super) command: Vec<String>,
+    pub(super) args: Vec<String>,
+    pub(super) env: Vec<(String, String)>,
+    /// Mounts the node's Secret (its secrets reach it as files: `VAR_FILE` in `env`).
+    pub(super) keys: bool,
+    /// (volume name, mount path): its data volume claim.
+    pub(super) data: Option<(String, String)>,
+    /// (volume name, mount path): emptyDir scratch volumes.
+    pub(super) scratch: Vec<(String, String)>,
+    pub(super) probe_port: Option<u16>,
+}
+
+/// A list item's value at 14 columns: a script (several lines ending in a newline, first
+/// line not indented, no trailing blanks) as a literal block, so it reads as written;
+/// anything else double-quoted.
+fn item(s: &str) -> String {
+    let s = super::runtime::helm_literal(s);
+    let block = s.ends_with('\n')
+        && s.trim_end_matches('\n').contains('\n')
+        && !s.starts_with(' ')
+        && !s.lines().any(|l| l.ends_with(' '));
+    if !block {
+        return q(&s);
+    }
+    let pad = " ".repeat(14);
+    let lines: Vec<String> = s
+        .lines()
+        .map(|l| {
+            if l.is_empty() {
+                String::new()
+            } else {
+                format!("{pad}{l}")
+            }
+        })
+        .collect();
+    format!("|\n{}", lines.join("\n"))
+}
+
+fn companion_view(c: &crate::chain::Companion) -> CompanionView {
+    let lit = |s: &str| q_wrapped(&super::runtime::helm_literal(s), 16);
+    CompanionView {
+        name: c.name,
+        image: q(&c.image),
+        command: c.entrypoint.iter().map(|a| lit(a)).collect(),
+        args: c.args.iter().map(|a| item(a)).collect(),
+        env: c
+            .env
+            .iter()
+            .map(|(k, v)| (k.clone(), lit(v)))
+            .chain(c.secret_env.iter().map(|(var, key)| {
+                (
+                    format!("{var}_FILE"),
+                    q(&format!("{}/{key}", super::SECRETS_DIR)),
+                )
+            }))
+            .collect(),
+        keys: !c.secret_env.is_empty(),
+        data: c
+            .data_dir
+            .as_ref()
+            .map(|d| (format!("{}-data", c.name), d.clone())),
+        scratch: c
+            .scratch_dirs
+            .iter()
+            .enumerate()
+            .map(|(i, d)| (format!("{}-scratch-{i}", c.name), d.clone()))
+            .collect(),
+        probe_port: c.probe_port,
+    }
 }
 
 #[derive(Serialize)]
@@ -217,6 +297,8 @@ pub(super) fn node_view(
         rpc_port: rpc,
         skips,
         p2p_node_port: public_p2p.then(|| p2p_node_port(net, node)),
+        companions: proc.companions.iter().map(companion_view).collect(),
+        image: proc.image.as_deref().map(q),
     }
 }
 

@@ -85,6 +85,12 @@ impl TargetRuntime for HostsRuntime<'_> {
     fn shares_one_address(&self) -> bool {
         self.crowded
     }
+    fn source_cidr(&self, _net: &Network, node: &Node) -> Option<Text> {
+        // A node's connections come from its machine's address; a DNS name has no CIDR.
+        let (m, _) = self.hosts.placement(&node.name)?;
+        let ip: std::net::Ipv4Addr = m.address.parse().ok()?;
+        Some(Text::lit(format!("{ip}/32")))
+    }
     fn in_image(&self) -> bool {
         false
     }

@@ -24,8 +24,31 @@ pub(super) fn check(c: &mut Checker<'_>, net: &Network) {
         if let Some(node) = first.get(g.source.as_str()) {
             port_numbers(c, g, node);
         }
+        tested_group(c, net, g, &first);
     }
     signer(c, net);
+}
+
+/// A test service's `tests` names a group whose nodes serve GraphQL (the URL it is given).
+fn tested_group(c: &mut Checker<'_>, net: &Network, g: &Group, first: &BTreeMap<&str, &Node>) {
+    let Some(tested) = g.tests.as_deref().and_then(|t| net.group(t)) else {
+        return;
+    };
+    let serves = first
+        .get(tested.source.as_str())
+        .is_some_and(|n| n.port("graphql").is_some());
+    if !serves {
+        c.error(
+            &format!("{}/tests", g.source),
+            format!(
+                "group `{}` ({}) serves no GraphQL API to test",
+                tested.name,
+                role_name(tested.role)
+            ),
+            tested.name.as_str(),
+            "name a group of Mina daemons (seeds, block producers, coordinators, archive or full nodes)",
+        );
+    }
 }
 
 /// The role exists in the family; a SNARK worker pool names its coordinator.

@@ -53,26 +53,9 @@ fn identity(c: &mut Checker<'_>, spec: &Spec) {
             "name the executable on the image's PATH, e.g. `dualityd`",
         );
     }
-    let image = &ch.image;
-    let last = image.rsplit('/').next().unwrap_or(image);
-    let has_digest = image.contains("@sha256:");
-    let tag = last.split_once(':').map(|(_, t)| t);
-    if !is_image_reference(image) {
-        // The image reaches the Dockerfile's FROM (where Docker substitutes `$VAR`), compose,
-        // the chart's values and CloudFormation: Docker's own grammar needs no quoting there.
-        c.error(
-            "/chain/image",
-            format!("image `{image}` is not an image reference"),
-            image.as_str(),
-            "write `registry/name:tag` or `name@sha256:…` (lowercase name; tag of letters, digits, `_`, `.`, `-`)",
-        );
-    } else if !has_digest && (tag.is_none() || tag == Some("latest")) {
-        c.error(
-            "/chain/image",
-            format!("image `{image}` is not pinned"),
-            image.as_str(),
-            "pin a version tag (e.g. `:v0.5.0`) or a digest; `latest` changes under you",
-        );
+    pinned_image(c, "/chain/image", &ch.image);
+    if let Some(image) = &ch.archive_image {
+        pinned_image(c, "/chain/archive_image", image);
     }
     if let Some(home) = &ch.home {
         if !home.starts_with('/') {
@@ -157,6 +140,30 @@ fn is_image_reference(image: &str) -> bool {
                 && p.starts_with(|x: char| x.is_ascii_alphanumeric())
                 && p.ends_with(|x: char| x.is_ascii_alphanumeric())
         })
+}
+
+/// `image` (at `ptr`) is an image reference pinned by tag (not `latest`) or digest.
+pub(super) fn pinned_image(c: &mut Checker<'_>, ptr: &str, image: &str) {
+    let last = image.rsplit('/').next().unwrap_or(image);
+    let has_digest = image.contains("@sha256:");
+    let tag = last.split_once(':').map(|(_, t)| t);
+    if !is_image_reference(image) {
+        // The image reaches the Dockerfile's FROM (where Docker substitutes `$VAR`), compose,
+        // the chart's values and CloudFormation: Docker's own grammar needs no quoting there.
+        c.error(
+            ptr,
+            format!("image `{image}` is not an image reference"),
+            image,
+            "write `registry/name:tag` or `name@sha256:…` (lowercase name; tag of letters, digits, `_`, `.`, `-`)",
+        );
+    } else if !has_digest && (tag.is_none() || tag == Some("latest")) {
+        c.error(
+            ptr,
+            format!("image `{image}` is not pinned"),
+            image,
+            "pin a version tag (e.g. `:v0.5.0`) or a digest; `latest` changes under you",
+        );
+    }
 }
 
 /// An absolute path of letters, digits, `/`, `.`, `_` and `-`, with no `..` component.

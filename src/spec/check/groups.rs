@@ -22,6 +22,7 @@ pub(super) fn check(c: &mut Checker<'_>, spec: &Spec) {
         stake(c, spec, &p, g);
         topology(c, spec, &index, &p, g);
         workload(c, &p, g);
+        test_service(c, &index, &p, g, spec.targets.hosts.is_some());
         overrides(c, &p, g);
         super::validators::check(c, spec, &p, g);
         (rules.group)(c, spec, &p, g);
@@ -169,6 +170,64 @@ fn topology(
     }
 }
 
+/// A test service: a custom group with its own pinned `image`; `tests` names a group (not a
+/// test service) whose nodes serve GraphQL.
+fn test_service(
+    c: &mut Checker<'_>,
+    index: &BTreeMap<&str, usize>,
+    p: &str,
+    g: &GroupSpec,
+    spec_has_hosts: bool,
+) {
+    if let Some(image) = &g.image {
+        let ip = format!("{p}/image");
+        if g.role != Role::Custom {
+            c.error(
+                &ip,
+                format!(
+                    "`image` is set on group `{}`, whose role is `{}`",
+                    g.name,
+                    role_name(g.role)
+                ),
+                image.as_str(),
+                "only `custom` groups (test services) run an image of their own; the chain's nodes run `chain.image`",
+            );
+        }
+        super::chain::pinned_image(c, &ip, image);
+        if spec_has_hosts {
+            c.error(
+                &ip,
+                format!("test service `{}` runs a container image, which the hosts target (binaries under systemd) cannot start", g.name),
+                image.as_str(),
+                "run the test service from compose, kubernetes or aws, or drop `targets.hosts`",
+            );
+        }
+    }
+    let Some(tested) = &g.tests else { return };
+    let tp = format!("{p}/tests");
+    if g.image.is_none() {
+        c.error(
+            &tp,
+            format!("`tests` is set on group `{}`, which has no `image`", g.name),
+            tested.as_str(),
+            "a test service runs its own image: add `image:` (pinned) and `command:`",
+        );
+    }
+    if !index.contains_key(tested.as_str()) {
+        let hint = match did_you_mean(tested, index.keys().copied()) {
+            Some(s) => format!("did you mean `{s}`?"),
+            None => "name a group of this network".to_string(),
+        };
+        c.error(
+            &tp,
+            format!("tested group `{tested}` does not exist"),
+            tested.as_str(),
+            hint,
+        );
+    }
+    // That it serves GraphQL is a family fact: `model::check::family`.
+}
+
 /// `name` (at `ptr`) must be a group with role `want.0`; `want.1` words the message.
 fn reference(
     c: &mut Checker<'_>,
@@ -209,21 +268,9 @@ fn reference(
     }
 }
 
-/// What the nodes run with: SNARK fee, custom command, resources, pinned host ports.
+/// What the nodes run with: custom command, resources, pinned host ports (SNARK pool
+/// fields: `check::mina`).
 fn workload(c: &mut Checker<'_>, p: &str, g: &GroupSpec) {
-    if let Some(fee) = &g.snark_fee {
-        if fee
-            .parse::<f64>()
-            .map_or(true, |f| !f.is_finite() || f < 0.0)
-        {
-            c.error(
-                &format!("{p}/snark_fee"),
-                format!("SNARK fee `{fee}` is not a number"),
-                fee.as_str(),
-                "write a decimal such as `0.01`",
-            );
-        }
-    }
     if g.role == Role::Custom && g.command.is_empty() {
         c.error(
             &format!("{p}/role"),

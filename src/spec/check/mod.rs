@@ -21,7 +21,7 @@ use super::load::Document;
 use super::Spec;
 use crate::diag::{Diagnostic, Diagnostics, Pos};
 
-pub use mina::{parse_mina, NANOMINA_PER_MINA};
+pub use mina::{daemon_flag_args, parse_mina, FlagError, NANOMINA_PER_MINA};
 pub use names::{family_name, is_dns_label, is_rfc3339, role_name};
 
 /// Longest network name (it prefixes stack, chart and resource names).

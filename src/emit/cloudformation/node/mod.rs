@@ -93,8 +93,10 @@ pub(super) fn node_resources(
         command,
         environment,
     )];
+    let (companions, volumes) = task::companion_containers(&cx, artifacts, shared);
+    containers.extend(companions);
     containers.extend(metrics_agent::agent_container(net, node, shared));
-    let task = task::task_definition(&cx, tpl, shared, &access_point, containers);
+    let task = task::task_definition(&cx, tpl, shared, &access_point, containers, volumes);
     service(&cx, tpl, shared, &task, &discovery, ingress);
     if cx.ec2 {
         container_instance(net, node, &cx.eni(), !cx.nlb.is_empty(), tpl, shared);

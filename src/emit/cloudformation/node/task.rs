@@ -112,9 +112,14 @@ pub(super) fn container_definition(
             })
         })
         .collect();
+    // A test service runs its own image.
+    let image = match process(net, artifacts, node, &CfnRuntime).image {
+        Some(own) => json!(own),
+        None => shared.r("Image"),
+    };
     let mut container = json!({
         "Name": "node",
-        "Image": shared.r("Image"),
+        "Image": image,
         "Essential": true,
         "Command": command,
         "Environment": environment,
@@ -143,6 +148,65 @@ pub(super) fn container_definition(
         });
     }
     container
+}
+
+/// The containers beside the node in its task (`chain::Companion`), sharing its network
+/// namespace (awsvpc or the instance's host network: 127.0.0.1 either way), with their
+/// secrets from the node's Secrets Manager secrets; and the task volumes of their data. The
+/// data volumes are task storage (Fargate's ephemeral storage, a Docker volume on EC2), not
+/// EFS: a replaced task starts with an empty database.
+pub(super) fn companion_containers(
+    cx: &NodeCx<'_>,
+    artifacts: &Artifacts,
+    shared: &mut Shared,
+) -> (Vec<Value>, Vec<Value>) {
+    let (net, node) = (cx.net, cx.node);
+    let proc = process(net, artifacts, node, &CfnRuntime);
+    let mut containers = Vec::new();
+    let mut volumes = Vec::new();
+    for c in &proc.companions {
+        let mut def = json!({
+            "Name": c.name,
+            "Image": c.image,
+            "Essential": true,
+            "Environment": c.env.iter().map(|(k, v)| json!({ "Name": k, "Value": v })).collect::<Vec<_>>(),
+            "LogConfiguration": {
+                "LogDriver": "awslogs",
+                "Options": {
+                    "awslogs-group": shared.r("LogGroup"),
+                    "awslogs-region": r("AWS::Region"),
+                    "awslogs-stream-prefix": format!("{}-{}", node.name, c.name),
+                }
+            },
+            "StopTimeout": 60,
+        });
+        if !c.entrypoint.is_empty() {
+            def["EntryPoint"] = json!(c.entrypoint);
+        }
+        if !c.args.is_empty() {
+            def["Command"] = json!(c.args);
+        }
+        if !c.secret_env.is_empty() {
+            def["Secrets"] = c
+                .secret_env
+                .iter()
+                .map(|(var, key)| {
+                    json!({
+                        "Name": var,
+                        "ValueFrom": { "Fn::ImportValue": secret_export(net, &node.name, key) },
+                    })
+                })
+                .collect();
+        }
+        if let Some(dir) = &c.data_dir {
+            let vol = format!("{}-data", c.name);
+            def["MountPoints"] =
+                json!([{ "SourceVolume": vol, "ContainerPath": dir, "ReadOnly": false }]);
+            volumes.push(json!({ "Name": vol }));
+        }
+        containers.push(def);
+    }
+    (containers, volumes)
 }
 
 /// Every served port, TCP and (for TCP+UDP ports) UDP.
@@ -174,6 +238,7 @@ pub(super) fn task_definition(
     shared: &mut Shared,
     access_point: &str,
     containers: Vec<Value>,
+    extra_volumes: Vec<Value>,
 ) -> String {
     let (net, node) = (cx.net, cx.node);
     let res = group_resources(net, &node.group);
@@ -199,14 +264,14 @@ pub(super) fn task_definition(
             "ExecutionRoleArn": shared.ga("ExecutionRole", "Arn"),
             "TaskRoleArn": shared.ga("TaskRole", "Arn"),
             "ContainerDefinitions": containers,
-            "Volumes": [{
+            "Volumes": std::iter::once(json!({
                 "Name": "data",
                 "EFSVolumeConfiguration": {
                     "FilesystemId": shared.r("FileSystem"),
                     "TransitEncryption": "ENABLED",
                     "AuthorizationConfig": { "AccessPointId": r(access_point), "IAM": "ENABLED" }
                 }
-            }],
+            })).chain(extra_volumes).collect::<Vec<_>>(),
             "Tags": tags(net, &cx.tag_name()),
         }),
     );

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use serde_json::{json, Value};
 
 use super::RegionCx;
-use crate::emit::cloudformation::addressing::alb_served;
+use crate::emit::cloudformation::addressing::{alb_served, vpc_cidr};
 use crate::emit::cloudformation::builder::{ga, r, skip, tags, Tpl};
 use crate::emit::cloudformation::names::{alb_listener, alb_tg};
 use crate::emit::cloudformation::shared::Shared;
@@ -22,7 +22,7 @@ pub(super) fn alb_resources(cx: &RegionCx<'_>, tpl: &mut Tpl, shared: &mut Share
     let vpc = shared.vpc(net);
     let egress: Vec<Value> = alb_ports
         .keys()
-        .map(|p| json!({ "IpProtocol": "tcp", "FromPort": p, "ToPort": p, "CidrIp": net.targets.aws.as_ref().and_then(|a| a.vpc_cidr.clone()).unwrap_or_else(|| "10.0.0.0/8".into()), "Description": format!("to node port {p}") }))
+        .map(|p| json!({ "IpProtocol": "tcp", "FromPort": p, "ToPort": p, "CidrIp": vpc_cidr(net), "Description": format!("to node port {p}") }))
         .collect();
     tpl.res(
         "AlbSecurityGroup",

@@ -1,6 +1,6 @@
 //! Security groups: one per node group, with one ingress rule per (group, port, protocol,
 //! source): public ports from anywhere, HTTP ports from the ALB, p2p between peers in the
-//! region, ports a role dials (`model::Reach::FromRole`) from that role's groups, and a SNARK coordinator's ports from its worker pool.
+//! region, ports a role dials (`model::Reach::FromRole`) from that role's groups, a SNARK coordinator's ports from its worker pool, and GraphQL from the test services of a group.
 
 use std::collections::BTreeMap;
 
@@ -74,6 +74,7 @@ fn ingress_rules(cx: &RegionCx<'_>) -> Rules {
         peer_rules(n, &by_name, &mut rules);
         role_rules(cx, n, &mut rules);
         coordinator_rules(cx, n, &mut rules);
+        test_service_rules(cx, n, &mut rules);
     }
     rules
 }
@@ -156,6 +157,25 @@ fn role_rules(cx: &RegionCx<'_>, n: &Node, rules: &mut Rules) {
 }
 
 /// SNARK workers reach their coordinator's internal ports.
+/// A test service reaches the GraphQL port of the group it tests (in its region).
+fn test_service_rules(cx: &RegionCx<'_>, n: &Node, rules: &mut Rules) {
+    if let Some(tested) = cx.net.group(&n.group).and_then(|g| g.tests.clone()) {
+        for t in cx.nodes.iter().filter(|t| t.group == tested) {
+            if let Some(p) = t.port("graphql") {
+                rules.insert(
+                    (
+                        t.group.clone(),
+                        p.container,
+                        "tcp",
+                        format!("sg:{}", group_sg(&n.group)),
+                    ),
+                    format!("graphql from the {} test service", n.group),
+                );
+            }
+        }
+    }
+}
+
 fn coordinator_rules(cx: &RegionCx<'_>, n: &Node, rules: &mut Rules) {
     if let Some(coord) = cx.net.group(&n.group).and_then(|g| g.coordinator.clone()) {
         for c in cx.nodes.iter().filter(|c| c.group == coord) {
