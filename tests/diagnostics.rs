@@ -15,6 +15,17 @@ use common::{chainfleet, files_under, generate_text, root, run};
 const CORPUS: &[(&str, &[(&str, &str)])] = &[
     ("account-coin-syntax", &[("9:53", "\"lots of atoms\"")]),
     ("alias-bomb", &[("7:45", "*a4")]),
+    (
+        "aws-certificate-without-dns-zone",
+        &[(
+            "14:22",
+            "arn:aws:acm:us-east-1:123456789012:certificate/0e5c5f1e-1111-2222-3333-444455556666",
+        )],
+    ),
+    (
+        "aws-cross-region-quorum-without-dns-zone",
+        &[("6:60", "[us-east-1, eu-west-1]")],
+    ),
     ("aws-group-larger-than-any-instance", &[("9:34", "1Ti")]),
     ("aws-instance-type-too-small", &[("10:20", "t3.small")]),
     ("aws-instance-type-with-fargate", &[("10:20", "m6i.large")]),
