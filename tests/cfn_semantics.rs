@@ -2,7 +2,8 @@
 //! tool needed, so it runs everywhere in seconds): keys only their own node can read
 //! (issue 13 item 2), validators rolled one wave at a time (item 12), HTTPS URLs that name
 //! a record a certificate can match (item 9), EC2 instances whose role and metadata service
-//! give a node nothing (item 8).
+//! give a node nothing (item 8), the AMI pinned once (item 4), webhooks through a Lambda
+//! (item 10; its code runs on the tools' Python).
 
 mod common;
 
@@ -385,4 +386,108 @@ fn ec2_ami_is_resolved_once() {
         script.contains("\"EcsAmi=$(ecs_ami "),
         "deploy passes no EcsAmi"
     );
+}
+
+/// Issue 13 item 10: webhooks are not raw SNS http(s) subscriptions (which Slack, Telegram
+/// and most webhooks never confirm) but a Lambda subscribed to the alert topic. Its inline
+/// code is run here for real (the tools' Python) against a webhook on loopback: the alarm
+/// arrives as JSON, and a dead webhook fails the invocation without logging the URL's query.
+#[test]
+fn webhooks_are_delivered_by_a_lambda() {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let all = templates_of(&example("cosmos-testnet-aws.yaml"));
+    let t = &all["us-east-1.yaml"];
+    let res = resources(t);
+    for (id, r) in res {
+        if r["Type"] == "AWS::SNS::Subscription" {
+            let proto = r["Properties"]["Protocol"].as_str().unwrap();
+            assert!(
+                proto != "http" && proto != "https",
+                "{id}: a raw {proto} subscription"
+            );
+        }
+    }
+    let sub = &res["AlertWebhooks"]["Properties"];
+    assert_eq!(sub["Protocol"], "lambda");
+    assert_eq!(target(&sub["Endpoint"]), "AlertWebhooksFunction");
+    assert_eq!(target(&sub["TopicArn"]), "AlertTopic");
+    let perm = &res["AlertWebhooksPermission"]["Properties"];
+    assert_eq!(perm["Principal"], "sns.amazonaws.com");
+    assert_eq!(target(&perm["SourceArn"]), "AlertTopic");
+    let f = &res["AlertWebhooksFunction"]["Properties"];
+    assert_eq!(
+        f["Environment"]["Variables"]["CHAINFLEET_WEBHOOKS"],
+        "[\"https://hooks.example.com/chain-alerts\"]"
+    );
+    let code = f["Code"]["ZipFile"].as_str().unwrap();
+
+    let Some(cfn_lint) = common::tool("CFN_LINT") else {
+        return;
+    };
+    let python = cfn_lint.parent().unwrap().join("python");
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("index.py"), code).unwrap();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let server = std::thread::spawn(move || {
+        let (mut s, _) = listener.accept().unwrap();
+        let mut r = BufReader::new(s.try_clone().unwrap());
+        let mut head = String::new();
+        let mut len = 0;
+        loop {
+            let mut line = String::new();
+            r.read_line(&mut line).unwrap();
+            if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                len = v.trim().parse().unwrap();
+            }
+            if line == "\r\n" {
+                break;
+            }
+            head.push_str(&line);
+        }
+        let mut body = vec![0; len];
+        r.read_exact(&mut body).unwrap();
+        s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+            .unwrap();
+        (head, String::from_utf8(body).unwrap())
+    });
+    let alarm = serde_json::json!({
+        "AlarmName": "duality-testnet-validator-0-NodeDown",
+        "NewStateValue": "ALARM",
+        "NewStateReason": "Threshold Crossed: no running task",
+    });
+    let event = serde_json::json!({ "Records": [{ "Sns": {
+        "Subject": "ALARM: duality-testnet-validator-0-NodeDown",
+        "Message": alarm.to_string(),
+    }}]});
+    let invoke = |hooks: String| {
+        common::run(
+            std::process::Command::new(&python)
+                .current_dir(dir.path())
+                .env("CHAINFLEET_WEBHOOKS", hooks)
+                .arg("-c")
+                .arg("import json, sys, index\nprint(json.dumps(index.handler(json.loads(sys.argv[1]), None)))")
+                .arg(event.to_string()),
+        )
+    };
+    let o = invoke(format!("[\"http://127.0.0.1:{port}/hook?token=s3cret\"]"));
+    common::assert_ok(&o, "the webhook function");
+    let (head, body) = server.join().unwrap();
+    assert!(head.starts_with("POST /hook?token=s3cret "), "{head}");
+    let got: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(got["alarm"]["AlarmName"], alarm["AlarmName"]);
+    assert_eq!(
+        got["text"],
+        "ALARM: duality-testnet-validator-0-NodeDown: Threshold Crossed: no running task"
+    );
+    // A webhook that does not answer fails the invocation (Lambda retries it), and the
+    // error names the URL without its query.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let dead = closed.local_addr().unwrap().port();
+    drop(closed);
+    let o = invoke(format!("[\"http://127.0.0.1:{dead}/x?token=s3cret\"]"));
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains(&format!("http://127.0.0.1:{dead}/x")), "{err}");
+    assert!(!err.contains("s3cret"), "{err}");
 }
