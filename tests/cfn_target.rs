@@ -45,8 +45,8 @@ fn load_yaml(files: &[PathBuf]) -> Option<Vec<Value>> {
 /// Other shapes of the AWS example.
 #[derive(Clone, Copy)]
 enum Shape {
-    /// An existing VPC given as parameters, an HTTPS listener from a certificate ARN, and no
-    /// Route 53 zone (cross-region peers become stack parameters).
+    /// An existing VPC given as parameters and an HTTPS listener from a certificate ARN (with
+    /// the example's Route 53 zone, which HTTPS requires: the URLs name its record).
     ExistingVpcHttps,
     /// The EC2 launch type on Graviton (`instance_type: m7g.xlarge`, so the arm64 AMI), with
     /// the example's new VPC and Route 53 zone.
@@ -63,15 +63,10 @@ fn variant(shape: Shape) -> (tempfile::TempDir, PathBuf) {
             && text.contains("launch_type: fargate")
     );
     let text: String = match shape {
-        Shape::ExistingVpcHttps => text
-            .replace(
-                "vpc: { cidr: 10.42.0.0/16 }",
-                "vpc: { existing: true }\n    certificate_arn: arn:aws:acm:us-east-1:123456789012:certificate/0e5c5f1e-1111-2222-3333-444455556666",
-            )
-            .lines()
-            .filter(|l| !l.contains("dns_zone:"))
-            .map(|l| format!("{l}\n"))
-            .collect(),
+        Shape::ExistingVpcHttps => text.replace(
+            "vpc: { cidr: 10.42.0.0/16 }",
+            "vpc: { existing: true }\n    certificate_arn: arn:aws:acm:us-east-1:123456789012:certificate/0e5c5f1e-1111-2222-3333-444455556666",
+        ),
         Shape::Ec2Graviton => text.replace(
             "launch_type: fargate",
             "launch_type: ec2\n    instance_type: m7g.xlarge",
@@ -492,9 +487,26 @@ const MOTO_SKIPS: &[&str] = &[
 /// - `SubnetMappings` (EIP allocation on the NLB) become `Subnets`: moto reads only `Subnets`;
 /// - `Fn::ImportValue` of secret ARNs becomes a literal ARN (the secrets stack exported
 ///   nothing because moto skipped the secrets);
-/// - the hosted zone ID becomes the one moto created.
+/// - the hosted zone ID becomes the one moto created;
+/// - `Fn::GetAtt [<access point>, Arn]` becomes the ARN built from the access point's `Ref`
+///   (moto answers no GetAtt on `AWS::EFS::AccessPoint`).
 fn motofy(t: &Value, zone: Option<(&str, &str)>) -> (Value, Vec<String>) {
     let mut t = t.clone();
+    let access_points: Vec<String> = t["Resources"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter(|(_, r)| r["Type"] == "AWS::EFS::AccessPoint")
+        .map(|(id, _)| id.clone())
+        .collect();
+    let text = serde_json::to_string(&t).unwrap();
+    let text = access_points.iter().fold(text, |text, ap| {
+        text.replace(
+            &json!({ "Fn::GetAtt": [ap, "Arn"] }).to_string(),
+            &json!({ "Fn::Sub": format!("arn:aws:elasticfilesystem:${{AWS::Region}}:${{AWS::AccountId}}:access-point/${{{ap}}}") }).to_string(),
+        )
+    });
+    t = serde_json::from_str(&text).unwrap();
     let mut dropped = BTreeMap::new();
     for (id, r) in t["Resources"].as_object().unwrap() {
         let ty = r["Type"].as_str().unwrap();
@@ -678,6 +690,29 @@ fn every_stack_deploys_on_moto() {
                     params.push(format!("{p}=203.0.113.7"));
                 }
             }
+            // EC2: the AMI is an explicit ID; resolve it from the public SSM parameter the
+            // description names, as deploy.sh does at a first deploy.
+            if let Some(desc) = t["Parameters"]["EcsAmi"]["Description"].as_str() {
+                let name: String = desc[desc.find("/aws/service/").expect("SSM name")..]
+                    .chars()
+                    .take_while(|c| !c.is_whitespace())
+                    .collect();
+                let o = common::run(moto.aws(&cli, region).args([
+                    "ssm",
+                    "get-parameter",
+                    "--name",
+                    &name,
+                    "--query",
+                    "Parameter.Value",
+                    "--output",
+                    "text",
+                ]));
+                common::assert_ok(&o, &format!("resolve {name} on moto"));
+                params.push(format!(
+                    "EcsAmi={}",
+                    String::from_utf8_lossy(&o.stdout).trim()
+                ));
+            }
             let o = common::run(
                 moto.s3(&cli, region)
                     .args([
@@ -814,7 +849,11 @@ fn deploy_script_is_shellcheck_clean_and_ordered() {
     for (ex, _d, out) in all_outputs() {
         let script = out.join("cloudformation/deploy.sh");
         let text = std::fs::read_to_string(&script).unwrap();
-        let net = text.find("--stack-name").expect("a deploy");
+        // The first deploy (helpers such as ecs_ami name stacks before it).
+        let first = text
+            .find("\"$aws\" cloudformation deploy")
+            .expect("a deploy");
+        let net = first + text[first..].find("--stack-name").expect("a stack");
         let secret = text.find("put-secret-value");
         let region = text
             .rfind("--capabilities CAPABILITY_IAM")

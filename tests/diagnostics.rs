@@ -22,6 +22,17 @@ const CORPUS: &[(&str, &[(&str, &str)])] = &[
             ("8:18", "minaprotocol/mina-archive:latest"),
         ],
     ),
+    (
+        "aws-certificate-without-dns-zone",
+        &[(
+            "14:22",
+            "arn:aws:acm:us-east-1:123456789012:certificate/0e5c5f1e-1111-2222-3333-444455556666",
+        )],
+    ),
+    (
+        "aws-cross-region-quorum-without-dns-zone",
+        &[("6:60", "[us-east-1, eu-west-1]")],
+    ),
     ("aws-group-larger-than-any-instance", &[("9:34", "1Ti")]),
     ("aws-instance-type-too-small", &[("10:20", "t3.small")]),
     ("aws-instance-type-with-fargate", &[("10:20", "m6i.large")]),

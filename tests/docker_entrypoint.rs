@@ -1,7 +1,8 @@
 //! The image's entrypoint, run for real outside a container: with the real `cometbft`
 //! binary, each node's entrypoint installs the baked public files and the node's private keys
 //! (from mounted secret files, and for one node from `CHAINFLEET_SECRET_*` variables), waits
-//! for its peer host to resolve, execs the node, and the network makes blocks. Also: chain
+//! for its peer host to resolve, execs the node, and the network makes blocks (the
+//! environment node with its keys outside its home, symlinked, as on ECS). Also: chain
 //! state under `data/` survives a restart, and misconfigurations fail loudly.
 
 mod common;
@@ -139,6 +140,10 @@ fn entrypoint_installs_keys_and_the_network_makes_blocks() {
         let mounted = dir.path().join("mounted").join(&n.name);
         std::fs::create_dir_all(&mounted).unwrap();
         cmd.env("CHAINFLEET_SECRETS_DIR", &mounted);
+        if n.name == env_node {
+            // As on ECS: keys in a folder of their own, symlinked from the home.
+            cmd.env("CHAINFLEET_KEYS_DIR", dir.path().join("keys").join(&n.name));
+        }
         for s in &artifacts.nodes[&n.name].secret_files {
             let text = std::fs::read_to_string(secrets.join(&s.source)).unwrap();
             if n.name == env_node {
@@ -320,4 +325,48 @@ fn entrypoint_fails_loudly_on_misconfiguration() {
         std::fs::read_to_string(home.join("config/node_key.json")).unwrap(),
         "{\"k\":1}"
     );
+
+    // ECS: the home is on a shared volume, so with CHAINFLEET_KEYS_DIR the key's bytes go to
+    // that folder (mode 0700, file 0600) and the home keeps only a symlink, replacing the key
+    // file an earlier start left there.
+    let keys = dir.path().join("shm/chainfleet-keys");
+    let o = run(entrypoint(&out, &home, "full-0")
+        .env("CHAINFLEET_SECRETS_DIR", &empty)
+        .env("CHAINFLEET_SECRET_NODE_KEY", "{\"k\":2}")
+        .env("CHAINFLEET_KEYS_DIR", &keys)
+        .args(["sh", "-c", "cat \"$CHAINFLEET_HOME/config/node_key.json\""]));
+    assert_ok(&o, "entrypoint with CHAINFLEET_KEYS_DIR");
+    assert_eq!(String::from_utf8_lossy(&o.stdout), "{\"k\":2}");
+    let link = home.join("config/node_key.json");
+    assert!(
+        std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink(),
+        "the key file is still in the home"
+    );
+    assert_eq!(std::fs::read_link(&link).unwrap(), keys.join("node_key"));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&keys), 0o700);
+        assert_eq!(mode(&keys.join("node_key")), 0o600);
+    }
+    // No file under the home holds the key.
+    for f in common::files_under(&home) {
+        let p = home.join(&f);
+        if !std::fs::symlink_metadata(&p)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+        {
+            let bytes = std::fs::read(&p).unwrap();
+            assert!(
+                !String::from_utf8_lossy(&bytes).contains("{\"k\":2}"),
+                "{} holds the key",
+                f.display()
+            );
+        }
+    }
 }

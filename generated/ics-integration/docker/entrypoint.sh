@@ -7,7 +7,9 @@
 #    home. Files under data/ are chain state: installed only when absent, never overwritten.
 # 3. Install the node's private files from mounted secret files ($CHAINFLEET_SECRETS_DIR/<key>)
 #    or from environment variables (CHAINFLEET_SECRET_<KEY>, as ECS injects Secrets Manager
-#    values), mode 0600.
+#    values), mode 0600. With CHAINFLEET_KEYS_DIR set (ECS: a tmpfs of the container's own,
+#    because the home is on a shared file system) each key is written there and the home
+#    holds only a symlink to it, so no key byte ever reaches the home's volume.
 # 4. Wait until every host in CHAINFLEET_WAIT_HOSTS resolves: CometBFT drops a peer whose
 #    name did not resolve at start.
 # 5. Export the chain's home variables (CMTHOME, <APP>_HOME) as this node's home, since
@@ -24,6 +26,7 @@ home="${CHAINFLEET_HOME:-/home/simd/.simapp}"
 secrets_dir="${CHAINFLEET_SECRETS_DIR:-/run/secrets}"
 wait_seconds="${CHAINFLEET_WAIT_SECONDS:-300}"
 wait_hosts="${CHAINFLEET_WAIT_HOSTS:-}"
+keys_dir="${CHAINFLEET_KEYS_DIR:-}"
 
 log() { printf 'chainfleet-entrypoint: %s\n' "$*" >&2; }
 die() {
@@ -83,20 +86,35 @@ for f in $files; do
 done
 
 umask 077
+if [ -n "$keys_dir" ]; then
+  mkdir -p "$keys_dir" || die "cannot create CHAINFLEET_KEYS_DIR $keys_dir"
+  chmod 700 "$keys_dir"
+fi
 for entry in $secrets; do
   key="${entry%%:*}"
   dest="$home/${entry#*:}"
   var="CHAINFLEET_SECRET_$(printf '%s' "$key" | tr '[:lower:]' '[:upper:]')"
   mkdir -p "$(dirname "$dest")"
+  # Where the key's bytes go: the home, or the node's own keys folder (then the home gets
+  # a symlink, replacing any key file an older deploy left on the shared volume).
+  file="$dest"
+  if [ -n "$keys_dir" ]; then
+    file="$keys_dir/$key"
+  fi
   if [ -f "$secrets_dir/$key" ]; then
-    cp "$secrets_dir/$key" "$dest.chainfleet-tmp"
+    cp "$secrets_dir/$key" "$file.chainfleet-tmp"
   elif eval "[ -n \"\${$var+set}\" ]"; then
-    eval "printf '%s' \"\$$var\"" >"$dest.chainfleet-tmp"
+    eval "printf '%s' \"\$$var\"" >"$file.chainfleet-tmp"
   else
     die "secret '$key' of node $node: neither $secrets_dir/$key nor \$$var is set"
   fi
-  chmod 600 "$dest.chainfleet-tmp"
-  mv "$dest.chainfleet-tmp" "$dest"
+  chmod 600 "$file.chainfleet-tmp"
+  mv "$file.chainfleet-tmp" "$file"
+  if [ -n "$keys_dir" ]; then
+    rm -f "$dest.chainfleet-tmp"
+    ln -s "$file" "$dest.chainfleet-tmp"
+    mv "$dest.chainfleet-tmp" "$dest"
+  fi
   # The node has its file now; keep the key out of the node process' environment.
   unset "$var"
 done

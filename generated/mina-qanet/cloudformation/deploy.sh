@@ -19,7 +19,14 @@
 # host networking) on its own network interface; a public node's Elastic IP is associated with that
 # interface, so it survives instance recovery and replacement. Change an instance type with the
 # stack parameter `<Group>InstanceType`; reach a host with Session Manager (no SSH, no key pair).
-# A host that fails its system status check is recovered by its alarm `<network>-<node>-host`.
+# A host that fails its system status check is recovered by its alarm `<network>-<node>-HostRecovery`.
+# The AMI is pinned at the first deploy (stack parameter `EcsAmi`, from the public SSM parameter
+# of the recommended ECS-optimised AMI) and kept by every later deploy. A new AMI is your
+# explicit change, and it replaces the instances: CloudFormation starts a replacement before it
+# terminates the old instance, which still holds the node's interface, so terminate the region's
+# old container instances first (`aws ec2 terminate-instances`; interfaces, Elastic IPs and EFS
+# data stay), then run `CHAINFLEET_ECS_AMI_<REGION>=ami-… deploy.sh`. The region's nodes are
+# down in between: bump one region at a time.
 #
 # Secrets are encrypted with the AWS managed key. Each node runs as one ECS service of at most
 # one task: a node owns one data directory and one identity.
@@ -47,6 +54,25 @@ package() {
 }
 
 # export_value REGION NAME: the value of a CloudFormation export.
+# The AMI of a region's container instances: the one you set (CHAINFLEET_ECS_AMI_<REGION>),
+# else the one the stack already runs (a deploy never replaces instances behind your back),
+# else, at the first deploy, today's recommended ECS-optimised AMI.
+ecs_ami() {
+  local region=$1 stack=$2 pinned=$3 current
+  if [ -n "$pinned" ]; then
+    printf '%s\n' "$pinned"
+    return
+  fi
+  current=$("$aws" cloudformation describe-stacks --region "$region" --stack-name "$stack" \
+    --query "Stacks[0].Parameters[?ParameterKey=='EcsAmi'].ParameterValue" --output text 2>/dev/null || true)
+  if [ -n "$current" ] && [ "$current" != None ]; then
+    printf '%s\n' "$current"
+    return
+  fi
+  "$aws" ssm get-parameter --region "$region" --name /aws/service/ecs/optimized-ami/amazon-linux-2023/recommended/image_id \
+    --query Parameter.Value --output text
+}
+
 export_value() {
   "$aws" cloudformation list-exports --region "$1" --query "Exports[?Name=='$2'].Value" --output text
 }
@@ -106,19 +132,22 @@ export_value() {
   --template-file "$(package us-west-2 us-west-2.yaml)" \
   --s3-bucket "${CHAINFLEET_ARTIFACT_BUCKET_PREFIX}-us-west-2" --no-fail-on-empty-changeset \
   --capabilities CAPABILITY_IAM --tags chainfleet:network=mina-qanet \
-  --parameter-overrides "Image=$CHAINFLEET_IMAGE"
+  --parameter-overrides "Image=$CHAINFLEET_IMAGE" \
+    "EcsAmi=$(ecs_ami us-west-2 mina-qanet-us-west-2 "${CHAINFLEET_ECS_AMI_US_WEST_2:-}")"
 # --- us-east-1: nodes
 "$aws" cloudformation deploy --region us-east-1 --stack-name mina-qanet-us-east-1 \
   --template-file "$(package us-east-1 us-east-1.yaml)" \
   --s3-bucket "${CHAINFLEET_ARTIFACT_BUCKET_PREFIX}-us-east-1" --no-fail-on-empty-changeset \
   --capabilities CAPABILITY_IAM --tags chainfleet:network=mina-qanet \
-  --parameter-overrides "Image=$CHAINFLEET_IMAGE"
+  --parameter-overrides "Image=$CHAINFLEET_IMAGE" \
+    "EcsAmi=$(ecs_ami us-east-1 mina-qanet-us-east-1 "${CHAINFLEET_ECS_AMI_US_EAST_1:-}")"
 # --- eu-central-1: nodes
 "$aws" cloudformation deploy --region eu-central-1 --stack-name mina-qanet-eu-central-1 \
   --template-file "$(package eu-central-1 eu-central-1.yaml)" \
   --s3-bucket "${CHAINFLEET_ARTIFACT_BUCKET_PREFIX}-eu-central-1" --no-fail-on-empty-changeset \
   --capabilities CAPABILITY_IAM --tags chainfleet:network=mina-qanet \
-  --parameter-overrides "Image=$CHAINFLEET_IMAGE"
+  --parameter-overrides "Image=$CHAINFLEET_IMAGE" \
+    "EcsAmi=$(ecs_ami eu-central-1 mina-qanet-eu-central-1 "${CHAINFLEET_ECS_AMI_EU_CENTRAL_1:-}")"
 
 # --- second pass: cross-region peers learn each other's Elastic IPs
 "$aws" cloudformation deploy --region us-west-2 --stack-name mina-qanet-us-west-2 \
@@ -126,6 +155,7 @@ export_value() {
   --s3-bucket "${CHAINFLEET_ARTIFACT_BUCKET_PREFIX}-us-west-2" --no-fail-on-empty-changeset \
   --capabilities CAPABILITY_IAM --tags chainfleet:network=mina-qanet \
   --parameter-overrides "Image=$CHAINFLEET_IMAGE" \
+    "EcsAmi=$(ecs_ami us-west-2 mina-qanet-us-west-2 "${CHAINFLEET_ECS_AMI_US_WEST_2:-}")" \
     "PeerHostSeed1=$(export_value us-east-1 mina-qanet-seed-1-public-ip)" \
     "PeerHostSeed2=$(export_value eu-central-1 mina-qanet-seed-2-public-ip)"
 "$aws" cloudformation deploy --region us-east-1 --stack-name mina-qanet-us-east-1 \
@@ -133,6 +163,7 @@ export_value() {
   --s3-bucket "${CHAINFLEET_ARTIFACT_BUCKET_PREFIX}-us-east-1" --no-fail-on-empty-changeset \
   --capabilities CAPABILITY_IAM --tags chainfleet:network=mina-qanet \
   --parameter-overrides "Image=$CHAINFLEET_IMAGE" \
+    "EcsAmi=$(ecs_ami us-east-1 mina-qanet-us-east-1 "${CHAINFLEET_ECS_AMI_US_EAST_1:-}")" \
     "PeerHostSeed0=$(export_value us-west-2 mina-qanet-seed-0-public-ip)" \
     "PeerHostSeed2=$(export_value eu-central-1 mina-qanet-seed-2-public-ip)"
 "$aws" cloudformation deploy --region eu-central-1 --stack-name mina-qanet-eu-central-1 \
@@ -140,6 +171,7 @@ export_value() {
   --s3-bucket "${CHAINFLEET_ARTIFACT_BUCKET_PREFIX}-eu-central-1" --no-fail-on-empty-changeset \
   --capabilities CAPABILITY_IAM --tags chainfleet:network=mina-qanet \
   --parameter-overrides "Image=$CHAINFLEET_IMAGE" \
+    "EcsAmi=$(ecs_ami eu-central-1 mina-qanet-eu-central-1 "${CHAINFLEET_ECS_AMI_EU_CENTRAL_1:-}")" \
     "PeerHostSeed0=$(export_value us-west-2 mina-qanet-seed-0-public-ip)" \
     "PeerHostSeed1=$(export_value us-east-1 mina-qanet-seed-1-public-ip)"
 echo "deployed mina-qanet"

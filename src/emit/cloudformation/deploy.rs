@@ -6,6 +6,7 @@ use std::collections::BTreeSet;
 use serde::Serialize;
 
 use super::addressing::placeholder_peers;
+use super::instance::ami_parameter;
 use super::names::{ip_export, peer_host_param, secret_name};
 use super::secrets::secrets_of;
 use super::shared::existing_vpc;
@@ -61,6 +62,8 @@ struct DeployView<'a> {
     existing_vpc: bool,
     regions: Vec<RegionView>,
     second_pass: bool,
+    /// EC2 launch type: the public SSM parameter deploy.sh pins the AMI from.
+    ami_param: Option<&'static str>,
 }
 
 /// Regions with nodes, in spec order: the stacks `deploy.sh` deploys.
@@ -133,6 +136,8 @@ pub(super) fn deploy_script(
         existing_vpc: existing_vpc(net),
         second_pass: regions.iter().any(|r| !r.peers.is_empty()),
         regions,
+        ami_param: (net.targets.aws.as_ref().map(|a| a.launch_type) == Some(LaunchType::Ec2))
+            .then(|| ami_parameter(net).0),
     };
     templates::render("cloudformation/deploy.sh.j2", view)
 }

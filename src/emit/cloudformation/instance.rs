@@ -12,6 +12,28 @@ use crate::model::{ec2, Network, Node};
 /// ECS container instance attribute naming the node an EC2 instance runs.
 pub(super) const NODE_ATTRIBUTE: &str = "chainfleet.node";
 
+/// UserData lines that keep host-networked tasks away from the instance metadata service:
+/// the node shares the instance's network stack, so the IMDS hop limit does not stop it.
+/// Only root may reach 169.254.169.254 (ecs-init and the ECS agent run as root); a node
+/// process running as any other user is dropped. A systemd unit re-applies the rule at every
+/// boot (a recovered instance reboots), before the ECS agent starts a task. Images that run
+/// their node as root are not held back by it: for them the instance role itself grants
+/// nothing a node could use (`instance_role`).
+const IMDS_BLOCK: &str = "cat > /etc/systemd/system/chainfleet-imds-block.service <<'UNIT'
+[Unit]
+Description=chainfleet: only root reaches the instance metadata service
+Before=ecs.service docker.service
+[Service]
+Type=oneshot
+RemainAfterExit=yes
+ExecStart=/bin/sh -c 'iptables -C OUTPUT -d 169.254.169.254/32 -m owner ! --uid-owner 0 -j DROP 2>/dev/null || iptables -I OUTPUT 1 -d 169.254.169.254/32 -m owner ! --uid-owner 0 -j DROP'
+[Install]
+WantedBy=multi-user.target
+UNIT
+systemctl daemon-reload
+systemctl enable --now chainfleet-imds-block.service
+";
+
 /// EC2 launch type: the node's container instance on its own network interface, and an
 /// alarm that recovers it (same interface, addresses and volume) when the host fails.
 pub(super) fn container_instance(
@@ -37,7 +59,7 @@ pub(super) fn container_instance(
     let user_data = json!({ "Fn::Base64": { "Fn::Join": ["", [
         "#!/bin/bash\nset -eu\ncat >> /etc/ecs/ecs.config <<'EOF'\nECS_CLUSTER=",
         shared.r("Cluster"),
-        format!("\nECS_INSTANCE_ATTRIBUTES={{\"{NODE_ATTRIBUTE}\":\"{}\"}}\nECS_ENABLE_CONTAINER_METADATA=true\nECS_CONTAINER_STOP_TIMEOUT=2m\nEOF\n", node.name),
+        format!("\nECS_INSTANCE_ATTRIBUTES={{\"{NODE_ATTRIBUTE}\":\"{}\"}}\nECS_ENABLE_CONTAINER_METADATA=true\nECS_CONTAINER_STOP_TIMEOUT=2m\nEOF\n{IMDS_BLOCK}", node.name),
     ]] } });
     let instance = format!("{n}Instance");
     let res = tpl.res(
@@ -96,29 +118,36 @@ pub(super) fn container_instance(
     }
 }
 
-/// EC2 launch type parameters: the ECS-optimised AMI (from its public SSM parameter) and an
-/// instance type per group, defaulting to the spec's type or the group's size.
-pub(super) fn ec2_parameters(net: &Network, groups: &[&str], tpl: &mut Tpl) {
+/// The public SSM parameter naming today's recommended ECS-optimised Amazon Linux 2023 AMI
+/// for the network's architecture, and that architecture.
+pub(super) fn ami_parameter(net: &Network) -> (&'static str, &'static str) {
     let aws = net.targets.aws.as_ref().expect("aws target");
-    let arm = aws.instance_type.as_deref().is_some_and(ec2::is_arm64);
-    let (arch, ami) = if arm {
+    if aws.instance_type.as_deref().is_some_and(ec2::is_arm64) {
         (
-            "arm64",
             "/aws/service/ecs/optimized-ami/amazon-linux-2023/arm64/recommended/image_id",
+            "arm64",
         )
     } else {
         (
-            "x86_64",
             "/aws/service/ecs/optimized-ami/amazon-linux-2023/recommended/image_id",
+            "x86_64",
         )
-    };
+    }
+}
+
+/// EC2 launch type parameters: the AMI (an explicit ID, never a public SSM parameter that
+/// CloudFormation would resolve again on every deploy and so replace every instance when AWS
+/// publishes a new AMI) and an instance type per group, defaulting to the spec's type or the
+/// group's size.
+pub(super) fn ec2_parameters(net: &Network, groups: &[&str], tpl: &mut Tpl) {
+    let aws = net.targets.aws.as_ref().expect("aws target");
+    let (ami, arch) = ami_parameter(net);
     tpl.param(
         "Instances",
         "EcsAmi",
         json!({
-            "Type": "AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>",
-            "Description": format!("ECS-optimised Amazon Linux 2023 AMI ({arch}; the image must be built for {arch}), read from its public SSM parameter at deploy time"),
-            "Default": ami,
+            "Type": "AWS::EC2::Image::Id",
+            "Description": format!("ECS-optimised Amazon Linux 2023 AMI ({arch}; the image must be built for {arch}). deploy.sh pins it at the first deploy from {ami} and keeps it afterwards; a new AMI is your explicit change (CHAINFLEET_ECS_AMI_<REGION>, in the order the network README gives)"),
         }),
     );
     for g in groups {
@@ -140,22 +169,65 @@ pub(super) fn ec2_parameters(net: &Network, groups: &[&str], tpl: &mut Tpl) {
     }
 }
 
-/// EC2 launch type: the role of the container instances (join the cluster, be reachable by
-/// Session Manager) and its instance profile.
+/// EC2 launch type: the role of the container instances and its instance profile. A node
+/// shares its instance's network, so this role holds only what the ECS agent and the Session
+/// Manager agent need, scoped to this cluster: no image pulls and no log writes (the agent
+/// does both with each node's execution role), none of the managed policies' account-wide
+/// `ssm:GetParameter`, `ecr:*` or `logs:*`.
 pub(super) fn instance_role(net: &Network, tpl: &mut Tpl) {
+    let cluster = sub(&format!(
+        "arn:${{AWS::Partition}}:ecs:${{AWS::Region}}:${{AWS::AccountId}}:cluster/{}",
+        net.name
+    ));
+    let instances = sub(&format!(
+        "arn:${{AWS::Partition}}:ecs:${{AWS::Region}}:${{AWS::AccountId}}:container-instance/{}/*",
+        net.name
+    ));
     tpl.res(
         "InstanceRole",
         "AWS::IAM::Role",
         json!({
-            "Description": format!("Container instances of {}: register with ECS, pull images, Session Manager; tasks use their own roles", net.name),
+            "Description": format!("Container instances of {}: join this ECS cluster and Session Manager, nothing else; tasks use their own roles", net.name),
             "AssumeRolePolicyDocument": {
                 "Version": "2012-10-17",
                 "Statement": [{ "Effect": "Allow", "Principal": { "Service": "ec2.amazonaws.com" }, "Action": "sts:AssumeRole" }]
             },
-            "ManagedPolicyArns": [
-                sub("arn:${AWS::Partition}:iam::aws:policy/service-role/AmazonEC2ContainerServiceforEC2Role"),
-                sub("arn:${AWS::Partition}:iam::aws:policy/AmazonSSMManagedInstanceCore"),
-            ],
+            "Policies": [{
+                "PolicyName": "ecs-agent-and-session-manager",
+                "PolicyDocument": {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Sid": "EcsAgentInThisCluster",
+                            "Effect": "Allow",
+                            "Action": [
+                                "ecs:RegisterContainerInstance", "ecs:DeregisterContainerInstance",
+                                "ecs:SubmitAttachmentStateChanges", "ecs:SubmitContainerStateChange",
+                                "ecs:SubmitTaskStateChange", "ecs:Poll", "ecs:StartTelemetrySession",
+                                "ecs:UpdateContainerInstancesState",
+                            ],
+                            "Resource": [cluster, instances],
+                        },
+                        {
+                            // These actions take no resource-level permissions.
+                            "Sid": "EcsEndpointAndSessionManager",
+                            "Effect": "Allow",
+                            "Action": [
+                                "ecs:DiscoverPollEndpoint",
+                                "ssmmessages:CreateControlChannel", "ssmmessages:CreateDataChannel",
+                                "ssmmessages:OpenControlChannel", "ssmmessages:OpenDataChannel",
+                            ],
+                            "Resource": "*",
+                        },
+                        {
+                            "Sid": "SessionManagerInstance",
+                            "Effect": "Allow",
+                            "Action": "ssm:UpdateInstanceInformation",
+                            "Resource": sub("arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}:instance/*"),
+                        },
+                    ]
+                }
+            }],
             "Tags": tags(net, &format!("{}-instance", net.name)),
         }),
     );

@@ -17,8 +17,8 @@ pub fn lid(name: &str) -> String {
         .collect()
 }
 
-/// Secret name in Secrets Manager: `<network>/<node>/<key>`, so one IAM pattern
-/// `secret:<network>/*` covers this network's secrets and nothing else.
+/// Secret name in Secrets Manager: `<network>/<node>/<key>` (each node's execution role
+/// names its own secrets' ARNs).
 pub fn secret_name(net: &Network, node: &str, key: &str) -> String {
     format!("{}/{node}/{key}", net.name)
 }
@@ -26,6 +26,12 @@ pub fn secret_name(net: &Network, node: &str, key: &str) -> String {
 /// Export name of a secret's ARN.
 pub fn secret_export(net: &Network, node: &str, key: &str) -> String {
     format!("{}-{node}-{key}-arn", net.name)
+}
+
+/// The Route 53 name of a region's RPC/API load balancer, `api-<region>.<zone>` (one label
+/// below the zone, so a `*.<zone>` certificate covers it), without the final dot.
+pub fn alb_record(region: &str, zone: &str) -> String {
+    format!("api-{region}.{zone}")
 }
 
 /// Export name of a public node's Elastic IP.

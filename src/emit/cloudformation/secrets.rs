@@ -44,7 +44,7 @@ pub(super) fn secrets_of(net: &Network, artifacts: &Artifacts) -> Vec<SecretRef>
 const SECRET_SKIPS: &[(&str, &str)] = &[
     (
         "CKV_AWS_149",
-        "Encrypted with the account's aws/secretsmanager key; a customer managed key adds cost and key policy work without changing who may read the value, which the execution role's secret:<network>/* policy limits.",
+        "Encrypted with the account's aws/secretsmanager key; a customer managed key adds cost and key policy work without changing who may read the value, which each node's own execution role limits to that node's secrets.",
     ),
     (
         "CKV2_AWS_57",

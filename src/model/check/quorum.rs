@@ -3,14 +3,16 @@
 //! regions, so when no single region keeps more than 2/3 the chain halts whenever the regions
 //! lose each other. This applies to every target that places regions apart (Helm's
 //! `values-<region>.yaml`, one CloudFormation deploy per region): a warning, placed at the
-//! validator group that spreads the power.
+//! validator group that spreads the power. On AWS without a Route 53 zone it is an error:
+//! cross-region peers are only known after a second deploy pass (issue 13 item 5).
 
 use std::collections::BTreeMap;
 
 use super::Checker;
 use crate::model::{Family, Network};
 
-/// Warn when no region keeps more than 2/3 of the voting power.
+/// Warn when no region keeps more than 2/3 of the voting power (an error on AWS without a
+/// Route 53 zone).
 pub(super) fn check(c: &mut Checker<'_>, net: &Network) {
     // The families whose consensus is CometBFT's (a block needs > 2/3 of the power).
     if !matches!(net.chain.family, Family::Cosmos | Family::Cometbft) {
@@ -47,6 +49,26 @@ pub(super) fn check(c: &mut Checker<'_>, net: &Network) {
         .or_else(|| validators().find(outside))
         .map_or("/regions".to_string(), |g| format!("{}/regions", g.source));
     let split: Vec<String> = by_region.iter().map(|(r, p)| format!("{r} {p}")).collect();
+    // On AWS without a Route 53 zone, a node learns a peer in another region only in
+    // deploy.sh's second pass (its Elastic IP exists after the first). With no region above
+    // 2/3 such a network makes no block after a single pass: refuse it.
+    if net
+        .targets
+        .aws
+        .as_ref()
+        .is_some_and(|a| a.dns_zone.is_none())
+    {
+        c.error(
+            &at,
+            format!(
+                "on AWS without `dns_zone`, validators in different regions learn each other's addresses only in deploy.sh's second pass, and no region keeps more than 2/3 of the voting power ({} of {total}): after one pass the chain makes no block",
+                split.join(", ")
+            ),
+            "",
+            "set `targets.aws.dns_zone` (peers then dial Route 53 names created with each Elastic IP, known before the peer exists), or place validators with more than 2/3 of the power in one region",
+        );
+        return;
+    }
     c.warn(
         &at,
         format!(
@@ -105,6 +127,25 @@ mod tests {
             &["{ name: v, role: validator, count: 4, regions: [east, west] }"],
         );
         assert!(w[0].2.contains("east 200, west 200 of 400"), "{w:?}");
+    }
+
+    #[test]
+    fn aws_without_a_zone_refuses_what_a_zone_makes_a_warning() {
+        let spec = |aws: &str| {
+            format!(
+                "name: q\nchain: {{ family: cometbft, chain_id: q-1, binary: cometbft, image: cometbft/cometbft:v0.38.26 }}\nregions: [us-east-1, eu-west-1]\ngroups:\n  - {{ name: v, role: validator, count: 4, regions: [us-east-1, eu-west-1], expose: {{ p2p: public }} }}\ntargets:\n  aws: {aws}\n"
+            )
+        };
+        let err = crate::validate("q.yaml", spec("{}").as_bytes(), Path::new("."))
+            .expect_err("refused without a zone");
+        assert!(
+            err.0.iter().any(|d| d.message.contains("second pass")),
+            "{err:?}"
+        );
+        let zone = "{ dns_zone: { name: q.example.com, hosted_zone_id: Z0123456789ABCDEFGHIJ } }";
+        let v = crate::validate("q.yaml", spec(zone).as_bytes(), Path::new("."))
+            .unwrap_or_else(|d| panic!("{d:?}"));
+        assert!(v.warnings.0.iter().any(|d| d.message.contains("2/3")));
     }
 
     #[test]

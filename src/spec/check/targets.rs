@@ -238,6 +238,15 @@ fn aws_settings(c: &mut Checker<'_>, aws: &AwsTarget) {
         }
     }
     if let Some(arn) = &aws.certificate_arn {
+        if aws.dns_zone.is_none() {
+            // HTTPS needs a name the certificate matches; an ALB's DNS name never can.
+            c.error(
+                "/targets/aws/certificate_arn",
+                "`certificate_arn` is set but `dns_zone` is not: the HTTPS load balancer would have no name its certificate matches",
+                arn.as_str(),
+                "add `dns_zone: { name: <zone>, hosted_zone_id: <id> }`; the load balancer is then `api-<region>.<zone>`, which a `*.<zone>` certificate covers",
+            );
+        }
         if !is_arn(arn, "acm", |r| {
             r.strip_prefix("certificate/").is_some_and(|id| {
                 !id.is_empty() && id.chars().all(|x| x.is_ascii_alphanumeric() || x == '-')

@@ -1,8 +1,9 @@
 //! One node's resources, in the region stack or a nested node stack: its storage (EFS access
-//! point), discovery (Cloud Map, and its own network interface on EC2), public ingress
+//! point), IAM roles of its own (`iam`), discovery (Cloud Map, and its own network interface on EC2), public ingress
 //! (`ingress`), task (`task`), ECS service, container instance (EC2) and alarms.
 
 pub(super) mod alarms;
+mod iam;
 mod ingress;
 pub(super) mod metrics_agent;
 mod task;
@@ -80,6 +81,7 @@ pub(super) fn node_resources(
         nlb: nlb_ports(node),
     };
     let access_point = storage(&cx, tpl, shared);
+    iam::node_roles(&cx, artifacts, tpl, shared, &access_point);
     let discovery = discovery(&cx, tpl, shared);
     if cx.ec2 {
         network_interface(&cx, tpl, shared, &discovery);

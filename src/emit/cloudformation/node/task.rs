@@ -6,11 +6,15 @@ use serde_json::{json, Value};
 use super::{group_resources, NodeCx};
 use crate::chain::{process, Artifacts, Piece, Text};
 use crate::emit::cloudformation::addressing::{served, CfnRuntime};
-use crate::emit::cloudformation::builder::{r, skip, tags, Tpl};
+use crate::emit::cloudformation::builder::{ga, r, skip, tags, Tpl};
 use crate::emit::cloudformation::names::secret_export;
 use crate::emit::cloudformation::shared::Shared;
 use crate::emit::docker::HEALTHCHECK;
 use crate::model::{Network, Node, Protocol};
+
+/// Where a node's keys live inside its container: `/dev/shm` is a tmpfs private to the
+/// container on Fargate and EC2 alike (Fargate takes no task-defined tmpfs), never on EFS.
+pub const KEYS_DIR: &str = "/dev/shm/chainfleet-keys";
 
 /// Fargate task size: the smallest valid (cpu units, memory MiB) holding the request.
 pub fn fargate_size(cpu_millis: u32, memory_mib: u64) -> (u32, u64) {
@@ -117,6 +121,12 @@ pub(super) fn container_definition(
         Some(own) => json!(own),
         None => shared.r("Image"),
     };
+    let mut environment = environment;
+    if !secrets.is_empty() {
+        // The home is on EFS: the entrypoint writes the keys to the container's own tmpfs
+        // and leaves only symlinks in the home, so no key byte reaches the shared volume.
+        environment.push(json!({ "Name": "CHAINFLEET_KEYS_DIR", "Value": KEYS_DIR }));
+    }
     let mut container = json!({
         "Name": "node",
         "Image": image,
@@ -252,6 +262,7 @@ pub(super) fn task_definition(
         fargate_size(res.cpu_millis, res.memory_mib)
     };
     let td = format!("{}Task", cx.n);
+    let (exec_role, task_role) = super::iam::role_ids(cx);
     let res_td = tpl.res(
         &td,
         "AWS::ECS::TaskDefinition",
@@ -261,8 +272,8 @@ pub(super) fn task_definition(
             "Memory": mem.to_string(),
             "NetworkMode": if cx.ec2 { "host" } else { "awsvpc" },
             "RequiresCompatibilities": [if cx.ec2 { "EC2" } else { "FARGATE" }],
-            "ExecutionRoleArn": shared.ga("ExecutionRole", "Arn"),
-            "TaskRoleArn": shared.ga("TaskRole", "Arn"),
+            "ExecutionRoleArn": ga(&exec_role, "Arn"),
+            "TaskRoleArn": ga(&task_role, "Arn"),
             "ContainerDefinitions": containers,
             "Volumes": std::iter::once(json!({
                 "Name": "data",

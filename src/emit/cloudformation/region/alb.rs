@@ -1,6 +1,7 @@
 //! The region's Application Load Balancer for public HTTP ports (RPC, API, GraphQL): its
 //! security group, one target group per (group, port) with the family's health check, and
-//! one listener per port (HTTPS when the spec gives a certificate).
+//! one listener per port (HTTPS when the spec gives a certificate), and its Route 53 name
+//! `api-<region>.<zone>` when the spec names a zone (the name a certificate can match).
 
 use std::collections::BTreeMap;
 
@@ -9,7 +10,7 @@ use serde_json::{json, Value};
 use super::RegionCx;
 use crate::emit::cloudformation::addressing::{alb_served, vpc_cidr};
 use crate::emit::cloudformation::builder::{ga, r, skip, tags, Tpl};
-use crate::emit::cloudformation::names::{alb_listener, alb_tg};
+use crate::emit::cloudformation::names::{alb_listener, alb_record, alb_tg};
 use crate::emit::cloudformation::shared::Shared;
 
 /// The load balancer, its security group, target groups and listeners.
@@ -66,6 +67,23 @@ pub(super) fn alb_resources(cx: &RegionCx<'_>, tpl: &mut Tpl, shared: &mut Share
     .insert("Metadata".into(), skip(&skips));
     target_groups(cx, tpl, shared);
     listeners(cx, tpl);
+    if let Some((zone, zone_id)) = &aws.dns_zone {
+        // The name the URL outputs give: an ALB's own DNS name can never match a certificate.
+        tpl.res(
+            "AlbRecord",
+            "AWS::Route53::RecordSet",
+            json!({
+                "HostedZoneId": zone_id,
+                "Name": format!("{}.", alb_record(cx.region, zone)),
+                "Type": "A",
+                "AliasTarget": {
+                    "DNSName": ga("Alb", "DNSName"),
+                    "HostedZoneId": ga("Alb", "CanonicalHostedZoneID"),
+                    "EvaluateTargetHealth": false,
+                },
+            }),
+        );
+    }
 }
 
 /// One target group per (group, port), health-checked on the family's health path.

@@ -1,12 +1,12 @@
-//! The region's alerting: the SNS topic (with a key CloudWatch may use) and the spec's e-mail
-//! and webhook subscriptions, the vocabulary's log alert (a metric filter over node logs) and
+//! The region's alerting: the SNS topic (with a key CloudWatch may use), the spec's e-mail
+//! subscriptions and a Lambda delivering to its webhooks, the vocabulary's log alert (a metric filter over node logs) and
 //! the CloudWatch dashboard. Per-node alarms are `node::alarms`.
 
 use serde_json::json;
 
 use super::RegionCx;
 use crate::chain::alerts::{self as vocabulary, Condition};
-use crate::emit::cloudformation::builder::{r, sub, tags, Tpl};
+use crate::emit::cloudformation::builder::{assumed_by, ga, r, skip, sub, tags, Tpl};
 use crate::emit::cloudformation::dashboard::dashboard_body;
 use crate::emit::cloudformation::node::metrics_agent::metric_namespace;
 use crate::emit::cloudformation::shared::Shared;
@@ -128,16 +128,99 @@ fn alert_topic(cx: &RegionCx<'_>, tpl: &mut Tpl) {
             json!({ "TopicArn": r("AlertTopic"), "Protocol": "email", "Endpoint": email }),
         );
     }
-    for (i, hook) in net.monitoring.webhooks.iter().enumerate() {
-        let proto = if hook.starts_with("http://") {
-            "http"
-        } else {
-            "https"
-        };
-        tpl.res(
-            &format!("AlertWebhook{}", i + 1),
-            "AWS::SNS::Subscription",
-            json!({ "TopicArn": r("AlertTopic"), "Protocol": proto, "Endpoint": hook }),
-        );
+    if !net.monitoring.webhooks.is_empty() {
+        webhook_delivery(cx, tpl);
     }
+}
+
+/// Webhooks through a small Lambda subscribed to the topic: a raw SNS http(s) subscription
+/// waits for the receiver to confirm it, which Slack, Telegram and most webhooks never do.
+/// The function (Python, inline, `templates/cloudformation/alert_webhooks.py`) POSTs every
+/// notification as JSON to each of the spec's webhook URLs, given in its environment.
+fn webhook_delivery(cx: &RegionCx<'_>, tpl: &mut Tpl) {
+    let net = cx.net;
+    let function = format!("{}-{}-alert-webhooks", net.name, cx.region);
+    tpl.res(
+        "AlertWebhooksLogGroup",
+        "AWS::Logs::LogGroup",
+        json!({
+            "LogGroupName": format!("/aws/lambda/{function}"),
+            "RetentionInDays": super::retention_days(net.monitoring.log_retention_days),
+            "Tags": tags(net, &function),
+        }),
+    )
+    .insert(
+        "Metadata".into(),
+        skip(&[(
+            "CKV_AWS_158",
+            "Delivery logs name the webhook host and the outcome, never the URL's query or a secret; CloudWatch Logs' own encryption suffices.",
+        )]),
+    );
+    tpl.res(
+        "AlertWebhooksRole",
+        "AWS::IAM::Role",
+        json!({
+            "Description": format!("Alert webhook delivery of {}: write its own logs, nothing else", net.name),
+            "AssumeRolePolicyDocument": assumed_by("lambda.amazonaws.com"),
+            "Policies": [{
+                "PolicyName": "write-own-logs",
+                "PolicyDocument": {
+                    "Version": "2012-10-17",
+                    "Statement": [{
+                        "Effect": "Allow",
+                        "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+                        "Resource": ga("AlertWebhooksLogGroup", "Arn"),
+                    }]
+                }
+            }],
+            "Tags": tags(net, &format!("{function}-role")),
+        }),
+    );
+    let code = crate::emit::templates::raw("cloudformation/alert_webhooks.py")
+        .expect("the embedded webhook code exists");
+    let hooks = serde_json::to_string(&net.monitoring.webhooks).expect("strings serialize");
+    // LoggingConfig refers to the log group, so the function is created after it and logs
+    // nowhere else.
+    let f = tpl.res(
+        "AlertWebhooksFunction",
+        "AWS::Lambda::Function",
+        json!({
+            "FunctionName": function,
+            "Description": format!("Delivers {} alarm notifications to the spec's webhooks", net.name),
+            "Runtime": "python3.12",
+            "Handler": "index.handler",
+            "Code": { "ZipFile": code },
+            "Role": ga("AlertWebhooksRole", "Arn"),
+            "Timeout": 60,
+            "MemorySize": 128,
+            "Environment": { "Variables": { "CHAINFLEET_WEBHOOKS": hooks } },
+            "LoggingConfig": { "LogGroup": r("AlertWebhooksLogGroup") },
+            "Tags": tags(net, &function),
+        }),
+    );
+    f.insert(
+        "Metadata".into(),
+        skip(&[
+            ("CKV_AWS_115", "Reserved concurrency would take from the account's unreserved pool (10 on new accounts, below which Lambda refuses to reserve); alarms are rare."),
+            ("CKV_AWS_116", "SNS invokes the function asynchronously and Lambda retries a failed delivery twice; a dead-letter queue would hold alarms nobody reads."),
+            ("CKV_AWS_117", "The function calls public webhooks and reaches no VPC resource; outside a VPC it needs no NAT."),
+            ("CKV_AWS_173", "Its only environment value is the spec's webhook URLs, public in the spec and the generated folder."),
+            ("CKV_AWS_272", "Inline code generated from the reviewed chainfleet template; no deployment package to sign."),
+        ]),
+    );
+    tpl.res(
+        "AlertWebhooksPermission",
+        "AWS::Lambda::Permission",
+        json!({
+            "Action": "lambda:InvokeFunction",
+            "FunctionName": r("AlertWebhooksFunction"),
+            "Principal": "sns.amazonaws.com",
+            "SourceArn": r("AlertTopic"),
+        }),
+    );
+    tpl.res(
+        "AlertWebhooks",
+        "AWS::SNS::Subscription",
+        json!({ "TopicArn": r("AlertTopic"), "Protocol": "lambda", "Endpoint": ga("AlertWebhooksFunction", "Arn") }),
+    );
 }

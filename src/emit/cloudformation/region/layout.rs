@@ -1,6 +1,7 @@
 //! Where node resources go: inline in the region stack while it stays within CloudFormation's
 //! limits, else in nested stacks `<region>/nodes-N.yaml` of at most `NODES_PER_CHILD` nodes,
-//! each taking the region resources it uses as parameters.
+//! each taking the region resources it uses as parameters; and the order in which
+//! CloudFormation rolls validators (`validator_waves`).
 
 use std::collections::BTreeMap;
 
@@ -9,11 +10,11 @@ use serde_json::{json, Map, Value};
 use super::RegionCx;
 use crate::emit::cloudformation::addressing::nlb_ports;
 use crate::emit::cloudformation::builder::{nested_stack_metadata, tags, Tpl};
-use crate::emit::cloudformation::names::alb_listener;
+use crate::emit::cloudformation::names::{alb_listener, lid};
 use crate::emit::cloudformation::node::node_resources;
 use crate::emit::cloudformation::shared::Shared;
 use crate::emit::cloudformation::to_yaml;
-use crate::model::Node;
+use crate::model::{Network, Node};
 
 /// Per-stack resource budget (CloudFormation allows 500); leaves room for shared resources.
 const MAX_RESOURCES: usize = 400;
@@ -56,9 +57,78 @@ pub(super) fn node_stacks(
         for n in nodes {
             node_resources(cx.net, cx.artifacts, n, tpl, shared);
         }
+        roll_validators_in_waves(cx.net, nodes, tpl);
     } else {
+        // Child stacks holding validators update one after the other, so the waves of two
+        // children never restart together.
+        let mut previous: Option<String> = None;
         for (k, chunk) in chunks(nodes, &costs).iter().enumerate() {
-            nested_node_stack(cx, k, chunk, tpl, out);
+            let id = nested_node_stack(cx, k, chunk, tpl, out);
+            if chunk.iter().any(|n| n.is_validator()) {
+                if let Some(p) = previous.replace(id.clone()) {
+                    depends_on(tpl, &id, &p);
+                }
+            }
+        }
+    }
+}
+
+/// Largest share of the network's voting power that one wave may restart: far below the
+/// third whose absence halts the chain, so a wave plus an unrelated outage keeps it live.
+const WAVE_POWER_DIVISOR: u128 = 10;
+
+/// Validators of one stack in update waves: every wave holds at most a tenth of the network's
+/// voting power (always at least one validator, so a network of few validators rolls them
+/// one at a time), and each service of a wave `DependsOn` every service of the wave before.
+/// CloudFormation updates (and creates) a resource only after the ones it depends on are
+/// done, and an ECS service is done when its new task is running and healthy, so a new
+/// image never restarts every validator at once.
+pub(super) fn validator_waves<'a>(net: &Network, nodes: &[&'a Node]) -> Vec<Vec<&'a Node>> {
+    // Mina block producers have no CometBFT power: each counts as one.
+    let power = |n: &Node| u128::from(n.power.unwrap_or(1));
+    let total: u128 = net.validators().map(power).sum();
+    let cap = total / WAVE_POWER_DIVISOR;
+    let mut waves: Vec<Vec<&Node>> = Vec::new();
+    let mut load = 0;
+    for n in nodes.iter().filter(|n| n.is_validator()) {
+        let p = power(n);
+        match waves.last_mut() {
+            Some(w) if load + p <= cap => w.push(n),
+            _ => {
+                waves.push(vec![n]);
+                load = 0;
+            }
+        }
+        load += p;
+    }
+    waves
+}
+
+/// Chain the ECS services of `nodes`' validators in `tpl` by `validator_waves`.
+fn roll_validators_in_waves(net: &Network, nodes: &[&Node], tpl: &mut Tpl) {
+    let waves = validator_waves(net, nodes);
+    for pair in waves.windows(2) {
+        for n in &pair[1] {
+            for before in &pair[0] {
+                depends_on(
+                    tpl,
+                    &format!("{}Service", lid(&n.name)),
+                    &format!("{}Service", lid(&before.name)),
+                );
+            }
+        }
+    }
+}
+
+/// Add `on` to the `DependsOn` list of resource `id` in `tpl`.
+fn depends_on(tpl: &mut Tpl, id: &str, on: &str) {
+    let res = tpl.resources[id].as_object_mut().expect("resource");
+    let list = res
+        .entry("DependsOn")
+        .or_insert_with(|| Value::Array(Vec::new()));
+    if let Value::Array(a) = list {
+        if !a.contains(&json!(on)) {
+            a.push(json!(on));
         }
     }
 }
@@ -84,14 +154,15 @@ fn chunks<'a>(nodes: &[&'a Node], costs: &[(usize, usize)]) -> Vec<Vec<&'a Node>
 }
 
 /// Nested stack `<region>/nodes-<k+1>.yaml` with the resources of `chunk`, and the stack
-/// resource in the region stack that passes it the region resources it uses.
+/// resource in the region stack that passes it the region resources it uses. Returns the
+/// stack resource's logical ID.
 fn nested_node_stack(
     cx: &RegionCx<'_>,
     k: usize,
     chunk: &[&Node],
     tpl: &mut Tpl,
     out: &mut BTreeMap<String, Value>,
-) {
+) -> String {
     let (net, region) = (cx.net, cx.region);
     let mut child = Tpl::new(format!(
         "chainfleet network {} in {region}: nodes {}..{}",
@@ -103,6 +174,7 @@ fn nested_node_stack(
     for n in chunk {
         node_resources(net, cx.artifacts, n, &mut child, &mut cs);
     }
+    roll_validators_in_waves(net, chunk, &mut child);
     let params = child_parameters(&mut child, &cs);
     let path = format!("{region}/nodes-{}.yaml", k + 1);
     let id = format!("Nodes{}", k + 1);
@@ -120,6 +192,7 @@ fn nested_node_stack(
     res.insert("DependsOn".into(), Value::Array(depends));
     res.insert("Metadata".into(), nested_stack_metadata());
     out.insert(path, child.build());
+    id
 }
 
 /// Declare in `child` a parameter for each region resource it uses; returns the values the

@@ -1,4 +1,5 @@
-//! One region's stack `<region>.yaml`: parameters, ECS cluster, logs and IAM roles here;
+//! One region's stack `<region>.yaml`: parameters, ECS cluster, logs and EFS here (IAM roles
+//! are per node, `node::iam`);
 //! VPC (`vpc`), security groups (`security`), the RPC/API load balancer (`alb`), alerts
 //! (`alerts`) and the placement of node resources inline or in nested stacks (`layout`).
 
@@ -13,9 +14,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::{json, Value};
 
 use super::addressing::{alb_served, placeholder_peers};
-use super::builder::{assumed_by, ga, keep_on_delete, r, skip, sub, tags, Tpl};
+use super::builder::{ga, keep_on_delete, r, skip, tags, Tpl};
 use super::instance::{ec2_parameters, instance_role};
-use super::names::{full_param, group_sg, ip_export, lid, peer_host_param};
+use super::names::{alb_record, full_param, group_sg, ip_export, lid, peer_host_param};
 use super::node::metrics_agent::{has_agent, metrics_log_group, AGENT_IMAGE};
 use super::node::scalable;
 use super::shared::Shared;
@@ -114,7 +115,6 @@ pub(super) fn region_templates(
     }
     let mut shared = Shared::region();
     cluster_and_logs(&cx, &mut tpl);
-    task_roles(&cx, &mut tpl);
     if cx.ec2 {
         instance_role(net, &mut tpl);
     }
@@ -274,68 +274,8 @@ fn cluster_and_logs(cx: &RegionCx<'_>, tpl: &mut Tpl) {
     }
 }
 
-/// IAM: the execution role reads only this network's secrets; the task role mounts EFS.
-fn task_roles(cx: &RegionCx<'_>, tpl: &mut Tpl) {
-    let net = cx.net;
-    tpl.res(
-        "ExecutionRole",
-        "AWS::IAM::Role",
-        json!({
-            "Description": format!("ECS task execution role of {}: pull the image, write logs, read secrets {}/*", net.name, net.name),
-            "AssumeRolePolicyDocument": assumed_by("ecs-tasks.amazonaws.com"),
-            "ManagedPolicyArns": [sub("arn:${AWS::Partition}:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy")],
-            "Policies": [{
-                "PolicyName": "read-network-secrets",
-                "PolicyDocument": {
-                    "Version": "2012-10-17",
-                    "Statement": [{
-                        "Effect": "Allow",
-                        "Action": "secretsmanager:GetSecretValue",
-                        "Resource": sub(&format!("arn:${{AWS::Partition}}:secretsmanager:${{AWS::Region}}:${{AWS::AccountId}}:secret:{}/*", net.name)),
-                    }]
-                }
-            }],
-            "Tags": tags(net, &format!("{}-execution", net.name)),
-        }),
-    );
-    let mut policies = vec![json!({
-        "PolicyName": "mount-chain-data",
-        "PolicyDocument": {
-            "Version": "2012-10-17",
-            "Statement": [{
-                "Effect": "Allow",
-                "Action": ["elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite"],
-                "Resource": sub("arn:${AWS::Partition}:elasticfilesystem:${AWS::Region}:${AWS::AccountId}:file-system/${FileSystem}"),
-            }]
-        }
-    })];
-    if cx.metrics_agents {
-        // The CloudWatch agent beside a node writes embedded-metric records to its log group.
-        policies.push(json!({
-            "PolicyName": "publish-node-metrics",
-            "PolicyDocument": {
-                "Version": "2012-10-17",
-                "Statement": [{
-                    "Effect": "Allow",
-                    "Action": ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
-                    "Resource": ga("MetricsLogGroup", "Arn"),
-                }]
-            }
-        }));
-    }
-    tpl.res(
-        "TaskRole",
-        "AWS::IAM::Role",
-        json!({
-            "Description": format!("ECS task role of {} nodes: mount their EFS access points, nothing else", net.name),
-            "AssumeRolePolicyDocument": assumed_by("ecs-tasks.amazonaws.com"),
-            "Policies": policies,
-            "Tags": tags(net, &format!("{}-task", net.name)),
-        }),
-    );
-}
-
-/// EFS: encrypted, mount targets in the private subnets, NFS only from node groups.
+/// EFS: encrypted, mount targets in the private subnets, NFS only from node groups (each
+/// node mounts its own access point), TLS and an access point required by the policy.
 fn file_system(cx: &RegionCx<'_>, tpl: &mut Tpl, shared: &mut Shared) {
     let net = cx.net;
     let efs_sg_rules: Vec<Value> = cx
@@ -361,6 +301,28 @@ fn file_system(cx: &RegionCx<'_>, tpl: &mut Tpl, shared: &mut Shared) {
             "PerformanceMode": "generalPurpose",
             "ThroughputMode": "elastic",
             "BackupPolicy": { "Status": "ENABLED" },
+            // Without a policy EFS lets any client that reaches a mount target in. With this
+            // one, a client must use TLS and an access point; each node's task role may use
+            // only its own (`node::iam`), so no node can mount another's directory.
+            "FileSystemPolicy": {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Sid": "DenyWithoutTls",
+                        "Effect": "Deny",
+                        "Principal": { "AWS": "*" },
+                        "Action": "*",
+                        "Condition": { "Bool": { "aws:SecureTransport": "false" } },
+                    },
+                    {
+                        "Sid": "DenyWithoutAccessPoint",
+                        "Effect": "Deny",
+                        "Principal": { "AWS": "*" },
+                        "Action": ["elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite", "elasticfilesystem:ClientRootAccess"],
+                        "Condition": { "Null": { "elasticfilesystem:AccessPointArn": "true" } },
+                    },
+                ]
+            },
             "FileSystemTags": tags(net, &format!("{}-data", net.name)),
         }),
     );
@@ -397,12 +359,18 @@ fn outputs(cx: &RegionCx<'_>, tpl: &mut Tpl) {
         } else {
             "http"
         };
+        // With a zone the URLs name the ALB's record (the checks refuse a certificate without
+        // one: no certificate can match the ALB's own DNS name).
+        let host = match &cx.aws.dns_zone {
+            Some((zone, _)) => json!(alb_record(region, zone)),
+            None => ga("Alb", "DNSName"),
+        };
         for (port, users) in &cx.alb_ports {
             let names: Vec<&str> = users.iter().map(|(_, p)| p.as_str()).collect();
             tpl.output(
                 &format!("Url{}", lid(&names.join("-"))),
                 &format!("Public {} URL", names.join("/")),
-                json!({ "Fn::Join": ["", [format!("{scheme}://"), ga("Alb", "DNSName"), format!(":{port}")]] }),
+                json!({ "Fn::Join": ["", [format!("{scheme}://"), host.clone(), format!(":{port}")]] }),
                 Some(format!("{}-{region}-{}-url", net.name, names.join("-"))),
             );
         }
