@@ -120,7 +120,7 @@ targets:
   local: { base_port: 43300 }
   compose: { subnet: 172.31.0.0/24 }
   kubernetes: { namespace: hostile }
-  aws: { certificate_arn: @ARN@ }
+  aws: { certificate_arn: @ARN@, dns_zone: { name: hostile.example.com, hosted_zone_id: Z0123456789ABCDEFGHIJ } }
 monitoring: { alerts: { sns_topics: [@SNS@] } }
 ";
 
