@@ -1,0 +1,1479 @@
+//! The ECS task definitions of the AWS target, run for real on a Docker engine as ECS would
+//! run them (issue 13, "Prove the ECS wiring by running it"): moto never runs a task, so this
+//! is what executes the generated CloudFormation.
+//!
+//! The Duality-style example (`examples/cosmos-testnet-aws.yaml`) is generated with a test
+//! spec derived from it (see [`test_spec`]): 2 regions, 4 validators behind a sentry per
+//! region, one RPC node, Fargate. Every region stack `cloudformation/<region>.yaml` is parsed
+//! and each ECS service's task definition is resolved by a small CloudFormation evaluator
+//! ([`Stack`]) that panics on any intrinsic or property it does not know, never dropping a
+//! value. Each container definition becomes one `docker run` with:
+//! - the image built from the generated `docker/Dockerfile` as parameter `Image` (every other
+//!   parameter takes its template default);
+//! - EntryPoint, Command, Environment, User, StopTimeout, Linux tmpfs mounts and the task's
+//!   Cpu/Memory as Docker flags; the container HealthCheck as Docker's health check with the
+//!   same interval, timeout, retries and start period;
+//! - every `Secrets[]` entry as an environment variable whose value is the file that
+//!   `cloudformation/deploy.sh` pushes to that Secrets Manager secret: `ValueFrom` (a
+//!   `Fn::ImportValue` of the region's `network.yaml` stack export) is resolved to the secret's
+//!   ARN and name, and the name to deploy.sh's `put-secret-value --secret-id NAME
+//!   --secret-string file://$secrets/PATH` line;
+//! - the EFS volumes as bind mounts of one host folder per (region, file system, access point
+//!   RootDirectory), created with the access point's CreationInfo mode, so two access points
+//!   with one path share a tree as on EFS;
+//! - networking: each region's VPC is one Docker network, on which a task answers to its
+//!   Cloud Map name (`<service>.<namespace>` of its service registry); one more network stands
+//!   for the internet, on which a task behind an Elastic-IP load balancer answers to the
+//!   Route 53 record names that point at that Elastic IP (record -> EIP -> NLB subnet mapping ->
+//!   listener -> target group -> ECS service). Every task joins that network too (tasks in
+//!   private subnets reach the internet through the NAT gateway), so cross-region names
+//!   resolve exactly as the Route 53 records make them.
+//!
+//! Checked: height 5 with every genesis validator signing; every container healthy by its own
+//! health check; the metrics sidecar's scrape target answers with the metrics its CloudWatch
+//! configuration selects; no validator key byte is on any EFS tree and each validator's home
+//! folder is mounted by that validator only; a sentry cannot read any validator's key (the
+//! paths do not exist in it, and no file of its whole file system holds a validator key);
+//! a validator task killed with `docker kill` and started again from the same definition
+//! (a new container, as ECS replaces a task) catches up and signs again.
+//!
+//! Not modelled (Docker has no equivalent; the template assertions of `tests/cfn_semantics.rs`
+//! cover them): security groups, IAM (execution/task roles, the EFS file-system policy), the
+//! CloudWatch agent sidecar itself (its image cannot be pulled offline: its scrape target is
+//! checked instead), awslogs (logs stay with Docker), load balancer health checks, and ECS
+//! service ordering (services start in parallel; CloudFormation's validator waves matter for
+//! updates, not for this first start).
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{Read, Write};
+use std::net::{Ipv4Addr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+use common::*;
+
+const TIMEOUT: Duration = Duration::from_secs(150);
+const ACCOUNT: &str = "123456789012";
+const REGIONS: [&str; 2] = ["us-east-1", "eu-west-1"];
+
+fn secs(t: Instant) -> f64 {
+    t.elapsed().as_secs_f64()
+}
+
+/// The example with what this machine can run, each change asserted so that a drift of the
+/// example fails here instead of silently testing something else:
+/// - the chain binary is the real `simd` of the offline simapp stand-in image (Duality's image
+///   cannot be pulled), with the SDK's `cosmos` address prefix that simd hard-codes;
+/// - genesis in the past (the example's is in the future: the chain would wait for it);
+/// - 2 regions, 4 validators (so one can be killed while 3/4 of the power keeps making
+///   blocks), a sentry per region, one RPC node.
+fn test_spec() -> String {
+    let mut text =
+        std::fs::read_to_string(root().join("examples/cosmos-testnet-aws.yaml")).unwrap();
+    let mut edit = |from: &str, to: &str, times: usize| {
+        assert_eq!(
+            text.matches(from).count(),
+            times,
+            "examples/cosmos-testnet-aws.yaml changed: `{from}` expected {times} time(s)"
+        );
+        text = text.replace(from, to);
+    };
+    edit("binary: dualityd", "binary: simd", 1);
+    edit(
+        "image: ghcr.io/duality-labs/duality:v0.5.0",
+        "image: ghcr.io/cosmos/simapp:v0.50.15",
+        1,
+    );
+    edit("bech32_prefix: dual\n", "bech32_prefix: cosmos\n", 1);
+    edit(
+        "genesis_time: 2026-12-01T00:00:00Z",
+        "genesis_time: 2026-01-01T00:00:00Z",
+        1,
+    );
+    edit(
+        "[us-east-1, eu-west-1, ap-southeast-1]",
+        "[us-east-1, eu-west-1]",
+        3,
+    );
+    edit(
+        "    count: 3\n    regions: [us-east-1, eu-west-1]",
+        "    count: 2\n    regions: [us-east-1, eu-west-1]",
+        1,
+    );
+    edit(
+        "    count: 2\n    regions: [us-east-1, eu-west-1]\n    expose: { rpc",
+        "    count: 1\n    regions: [us-east-1]\n    expose: { rpc",
+        1,
+    );
+    text
+}
+
+// --- CloudFormation evaluation ------------------------------------------------------------
+
+/// One template as deployed in one region: parameters and conditions evaluated, intrinsics
+/// resolved; anything unknown panics with its position.
+struct Stack {
+    name: String,
+    region: String,
+    tpl: Value,
+    params: BTreeMap<String, String>,
+    /// The region's CloudFormation exports (what `Fn::ImportValue` sees).
+    exports: BTreeMap<String, Value>,
+}
+
+impl Stack {
+    fn new(name: &str, region: &str, tpl: Value, overrides: &[(&str, &str)]) -> Stack {
+        let mut params = BTreeMap::new();
+        for (p, decl) in tpl["Parameters"].as_object().into_iter().flatten() {
+            let v = overrides
+                .iter()
+                .find(|(k, _)| k == p)
+                .map(|(_, v)| v.to_string())
+                .or_else(|| match &decl["Default"] {
+                    Value::String(s) => Some(s.clone()),
+                    Value::Number(n) => Some(n.to_string()),
+                    Value::Null => None,
+                    other => panic!("{name}: parameter {p} default {other}"),
+                })
+                .unwrap_or_else(|| panic!("{name} ({region}): parameter {p} has no value"));
+            params.insert(p.clone(), v);
+        }
+        Stack {
+            name: name.to_string(),
+            region: region.to_string(),
+            tpl,
+            params,
+            exports: BTreeMap::new(),
+        }
+    }
+
+    fn resources(&self) -> &serde_json::Map<String, Value> {
+        self.tpl["Resources"].as_object().unwrap()
+    }
+
+    fn resource(&self, id: &str) -> &Value {
+        self.tpl["Resources"]
+            .get(id)
+            .unwrap_or_else(|| panic!("{}: no resource {id}", self.name))
+    }
+
+    fn kind(&self, id: &str) -> &str {
+        self.resource(id)["Type"].as_str().unwrap()
+    }
+
+    /// Whether condition `name` holds in this region.
+    fn condition(&self, name: &str) -> bool {
+        let c = &self.tpl["Conditions"][name];
+        assert!(!c.is_null(), "{}: no condition {name}", self.name);
+        self.truth(c, name)
+    }
+
+    fn truth(&self, c: &Value, at: &str) -> bool {
+        let (f, args) = single(c).unwrap_or_else(|| panic!("{}: condition {at}: {c}", self.name));
+        match f {
+            "Fn::Equals" => {
+                let a = self.resolve(&args[0], at);
+                let b = self.resolve(&args[1], at);
+                a == b
+            }
+            "Fn::Not" => !self.truth(&args[0], at),
+            "Fn::And" => args.as_array().unwrap().iter().all(|x| self.truth(x, at)),
+            "Fn::Or" => args.as_array().unwrap().iter().any(|x| self.truth(x, at)),
+            "Condition" => self.condition(args.as_str().unwrap()),
+            _ => panic!("{}: condition function {f} at {at} unknown", self.name),
+        }
+    }
+
+    /// A resource exists in this region when it has no condition or its condition holds.
+    fn exists(&self, r: &Value) -> bool {
+        r.get("Condition")
+            .is_none_or(|c| self.condition(c.as_str().unwrap()))
+    }
+
+    /// The value `Ref id` returns for resource `id`: what CloudFormation documents for the
+    /// types the task definitions reach; an opaque but unique token for the others.
+    fn physical(&self, id: &str) -> Value {
+        let r = self.resource(id);
+        let p = &r["Properties"];
+        match self.kind(id) {
+            "AWS::SecretsManager::Secret" => {
+                let name = self.resolve(&p["Name"], id);
+                json!(format!(
+                    "arn:aws:secretsmanager:{}:{ACCOUNT}:secret:{}-AbCdEf",
+                    self.region,
+                    name.as_str().unwrap()
+                ))
+            }
+            "AWS::Logs::LogGroup" => self.resolve(&p["LogGroupName"], id),
+            _ => json!(format!("cfn:{}:{}:{id}", self.region, self.name)),
+        }
+    }
+
+    fn pseudo(&self, name: &str) -> Option<Value> {
+        Some(json!(match name {
+            "AWS::Region" => self.region.clone(),
+            "AWS::AccountId" => ACCOUNT.to_string(),
+            "AWS::Partition" => "aws".to_string(),
+            "AWS::URLSuffix" => "amazonaws.com".to_string(),
+            "AWS::StackName" => self.name.clone(),
+            _ => return None,
+        }))
+    }
+
+    fn reference(&self, name: &str, at: &str) -> Value {
+        if let Some(v) = self.pseudo(name) {
+            return v;
+        }
+        if let Some(v) = self.params.get(name) {
+            return json!(v);
+        }
+        if self.tpl["Resources"].get(name).is_some() {
+            return self.physical(name);
+        }
+        panic!("{}: `Ref {name}` at {at} names nothing", self.name)
+    }
+
+    fn get_att(&self, id: &str, attr: &str, at: &str) -> Value {
+        assert!(
+            self.tpl["Resources"].get(id).is_some(),
+            "{}: Fn::GetAtt {id}.{attr} at {at}: no such resource",
+            self.name
+        );
+        json!(format!("cfn:{}:{}:{id}.{attr}", self.region, self.name))
+    }
+
+    /// `v` with every intrinsic function resolved; panics on one it cannot resolve.
+    fn resolve(&self, v: &Value, at: &str) -> Value {
+        if let Some((f, args)) = single(v) {
+            return match f {
+                "Ref" => self.reference(args.as_str().unwrap(), at),
+                "Fn::GetAtt" => {
+                    let (id, attr) = match args {
+                        Value::Array(a) => (
+                            a[0].as_str().unwrap().to_string(),
+                            a[1].as_str().unwrap().to_string(),
+                        ),
+                        Value::String(s) => {
+                            let (a, b) = s.split_once('.').unwrap();
+                            (a.to_string(), b.to_string())
+                        }
+                        _ => panic!("{}: Fn::GetAtt {args} at {at}", self.name),
+                    };
+                    self.get_att(&id, &attr, at)
+                }
+                "Fn::ImportValue" => {
+                    let name = self.resolve(args, at);
+                    let name = name.as_str().unwrap();
+                    self.exports.get(name).cloned().unwrap_or_else(|| {
+                        panic!(
+                            "{}: Fn::ImportValue {name} at {at}: no such export in {}",
+                            self.name, self.region
+                        )
+                    })
+                }
+                "Fn::Join" => {
+                    let sep = args[0].as_str().unwrap();
+                    let items = self.resolve(&args[1], at);
+                    let parts: Vec<String> = items
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|x| x.as_str().map(str::to_string).unwrap_or(x.to_string()))
+                        .collect();
+                    json!(parts.join(sep))
+                }
+                "Fn::Sub" => {
+                    let (s, vars) = match args {
+                        Value::String(s) => (s.clone(), serde_json::Map::new()),
+                        Value::Array(a) => (
+                            a[0].as_str().unwrap().to_string(),
+                            a[1].as_object().unwrap().clone(),
+                        ),
+                        _ => panic!("{}: Fn::Sub {args} at {at}", self.name),
+                    };
+                    json!(self.sub(&s, &vars, at))
+                }
+                "Fn::Select" => {
+                    let i = self.resolve(&args[0], at);
+                    let i: usize = match i {
+                        Value::Number(n) => n.as_u64().unwrap() as usize,
+                        Value::String(s) => s.parse().unwrap(),
+                        _ => panic!("{}: Fn::Select index {i} at {at}", self.name),
+                    };
+                    self.resolve(&args[1], at)[i].clone()
+                }
+                "Fn::If" => {
+                    let c = self.condition(args[0].as_str().unwrap());
+                    self.resolve(&args[if c { 1 } else { 2 }], at)
+                }
+                _ => panic!(
+                    "{}: intrinsic {f} at {at} is not understood by this harness: {v}",
+                    self.name
+                ),
+            };
+        }
+        match v {
+            Value::Object(m) => {
+                let mut out = serde_json::Map::new();
+                for (k, x) in m {
+                    let r = self.resolve(x, &format!("{at}.{k}"));
+                    // AWS::NoValue removes the property, as CloudFormation does.
+                    if r != json!("AWS::NoValue") {
+                        out.insert(k.clone(), r);
+                    }
+                }
+                Value::Object(out)
+            }
+            Value::Array(a) => Value::Array(
+                a.iter()
+                    .enumerate()
+                    .map(|(i, x)| self.resolve(x, &format!("{at}[{i}]")))
+                    .filter(|x| *x != json!("AWS::NoValue"))
+                    .collect(),
+            ),
+            other => other.clone(),
+        }
+    }
+
+    fn sub(&self, s: &str, vars: &serde_json::Map<String, Value>, at: &str) -> String {
+        let mut out = String::new();
+        let mut rest = s;
+        while let Some(i) = rest.find("${") {
+            out.push_str(&rest[..i]);
+            let after = &rest[i + 2..];
+            if let Some(lit) = after.strip_prefix('!') {
+                out.push_str("${");
+                rest = lit;
+                continue;
+            }
+            let end = after
+                .find('}')
+                .unwrap_or_else(|| panic!("{}: unclosed ${{ in Fn::Sub at {at}", self.name));
+            let name = &after[..end];
+            let v = if let Some(x) = vars.get(name) {
+                self.resolve(x, at)
+            } else if let Some((id, attr)) = name.split_once('.') {
+                self.get_att(id, attr, at)
+            } else {
+                self.reference(name, at)
+            };
+            out.push_str(
+                v.as_str()
+                    .map(str::to_string)
+                    .as_deref()
+                    .unwrap_or(&v.to_string()),
+            );
+            rest = &after[end + 1..];
+        }
+        out.push_str(rest);
+        out
+    }
+
+    /// Exports of this stack's outputs in this region (those whose condition holds).
+    fn outputs_exported(&self) -> BTreeMap<String, Value> {
+        let mut out = BTreeMap::new();
+        for (id, o) in self.tpl["Outputs"].as_object().into_iter().flatten() {
+            if !self.exists(o) || o.get("Export").is_none() {
+                continue;
+            }
+            let name = self.resolve(&o["Export"]["Name"], id);
+            out.insert(
+                name.as_str().unwrap().to_string(),
+                self.resolve(&o["Value"], id),
+            );
+        }
+        out
+    }
+
+    /// The logical ID a resolved `Ref` token of this stack names.
+    fn id_of(&self, token: &Value) -> String {
+        let t = token
+            .as_str()
+            .unwrap_or_else(|| panic!("not a token: {token}"));
+        let prefix = format!("cfn:{}:{}:", self.region, self.name);
+        t.strip_prefix(&prefix)
+            .unwrap_or_else(|| panic!("{t} is not a resource of {}", self.name))
+            .to_string()
+    }
+}
+
+/// `{ "Fn::X": args }` or `{ "Ref": x }` / `{ "Condition": x }`: the function and its args.
+fn single(v: &Value) -> Option<(&str, &Value)> {
+    let m = v.as_object()?;
+    if m.len() != 1 {
+        return None;
+    }
+    let (k, a) = m.iter().next().unwrap();
+    (k == "Ref" || k == "Condition" || k.starts_with("Fn::")).then_some((k.as_str(), a))
+}
+
+fn load_template(path: &Path) -> Value {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    chainfleet::spec::load::load(&path.display().to_string(), text.as_bytes())
+        .unwrap_or_else(|e| panic!("{} is not YAML: {e:?}", path.display()))
+        .value
+}
+
+/// deploy.sh's secret uploads: (region, secret name) -> file in the secrets tree.
+fn deploy_secret_files(deploy: &str, secrets: &Path) -> BTreeMap<(String, String), PathBuf> {
+    let mut out = BTreeMap::new();
+    let lines: Vec<&str> = deploy.lines().collect();
+    for (i, l) in lines.iter().enumerate() {
+        if l.trim_start().starts_with('#') || !l.contains("secretsmanager put-secret-value") {
+            continue;
+        }
+        let word_after = |line: &str, flag: &str| -> String {
+            let mut w = line.split_whitespace();
+            w.find(|x| *x == flag);
+            w.next()
+                .unwrap_or_else(|| panic!("deploy.sh: {flag} missing in `{line}`"))
+                .to_string()
+        };
+        let region = word_after(l, "--region");
+        let id = word_after(l, "--secret-id");
+        let next = lines[i + 1];
+        let file = word_after(next, "--secret-string");
+        let rel = file
+            .trim_matches('"')
+            .strip_prefix("file://$secrets/")
+            .unwrap_or_else(|| panic!("deploy.sh: secret value from `{file}`"));
+        out.insert((region, id), secrets.join(rel));
+    }
+    out
+}
+
+// --- Docker -------------------------------------------------------------------------------
+
+/// What one ECS task's essential container becomes.
+#[derive(Clone)]
+struct Task {
+    /// ECS service name (the node).
+    service: String,
+    region: String,
+    container: String,
+    /// `docker create` arguments (without the image's secret values).
+    args: Vec<String>,
+    /// Secret environment variables: name -> value (given to the docker CLI's environment,
+    /// never on its command line).
+    secret_env: Vec<(String, String)>,
+    /// Aliases on the region network and on the internet network.
+    region_aliases: Vec<String>,
+    internet_aliases: Vec<String>,
+    /// (host folder, container path) of each EFS mount.
+    mounts: Vec<(PathBuf, String)>,
+    /// CloudWatch agent scrape targets and metric name regexes of a sidecar not run.
+    scrape: Vec<(String, Vec<String>)>,
+}
+
+/// Everything this test started; removed on drop (also when the test fails).
+struct Harness {
+    docker: PathBuf,
+    label: String,
+    image: String,
+}
+
+impl Harness {
+    fn docker(&self) -> Command {
+        Command::new(&self.docker)
+    }
+
+    fn ok(&self, args: &[&str]) -> String {
+        let o = run(self.docker().args(args));
+        assert_ok(&o, &format!("docker {}", args.join(" ")));
+        String::from_utf8_lossy(&o.stdout).trim().to_string()
+    }
+
+    fn network(&self, name: &str) -> String {
+        let n = format!("{}-{name}", self.label);
+        self.ok(&["network", "create", "--label", &self.label_kv(), &n]);
+        n
+    }
+
+    fn label_kv(&self) -> String {
+        format!("org.chainfleet.test={}", self.label)
+    }
+
+    /// Create, connect and start the task's container.
+    fn start(&self, t: &Task, region_net: &str, internet: &str) {
+        let mut c = self.docker();
+        c.args([
+            "create",
+            "--name",
+            &t.container,
+            "--label",
+            &self.label_kv(),
+        ]);
+        c.args(["--network", region_net]);
+        for a in &t.region_aliases {
+            c.args(["--network-alias", a]);
+        }
+        for (k, v) in &t.secret_env {
+            c.env(k, v).args(["-e", k]);
+        }
+        c.args(&t.args);
+        let o = run(&mut c);
+        assert_ok(&o, &format!("docker create {}", t.container));
+        let mut connect = vec!["network", "connect"];
+        for a in &t.internet_aliases {
+            connect.extend(["--alias", a]);
+        }
+        connect.extend([internet, &t.container]);
+        self.ok(&connect);
+        self.ok(&["start", &t.container]);
+    }
+
+    fn inspect(&self, container: &str, format: &str) -> Option<String> {
+        let o = self
+            .docker()
+            .args(["inspect", "-f", format, container])
+            .output()
+            .ok()?;
+        o.status
+            .success()
+            .then(|| String::from_utf8_lossy(&o.stdout).trim().to_string())
+    }
+
+    fn ip(&self, container: &str, network: &str) -> Ipv4Addr {
+        self.inspect(
+            container,
+            &format!("{{{{(index .NetworkSettings.Networks \"{network}\").IPAddress}}}}"),
+        )
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no address of {container} on {network}"))
+    }
+
+    /// Panics with the container's log when it is no longer running.
+    fn alive(&self, container: &str) {
+        let running = self.inspect(container, "{{.State.Running}}");
+        if running.as_deref() != Some("true") {
+            let logs = self
+                .docker()
+                .args(["logs", "--tail", "40", container])
+                .output()
+                .map(|o| {
+                    String::from_utf8_lossy(&o.stdout).into_owned()
+                        + &String::from_utf8_lossy(&o.stderr)
+                })
+                .unwrap_or_default();
+            panic!("container {container} is not running ({running:?}); its log:\n{logs}");
+        }
+    }
+
+    /// `sh -c script` inside `container`: (success, stdout+stderr).
+    fn exec(&self, container: &str, script: &str) -> (bool, String) {
+        let o = run(self.docker().args(["exec", container, "sh", "-c", script]));
+        (
+            o.status.success(),
+            String::from_utf8_lossy(&o.stdout).into_owned() + &String::from_utf8_lossy(&o.stderr),
+        )
+    }
+}
+
+impl Drop for Harness {
+    fn drop(&mut self) {
+        let t = Instant::now();
+        let filter = format!("label={}", self.label_kv());
+        let ids = self
+            .docker()
+            .args(["ps", "-aq", "--filter", &filter])
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+            .unwrap_or_default();
+        let ids: Vec<&str> = ids.split_whitespace().collect();
+        if !ids.is_empty() {
+            let _ = self.docker().args(["rm", "-f", "-v"]).args(&ids).output();
+        }
+        let nets = self
+            .docker()
+            .args(["network", "ls", "-q", "--filter", &filter])
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+            .unwrap_or_default();
+        for n in nets.split_whitespace() {
+            let _ = self.docker().args(["network", "rm", n]).output();
+        }
+        let _ = self.docker().args(["rmi", &self.image]).output();
+        eprintln!(
+            "ecs: removed {} containers, networks and the image in {:.1} s",
+            ids.len(),
+            secs(t)
+        );
+    }
+}
+
+/// GET `path` from `ip:port`: the JSON `result`, or `None` when it does not answer.
+fn rpc(ip: Ipv4Addr, path: &str) -> Option<Value> {
+    let mut s = TcpStream::connect_timeout(&(ip, 26657).into(), Duration::from_secs(2)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
+    write!(s, "GET {path} HTTP/1.0\r\nHost: {ip}\r\n\r\n").ok()?;
+    let mut buf = Vec::new();
+    s.read_to_end(&mut buf).ok()?;
+    let text = String::from_utf8_lossy(&buf);
+    let (head, body) = text.split_once("\r\n\r\n")?;
+    if head.split(' ').nth(1) != Some("200") {
+        return None;
+    }
+    serde_json::from_str::<Value>(body)
+        .ok()?
+        .get("result")
+        .cloned()
+}
+
+fn height(ip: Ipv4Addr) -> Option<u64> {
+    rpc(ip, "/status")?["sync_info"]["latest_block_height"]
+        .as_str()?
+        .parse()
+        .ok()
+}
+
+/// POSIX shell quoting.
+fn sh_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', r"'\''"))
+}
+
+// --- from templates to tasks ---------------------------------------------------------------
+
+/// Container definition keys this harness maps to Docker, and those with no Docker meaning
+/// here (with why). Any other key fails the test: a new property must be given a meaning.
+const IGNORED_KEYS: &[(&str, &str)] = &[
+    ("Name", "the container name is <label>-<service>"),
+    (
+        "Essential",
+        "an essential container is run; a non-essential one is run or reported",
+    ),
+    (
+        "LogConfiguration",
+        "awslogs: logs stay with Docker (docker logs)",
+    ),
+    (
+        "PortMappings",
+        "awsvpc: every container port is on the task's own address",
+    ),
+    (
+        "MemoryReservation",
+        "a soft limit; the task's Memory is the hard one",
+    ),
+];
+
+#[allow(clippy::too_many_arguments)]
+fn task_of(
+    stack: &Stack,
+    service_id: &str,
+    image: &str,
+    secret_names: &BTreeMap<String, (String, String)>,
+    secret_files: &BTreeMap<(String, String), PathBuf>,
+    efs_root: &Path,
+    label: &str,
+    docker: &Path,
+) -> Task {
+    let svc = stack.resolve(&stack.resource(service_id)["Properties"], service_id);
+    let service = svc["ServiceName"].as_str().unwrap().to_string();
+    let at = format!("{} {service}", stack.name);
+    assert_eq!(svc["LaunchType"], "FARGATE", "{at}: launch type");
+    let desired = match &svc["DesiredCount"] {
+        Value::Number(n) => n.as_u64().unwrap(),
+        Value::String(s) => s.parse().unwrap(),
+        other => panic!("{at}: DesiredCount {other}"),
+    };
+    assert_eq!(desired, 1, "{at}: one task per node");
+    let td_id = stack.id_of(&svc["TaskDefinition"]);
+    assert_eq!(stack.kind(&td_id), "AWS::ECS::TaskDefinition");
+    let td = stack.resolve(&stack.resource(&td_id)["Properties"], &td_id);
+    assert_eq!(td["NetworkMode"], "awsvpc", "{at}: network mode");
+
+    // Cloud Map: the service registries' names in their namespaces.
+    let mut region_aliases = Vec::new();
+    for reg in svc["ServiceRegistries"].as_array().into_iter().flatten() {
+        let arn = reg["RegistryArn"].as_str().unwrap();
+        let disc = arn
+            .strip_prefix(&format!("cfn:{}:{}:", stack.region, stack.name))
+            .and_then(|s| s.strip_suffix(".Arn"))
+            .unwrap_or_else(|| panic!("{at}: registry {arn}"));
+        assert_eq!(stack.kind(disc), "AWS::ServiceDiscovery::Service");
+        let d = stack.resolve(&stack.resource(disc)["Properties"], disc);
+        let ns = stack.id_of(&d["NamespaceId"]);
+        assert_eq!(
+            stack.kind(&ns),
+            "AWS::ServiceDiscovery::PrivateDnsNamespace",
+            "{at}: Cloud Map namespace kind"
+        );
+        let ns = stack.resolve(&stack.resource(&ns)["Properties"], &ns);
+        region_aliases.push(format!(
+            "{}.{}",
+            d["Name"].as_str().unwrap(),
+            ns["Name"].as_str().unwrap()
+        ));
+    }
+    let internet_aliases = route53_names(stack, &svc);
+
+    // Volumes: EFS access points as host folders.
+    let mut volumes = BTreeMap::new();
+    for v in td["Volumes"].as_array().into_iter().flatten() {
+        let name = v["Name"].as_str().unwrap().to_string();
+        let efs = v
+            .get("EFSVolumeConfiguration")
+            .unwrap_or_else(|| panic!("{at}: volume {name} is not EFS: {v}"));
+        let fs = stack.id_of(&efs["FilesystemId"]);
+        let ap = stack.id_of(&efs["AuthorizationConfig"]["AccessPointId"]);
+        let apr = stack.resolve(&stack.resource(&ap)["Properties"], &ap);
+        assert_eq!(stack.id_of(&apr["FileSystemId"]), fs, "{at}: {ap} on {fs}");
+        let path = apr["RootDirectory"]["Path"].as_str().unwrap();
+        let dir = efs_root
+            .join(&stack.region)
+            .join(&fs)
+            .join(path.trim_start_matches('/'));
+        if !dir.exists() {
+            let info = &apr["RootDirectory"]["CreationInfo"];
+            std::fs::create_dir_all(&dir).unwrap();
+            let mode = u32::from_str_radix(info["Permissions"].as_str().unwrap(), 8).unwrap();
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(mode)).unwrap();
+            let uid: u32 = info["OwnerUid"].as_str().unwrap().parse().unwrap();
+            let gid: u32 = info["OwnerGid"].as_str().unwrap().parse().unwrap();
+            std::os::unix::fs::chown(&dir, Some(uid), Some(gid)).unwrap();
+        }
+        // The access point's POSIX user is root here, as the container's user: no mapping.
+        assert_eq!(apr["PosixUser"]["Uid"], "0", "{at}: {ap} PosixUser");
+        volumes.insert(name, dir);
+    }
+
+    let defs = td["ContainerDefinitions"].as_array().unwrap();
+    let mut task: Option<Task> = None;
+    let mut scrape = Vec::new();
+    for def in defs {
+        let cname = def["Name"].as_str().unwrap();
+        let cat = format!("{at} container {cname}");
+        let cimage = def["Image"].as_str().unwrap();
+        let present = Command::new(docker)
+            .args(["image", "inspect", cimage])
+            .output()
+            .is_ok_and(|o| o.status.success());
+        if !present {
+            // Only the CloudWatch agent sidecar (not essential) may be absent: its image
+            // cannot be pulled here. Its scrape targets are checked against the node instead.
+            assert!(
+                def["Essential"] == false && cname == "metrics-agent",
+                "{cat}: image {cimage} is not available and the container is essential"
+            );
+            let cw: Value =
+                serde_json::from_str(env(def, "CW_CONFIG_CONTENT").unwrap().as_str()).unwrap();
+            let prom: Value =
+                serde_json::from_str(env(def, "PROMETHEUS_CONFIG_CONTENT").unwrap().as_str())
+                    .unwrap();
+            let mut selectors = Vec::new();
+            for d in cw["logs"]["metrics_collected"]["prometheus"]["emf_processor"]
+                ["metric_declaration"]
+                .as_array()
+                .unwrap()
+            {
+                for s in d["metric_selectors"].as_array().unwrap() {
+                    selectors.push(s.as_str().unwrap().to_string());
+                }
+            }
+            for sc in prom["scrape_configs"].as_array().unwrap() {
+                for st in sc["static_configs"].as_array().unwrap() {
+                    for t in st["targets"].as_array().unwrap() {
+                        scrape.push((t.as_str().unwrap().to_string(), selectors.clone()));
+                    }
+                }
+            }
+            eprintln!(
+                "ecs: {service}: sidecar {cname} not run (image {cimage} cannot be pulled \
+                 offline); its scrape targets are checked instead"
+            );
+            continue;
+        }
+        assert!(task.is_none(), "{at}: more than one container to run");
+        assert_eq!(cimage, image, "{cat}: the node runs the built image");
+        let mut args: Vec<String> = Vec::new();
+        let mut secret_env = Vec::new();
+        let mut mounts = Vec::new();
+        let mut entry: Vec<String> = Vec::new();
+        let mut command: Vec<String> = Vec::new();
+        for (k, v) in def.as_object().unwrap() {
+            match k.as_str() {
+                "Image" => {}
+                "EntryPoint" => entry = strs(v),
+                "Command" => command = strs(v),
+                "Environment" => {
+                    for e in v.as_array().unwrap() {
+                        args.push("-e".into());
+                        args.push(format!(
+                            "{}={}",
+                            e["Name"].as_str().unwrap(),
+                            e["Value"]
+                                .as_str()
+                                .unwrap_or_else(|| panic!("{cat}: env {e}"))
+                        ));
+                    }
+                }
+                "Secrets" => {
+                    for s in v.as_array().unwrap() {
+                        let var = s["Name"].as_str().unwrap().to_string();
+                        let from = s["ValueFrom"].as_str().unwrap();
+                        let (region, name) = secret_names
+                            .get(from)
+                            .cloned()
+                            .unwrap_or_else(|| panic!("{cat}: {var} from {from}: no secret"));
+                        assert_eq!(region, stack.region, "{cat}: {var} from another region");
+                        let file = secret_files.get(&(region.clone(), name.clone()))
+                            .unwrap_or_else(|| panic!("{cat}: deploy.sh never pushes a value to secret {name} in {region}"));
+                        let value = std::fs::read_to_string(file)
+                            .unwrap_or_else(|e| panic!("{cat}: {}: {e}", file.display()));
+                        secret_env.push((var, value));
+                    }
+                }
+                "User" => {
+                    args.push("--user".into());
+                    args.push(v.as_str().unwrap().into());
+                }
+                "WorkingDirectory" => {
+                    args.push("--workdir".into());
+                    args.push(v.as_str().unwrap().into());
+                }
+                "StopTimeout" => {
+                    args.push("--stop-timeout".into());
+                    args.push(v.to_string());
+                }
+                "HealthCheck" => {
+                    let cmd = strs(&v["Command"]);
+                    let line = match cmd[0].as_str() {
+                        // Docker's CLI takes the shell form; exec form is quoted word by word.
+                        "CMD" => cmd[1..]
+                            .iter()
+                            .map(|w| sh_quote(w))
+                            .collect::<Vec<_>>()
+                            .join(" "),
+                        "CMD-SHELL" => cmd[1].clone(),
+                        other => panic!("{cat}: health check form {other}"),
+                    };
+                    let n = |key: &str, default: u64| {
+                        v.get(key).map_or(default, |x| x.as_u64().unwrap())
+                    };
+                    args.extend([
+                        "--health-cmd".into(),
+                        line,
+                        format!("--health-interval={}s", n("Interval", 30)),
+                        format!("--health-timeout={}s", n("Timeout", 5)),
+                        format!("--health-retries={}", n("Retries", 3)),
+                        format!("--health-start-period={}s", n("StartPeriod", 0)),
+                    ]);
+                }
+                "MountPoints" => {
+                    for m in v.as_array().unwrap() {
+                        let vol = m["SourceVolume"].as_str().unwrap();
+                        let dir = volumes
+                            .get(vol)
+                            .unwrap_or_else(|| panic!("{cat}: no volume {vol}"));
+                        let path = m["ContainerPath"].as_str().unwrap().to_string();
+                        let ro = if m["ReadOnly"] == true { ":ro" } else { "" };
+                        args.push("-v".into());
+                        args.push(format!("{}:{path}{ro}", dir.display()));
+                        mounts.push((dir.clone(), path));
+                    }
+                }
+                "LinuxParameters" => {
+                    for (lk, lv) in lv_obj(v) {
+                        match lk.as_str() {
+                            "Tmpfs" => {
+                                for t in lv.as_array().unwrap() {
+                                    let p = t["ContainerPath"].as_str().unwrap();
+                                    let size = t["Size"].as_u64().unwrap();
+                                    let opts: Vec<String> = strs_or_empty(&t["MountOptions"]);
+                                    let mut o = vec![format!("size={size}m")];
+                                    o.extend(opts);
+                                    args.push("--tmpfs".into());
+                                    args.push(format!("{p}:{}", o.join(",")));
+                                }
+                            }
+                            "InitProcessEnabled" => {
+                                if lv == &json!(true) {
+                                    args.push("--init".into());
+                                }
+                            }
+                            other => panic!("{cat}: LinuxParameters.{other} not mapped"),
+                        }
+                    }
+                }
+                key if IGNORED_KEYS.iter().any(|(k, _)| *k == key) => {}
+                other => panic!("{cat}: container property {other} is not mapped by this harness"),
+            }
+        }
+        // ECS: EntryPoint replaces the image's; Command replaces its CMD. Docker's CLI takes
+        // the entry point's first word; the rest go before the command.
+        let mut tail: Vec<String> = Vec::new();
+        if let Some((first, rest)) = entry.split_first() {
+            args.push("--entrypoint".into());
+            args.push(first.clone());
+            tail.extend(rest.iter().cloned());
+        }
+        // Fargate task size as the container's limits.
+        let cpu: f64 = td["Cpu"].as_str().unwrap().parse::<f64>().unwrap() / 1024.0;
+        args.push(format!("--cpus={cpu}"));
+        args.push(format!("--memory={}m", td["Memory"].as_str().unwrap()));
+        args.push(image.to_string());
+        tail.extend(command);
+        args.extend(tail);
+        task = Some(Task {
+            service: service.clone(),
+            region: stack.region.clone(),
+            container: format!("{label}-{service}"),
+            args,
+            secret_env,
+            region_aliases: region_aliases.clone(),
+            internet_aliases: internet_aliases.clone(),
+            mounts,
+            scrape: Vec::new(),
+        });
+    }
+    let mut task = task.unwrap_or_else(|| panic!("{at}: no container to run"));
+    task.scrape = scrape;
+    task
+}
+
+fn lv_obj(v: &Value) -> Vec<(String, &Value)> {
+    v.as_object()
+        .unwrap()
+        .iter()
+        .map(|(k, x)| (k.clone(), x))
+        .collect()
+}
+
+fn strs(v: &Value) -> Vec<String> {
+    v.as_array()
+        .unwrap_or_else(|| panic!("not a list: {v}"))
+        .iter()
+        .map(|x| {
+            x.as_str()
+                .unwrap_or_else(|| panic!("not a string: {x}"))
+                .to_string()
+        })
+        .collect()
+}
+
+fn strs_or_empty(v: &Value) -> Vec<String> {
+    if v.is_null() {
+        Vec::new()
+    } else {
+        strs(v)
+    }
+}
+
+fn env(def: &Value, name: &str) -> Option<String> {
+    def["Environment"]
+        .as_array()?
+        .iter()
+        .find(|e| e["Name"] == name)
+        .map(|e| e["Value"].as_str().unwrap().to_string())
+}
+
+/// Route 53 names that reach ECS service `svc` from the internet: A records whose value is
+/// an Elastic IP of a network load balancer forwarding to one of the service's target groups.
+fn route53_names(stack: &Stack, svc: &Value) -> Vec<String> {
+    let tgs: BTreeSet<String> = svc["LoadBalancers"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|lb| stack.id_of(&lb["TargetGroupArn"]))
+        .collect();
+    let mut names = Vec::new();
+    for (id, r) in stack.resources() {
+        if r["Type"] != "AWS::Route53::RecordSet" || !stack.exists(r) {
+            continue;
+        }
+        let p = stack.resolve(&r["Properties"], id);
+        let name = p["Name"]
+            .as_str()
+            .unwrap()
+            .trim_end_matches('.')
+            .to_string();
+        let lbs: Vec<String> = if let Some(records) = p["ResourceRecords"].as_array() {
+            // Value: an Elastic IP; which load balancers carry it.
+            let eips: BTreeSet<String> = records.iter().map(|x| stack.id_of(x)).collect();
+            stack
+                .resources()
+                .iter()
+                .filter(|(_, lb)| lb["Type"] == "AWS::ElasticLoadBalancingV2::LoadBalancer")
+                .filter(|(lid, lb)| {
+                    let lp = stack.resolve(&lb["Properties"], lid);
+                    lp["SubnetMappings"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .any(|m| {
+                            m["AllocationId"].as_str().is_some_and(|a| {
+                                eips.iter().any(|e| {
+                                    a == format!(
+                                        "cfn:{}:{}:{e}.AllocationId",
+                                        stack.region, stack.name
+                                    )
+                                })
+                            })
+                        })
+                })
+                .map(|(lid, _)| lid.clone())
+                .collect()
+        } else if let Some(dns) = p["AliasTarget"]["DNSName"].as_str() {
+            let lb = dns
+                .strip_prefix(&format!("cfn:{}:{}:", stack.region, stack.name))
+                .and_then(|s| s.strip_suffix(".DNSName"))
+                .unwrap_or_else(|| panic!("{id}: alias target {dns}"));
+            vec![lb.to_string()]
+        } else {
+            panic!(
+                "{}: record {id} has neither records nor an alias target",
+                stack.name
+            )
+        };
+        // Listeners of those load balancers forwarding to the service's target groups.
+        let reaches = stack.resources().iter().any(|(lid, l)| {
+            if l["Type"] != "AWS::ElasticLoadBalancingV2::Listener" {
+                return false;
+            }
+            let lp = stack.resolve(&l["Properties"], lid);
+            lbs.contains(&stack.id_of(&lp["LoadBalancerArn"]))
+                && lp["DefaultActions"].as_array().unwrap().iter().any(|a| {
+                    a.get("TargetGroupArn")
+                        .is_some_and(|t| tgs.contains(&stack.id_of(t)))
+                })
+        });
+        if reaches {
+            names.push(name);
+        }
+    }
+    names
+}
+
+// --- the test ------------------------------------------------------------------------------
+
+#[test]
+fn ecs_task_definitions_run_a_network_across_two_regions() {
+    let Some(docker) = docker() else { return };
+    let t_all = Instant::now();
+
+    let spec = test_spec();
+    let t = Instant::now();
+    let (tmp, out, secrets) = generate_text("duality-ecs.yaml", &spec);
+    let network = chainfleet::validate("duality-ecs.yaml", spec.as_bytes(), &out)
+        .unwrap_or_else(|d| panic!("the test spec is invalid: {d:?}"))
+        .network;
+    eprintln!("ecs: generated in {:.1} s", secs(t));
+
+    let label = format!("cfecs{}", std::process::id());
+    let image = format!("chainfleet-ecs-real/{}:{label}", network.name);
+    let h = Harness {
+        docker: docker.clone(),
+        label: label.clone(),
+        image: image.clone(),
+    };
+
+    // The image, as deploy.sh's step 1 says: built from docker/Dockerfile in the network folder.
+    let t = Instant::now();
+    let o = run(Command::new(&docker)
+        .env("DOCKER_BUILDKIT", "1")
+        .args(["build", "-q", "-f", "docker/Dockerfile", "-t", &image, "."])
+        .current_dir(&out));
+    assert_ok(&o, "docker build -f docker/Dockerfile");
+    eprintln!("ecs: image built in {:.1} s", secs(t));
+
+    // Stacks: the network stack per region (secrets, exports), then each region's stack.
+    let cfn = out.join("cloudformation");
+    let deploy = std::fs::read_to_string(cfn.join("deploy.sh")).unwrap();
+    let secret_files = deploy_secret_files(&deploy, &secrets);
+    let network_tpl = load_template(&cfn.join("network.yaml"));
+    let mut secret_names: BTreeMap<String, (String, String)> = BTreeMap::new();
+    let mut tasks: Vec<Task> = Vec::new();
+    let efs_root = tmp.path().join("efs");
+    let regions: Vec<String> = {
+        let mut r: Vec<String> = network.nodes.iter().map(|n| n.region.clone()).collect();
+        r.sort();
+        r.dedup();
+        r
+    };
+    assert_eq!(
+        regions.iter().map(String::as_str).collect::<BTreeSet<_>>(),
+        REGIONS.into_iter().collect(),
+        "the test network spans both regions"
+    );
+    for region in &regions {
+        let net_stack = Stack::new(
+            &format!("{}-network", network.name),
+            region,
+            network_tpl.clone(),
+            &[],
+        );
+        assert!(
+            net_stack
+                .resources()
+                .values()
+                .all(|r| r["Type"] != "AWS::CloudFormation::Stack"),
+            "nested secrets stacks are not followed by this harness"
+        );
+        for (id, r) in net_stack.resources() {
+            if r["Type"] == "AWS::SecretsManager::Secret" && net_stack.exists(r) {
+                let arn = net_stack.physical(id).as_str().unwrap().to_string();
+                let name = net_stack.resolve(&r["Properties"]["Name"], id);
+                secret_names.insert(arn, (region.clone(), name.as_str().unwrap().to_string()));
+            }
+        }
+        let exports = net_stack.outputs_exported();
+        let tpl = load_template(&cfn.join(format!("{region}.yaml")));
+        let mut stack = Stack::new(
+            &format!("{}-{region}", network.name),
+            region,
+            tpl,
+            &[("Image", &image)],
+        );
+        stack.exports = exports;
+        let services: Vec<String> = stack
+            .resources()
+            .iter()
+            .filter(|(_, r)| r["Type"] == "AWS::ECS::Service" && stack.exists(r))
+            .map(|(id, _)| id.clone())
+            .collect();
+        for s in services {
+            tasks.push(task_of(
+                &stack,
+                &s,
+                &image,
+                &secret_names,
+                &secret_files,
+                &efs_root,
+                &label,
+                &docker,
+            ));
+        }
+    }
+    let names: BTreeSet<String> = tasks.iter().map(|t| t.service.clone()).collect();
+    let expected: BTreeSet<String> = network.nodes.iter().map(|n| n.name.clone()).collect();
+    assert_eq!(
+        names, expected,
+        "one ECS service per node, across the region stacks"
+    );
+    for t in &tasks {
+        let node = network.node(&t.service).unwrap();
+        assert_eq!(node.region, t.region, "{} runs in its region", t.service);
+    }
+
+    // Networks: one per region (its VPC), one for the internet.
+    let internet = h.network("internet");
+    let region_net: BTreeMap<String, String> =
+        regions.iter().map(|r| (r.clone(), h.network(r))).collect();
+
+    let t_up = Instant::now();
+    std::thread::scope(|s| {
+        for t in &tasks {
+            let h = &h;
+            let rn = &region_net[&t.region];
+            let internet = &internet;
+            s.spawn(move || h.start(t, rn, internet));
+        }
+    });
+    eprintln!(
+        "ecs: {} tasks started in {:.1} s (parallel docker create/connect/start)",
+        tasks.len(),
+        secs(t_up)
+    );
+    let ip = |node: &str| -> Ipv4Addr {
+        let t = tasks.iter().find(|t| t.service == node).unwrap();
+        h.ip(&t.container, &region_net[&t.region])
+    };
+    let all_alive = || {
+        for t in &tasks {
+            h.alive(&t.container);
+        }
+    };
+
+    let validators: Vec<String> = network.validators().map(|n| n.name.clone()).collect();
+    let observer = network
+        .nodes
+        .iter()
+        .find(|n| !validators.contains(&n.name) && n.group == "rpc")
+        .map(|n| n.name.clone())
+        .expect("an RPC node");
+    let observer_ip = ip(&observer);
+    let h5 = wait_for(
+        "height 5 at the RPC node",
+        TIMEOUT,
+        Duration::from_millis(500),
+        || {
+            all_alive();
+            height(observer_ip).filter(|h| *h >= 5)
+        },
+    );
+    eprintln!(
+        "ecs: height {h5} reached {:.1} s after the start",
+        secs(t_up)
+    );
+
+    // Every genesis validator signs.
+    let addresses: BTreeMap<String, String> = validators
+        .iter()
+        .map(|v| {
+            let key: Value = serde_json::from_str(
+                &std::fs::read_to_string(
+                    secrets.join(format!("nodes/{v}/config/priv_validator_key.json")),
+                )
+                .unwrap(),
+            )
+            .unwrap();
+            (key["address"].as_str().unwrap().to_uppercase(), v.clone())
+        })
+        .collect();
+    let set: BTreeSet<String> = rpc(observer_ip, "/validators?per_page=100")
+        .expect("/validators answers")["validators"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["address"].as_str().unwrap().to_uppercase())
+        .collect();
+    let want: BTreeSet<String> = addresses.keys().cloned().collect();
+    assert_eq!(set, want, "/validators is exactly the genesis validators");
+    let signers_at = |height: u64| -> BTreeSet<String> {
+        let c = rpc(observer_ip, &format!("/commit?height={height}")).expect("/commit answers");
+        c["signed_header"]["commit"]["signatures"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|s| s["block_id_flag"] == 2)
+            .map(|s| s["validator_address"].as_str().unwrap().to_uppercase())
+            .collect()
+    };
+    let hnow = height(observer_ip).unwrap();
+    let mut signed = BTreeSet::new();
+    for hh in hnow.saturating_sub(3).max(2)..=hnow {
+        signed.extend(signers_at(hh));
+    }
+    assert_eq!(signed, want, "every validator signs (heights ..={hnow})");
+    eprintln!("ecs: all {} validators sign", want.len());
+
+    // The metrics sidecar's targets answer, inside the task's network namespace, with the
+    // metrics its CloudWatch configuration selects.
+    for t in &tasks {
+        for (target, selectors) in &t.scrape {
+            let (ok, text) = h.exec(
+                &t.container,
+                &format!("curl -fsS --max-time 5 http://{target}/metrics"),
+            );
+            assert!(ok, "{}: scrape target {target}: {text}", t.service);
+            for sel in selectors {
+                let name = sel.trim_start_matches('^').trim_end_matches('$');
+                // The validator signing metric exists on validators only.
+                if name.contains("validator_last_signed") && !validators.contains(&t.service) {
+                    continue;
+                }
+                assert!(
+                    text.lines().any(|l| l.starts_with(name)),
+                    "{}: {target} has no {name} (selected by the CloudWatch agent)",
+                    t.service
+                );
+            }
+        }
+    }
+
+    // Keys: only their own node can read them.
+    let t = Instant::now();
+    let mut key_values = Vec::new();
+    for v in &validators {
+        let key: Value = serde_json::from_str(
+            &std::fs::read_to_string(
+                secrets.join(format!("nodes/{v}/config/priv_validator_key.json")),
+            )
+            .unwrap(),
+        )
+        .unwrap();
+        key_values.push((
+            v.clone(),
+            key["priv_key"]["value"].as_str().unwrap().to_string(),
+        ));
+    }
+    // No key byte on any EFS tree (as seen from the host, i.e. by every mount).
+    for f in files_under(&efs_root) {
+        let p = efs_root.join(&f);
+        if p.is_symlink() {
+            continue;
+        }
+        let bytes = std::fs::read(&p).unwrap_or_default();
+        let text = String::from_utf8_lossy(&bytes);
+        for (v, k) in &key_values {
+            assert!(
+                !text.contains(k.as_str()),
+                "{v}'s consensus key is on EFS: {}",
+                f.display()
+            );
+        }
+    }
+    for v in &validators {
+        let task = tasks.iter().find(|t| &t.service == v).unwrap();
+        // The key the node reads resolves to a tmpfs of the validator's own, not a volume.
+        let home = network.chain.home.clone();
+        let (ok, real) = h.exec(
+            &task.container,
+            &format!("readlink -f {home}/config/priv_validator_key.json && stat -f -c %T \"$(readlink -f {home}/config/priv_validator_key.json)\""),
+        );
+        assert!(ok, "{v}: its key path: {real}");
+        let mut lines = real.lines();
+        let path = lines.next().unwrap().to_string();
+        let fstype = lines.next().unwrap_or("").to_string();
+        assert_eq!(fstype, "tmpfs", "{v}: key at {path} is on {fstype}");
+        for (_, cpath) in &task.mounts {
+            assert!(
+                !path.starts_with(cpath.as_str()),
+                "{v}: key at {path} is on the volume at {cpath}"
+            );
+        }
+        // Its home folder is mounted by no other task.
+        for (dir, _) in &task.mounts {
+            for other in tasks.iter().filter(|o| &o.service != v) {
+                assert!(
+                    other
+                        .mounts
+                        .iter()
+                        .all(|(d, _)| !d.starts_with(dir) && !dir.starts_with(d)),
+                    "{v}'s volume {} is also mounted by {}",
+                    dir.display(),
+                    other.service
+                );
+            }
+        }
+    }
+    let sentries: Vec<&Task> = tasks
+        .iter()
+        .filter(|t| network.node(&t.service).unwrap().group == "sentry")
+        .collect();
+    assert!(!sentries.is_empty());
+    std::thread::scope(|s| {
+        for st in &sentries {
+            let h = &h;
+            let key_values = &key_values;
+            let home = network.chain.home.clone();
+            s.spawn(move || {
+                // The validator key paths do not exist in a sentry.
+                let (ok, text) = h.exec(
+                    &st.container,
+                    &format!(
+                        "cat {home}/config/priv_validator_key.json /dev/shm/chainfleet-keys/priv_validator_key"
+                    ),
+                );
+                assert!(!ok, "{}: a validator key path is readable: {text}", st.service);
+                // No file of its whole file system holds any validator's key.
+                let patterns: Vec<String> =
+                    key_values.iter().map(|(_, k)| format!("-e {}", sh_quote(k))).collect();
+                let (found, text) = h.exec(
+                    &st.container,
+                    &format!(
+                        "grep -rlsF --exclude-dir=proc --exclude-dir=sys {} /",
+                        patterns.join(" ")
+                    ),
+                );
+                assert!(
+                    !found && text.trim().is_empty(),
+                    "{}: a validator key is readable in the sentry at: {text}",
+                    st.service
+                );
+            });
+        }
+    });
+    eprintln!(
+        "ecs: keys: none on EFS, validators read them from their own tmpfs, {} sentries \
+         cannot read any ({:.1} s)",
+        sentries.len(),
+        secs(t)
+    );
+
+    // Every container healthy by its own health check (first probe one interval after start).
+    let t = Instant::now();
+    wait_for(
+        "every container healthy",
+        TIMEOUT,
+        Duration::from_millis(500),
+        || {
+            all_alive();
+            let mut all = true;
+            for t in &tasks {
+                let s = h.inspect(&t.container, "{{.State.Health.Status}}");
+                assert_ne!(
+                    s.as_deref(),
+                    Some("unhealthy"),
+                    "{} is unhealthy: {:?}",
+                    t.service,
+                    h.inspect(&t.container, "{{json .State.Health.Log}}")
+                );
+                all &= s.as_deref() == Some("healthy");
+            }
+            all.then_some(())
+        },
+    );
+    eprintln!(
+        "ecs: all {} containers healthy {:.1} s after the start (waited {:.1} s)",
+        tasks.len(),
+        secs(t_up),
+        secs(t)
+    );
+
+    // Kill a validator's task and start it again from the same definition.
+    let victim = validators[1].clone();
+    let vt = tasks.iter().find(|t| t.service == victim).unwrap().clone();
+    let victim_addr = addresses
+        .iter()
+        .find(|(_, v)| **v == victim)
+        .map(|(a, _)| a.clone())
+        .unwrap();
+    let t_kill = Instant::now();
+    h.ok(&["kill", &vt.container]);
+    h.ok(&["rm", "-f", &vt.container]);
+    let h0 = height(observer_ip).unwrap();
+    wait_for(
+        &format!("3 blocks without {victim}"),
+        TIMEOUT,
+        Duration::from_millis(500),
+        || height(observer_ip).filter(|x| *x >= h0 + 3),
+    );
+    eprintln!(
+        "ecs: 3 blocks without {victim} ({:.1} s after docker kill)",
+        secs(t_kill)
+    );
+    let t_start = Instant::now();
+    h.start(&vt, &region_net[&vt.region], &internet);
+    let target = height(observer_ip).unwrap();
+    let vip = h.ip(&vt.container, &region_net[&vt.region]);
+    wait_for(
+        &format!("{victim} catches up to {target}"),
+        TIMEOUT,
+        Duration::from_millis(500),
+        || {
+            h.alive(&vt.container);
+            let s = rpc(vip, "/status")?;
+            let hh: u64 = s["sync_info"]["latest_block_height"]
+                .as_str()?
+                .parse()
+                .ok()?;
+            (hh >= target && s["sync_info"]["catching_up"] == false).then_some(())
+        },
+    );
+    eprintln!(
+        "ecs: {victim} (new task) caught up to {target} {:.1} s after its start",
+        secs(t_start)
+    );
+    wait_for(
+        &format!("{victim} signs again"),
+        TIMEOUT,
+        Duration::from_millis(500),
+        || {
+            let hh = height(observer_ip)?;
+            signers_at(hh).contains(&victim_addr).then_some(())
+        },
+    );
+    eprintln!(
+        "ecs: {victim} signs again {:.1} s after its start",
+        secs(t_start)
+    );
+
+    drop(h);
+    eprintln!("ecs: real ECS run took {:.1} s", secs(t_all));
+}
