@@ -464,6 +464,10 @@ struct Task {
     /// Aliases on the region network and on the internet network.
     region_aliases: Vec<String>,
     internet_aliases: Vec<String>,
+    /// How the internet reaches the task (Route 53 name, port, load balancer).
+    public: Vec<Public>,
+    /// The task's security groups (logical IDs in its region stack).
+    sgs: Vec<String>,
     /// (host folder, container path) of each EFS mount.
     mounts: Vec<(PathBuf, String)>,
     /// CloudWatch agent scrape targets and metric name regexes of a sidecar not run.
@@ -545,6 +549,43 @@ impl Harness {
         )
         .and_then(|s| s.parse().ok())
         .unwrap_or_else(|| panic!("no address of {container} on {network}"))
+    }
+
+    /// The container's address on each of its networks (one `docker inspect`).
+    fn ips(&self, container: &str) -> BTreeMap<String, Ipv4Addr> {
+        let text = self
+            .inspect(container, "{{json .NetworkSettings.Networks}}")
+            .unwrap_or_else(|| panic!("docker inspect {container}"));
+        let v: Value = serde_json::from_str(&text).unwrap();
+        v.as_object()
+            .unwrap()
+            .iter()
+            .map(|(n, x)| (n.clone(), x["IPAddress"].as_str().unwrap().parse().unwrap()))
+            .collect()
+    }
+
+    /// (running, health status) of each container, in one `docker inspect`; panics with the
+    /// log of one that stopped.
+    fn states(&self, containers: &[&str]) -> BTreeMap<String, String> {
+        let o = run(self
+            .docker()
+            .args([
+                "inspect",
+                "-f",
+                "{{.Name}} {{.State.Running}} {{if .State.Health}}{{.State.Health.Status}}{{end}}",
+            ])
+            .args(containers));
+        assert_ok(&o, "docker inspect");
+        let mut out = BTreeMap::new();
+        for l in String::from_utf8_lossy(&o.stdout).lines() {
+            let mut w = l.split_whitespace();
+            let name = w.next().unwrap().trim_start_matches('/').to_string();
+            if w.next() != Some("true") {
+                self.alive(&name);
+            }
+            out.insert(name, w.next().unwrap_or("").to_string());
+        }
+        out
     }
 
     /// Panics with the container's log when it is no longer running.
@@ -631,6 +672,18 @@ fn height(ip: Ipv4Addr) -> Option<u64> {
         .ok()
 }
 
+/// A shell command listing every file (outside /proc and /sys) holding one of `keys`.
+fn grep_keys(keys: &[(String, String)]) -> String {
+    let patterns: Vec<String> = keys
+        .iter()
+        .map(|(_, k)| format!("-e {}", sh_quote(k)))
+        .collect();
+    format!(
+        "grep -rlsF --exclude-dir=proc --exclude-dir=sys {} /",
+        patterns.join(" ")
+    )
+}
+
 /// POSIX shell quoting.
 fn sh_quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', r"'\''"))
@@ -709,7 +762,14 @@ fn task_of(
             ns["Name"].as_str().unwrap()
         ));
     }
-    let internet_aliases = route53_names(stack, &svc);
+    let public = route53_names(stack, &svc);
+    let internet_aliases: Vec<String> = public.iter().map(|p| p.name.clone()).collect();
+    let sgs: Vec<String> = svc["NetworkConfiguration"]["AwsvpcConfiguration"]["SecurityGroups"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{at}: no security groups"))
+        .iter()
+        .map(|g| sg_id(stack, g))
+        .collect();
 
     // Volumes: EFS access points as host folders.
     let mut volumes = BTreeMap::new();
@@ -927,6 +987,8 @@ fn task_of(
             secret_env,
             region_aliases: region_aliases.clone(),
             internet_aliases: internet_aliases.clone(),
+            public: public.clone(),
+            sgs: sgs.clone(),
             mounts,
             scrape: Vec::new(),
         });
@@ -974,12 +1036,18 @@ fn env(def: &Value, name: &str) -> Option<String> {
 
 /// Route 53 names that reach ECS service `svc` from the internet: A records whose value is
 /// an Elastic IP of a network load balancer forwarding to one of the service's target groups.
-fn route53_names(stack: &Stack, svc: &Value) -> Vec<String> {
-    let tgs: BTreeSet<String> = svc["LoadBalancers"]
+fn route53_names(stack: &Stack, svc: &Value) -> Vec<Public> {
+    // Target group -> the container port the service registers in it.
+    let tgs: BTreeMap<String, u64> = svc["LoadBalancers"]
         .as_array()
         .into_iter()
         .flatten()
-        .map(|lb| stack.id_of(&lb["TargetGroupArn"]))
+        .map(|lb| {
+            (
+                stack.id_of(&lb["TargetGroupArn"]),
+                lb["ContainerPort"].as_u64().unwrap(),
+            )
+        })
         .collect();
     let mut names = Vec::new();
     for (id, r) in stack.resources() {
@@ -1030,23 +1098,229 @@ fn route53_names(stack: &Stack, svc: &Value) -> Vec<String> {
                 stack.name
             )
         };
-        // Listeners of those load balancers forwarding to the service's target groups.
-        let reaches = stack.resources().iter().any(|(lid, l)| {
+        // Listeners of those load balancers forwarding to the service's target groups. A
+        // Docker alias reaches the container on the port dialled, so the listener's port
+        // must be the container port the service registers (as it is for p2p peers).
+        for (lid, l) in stack.resources() {
             if l["Type"] != "AWS::ElasticLoadBalancingV2::Listener" {
-                return false;
+                continue;
             }
             let lp = stack.resolve(&l["Properties"], lid);
-            lbs.contains(&stack.id_of(&lp["LoadBalancerArn"]))
-                && lp["DefaultActions"].as_array().unwrap().iter().any(|a| {
-                    a.get("TargetGroupArn")
-                        .is_some_and(|t| tgs.contains(&stack.id_of(t)))
-                })
-        });
-        if reaches {
-            names.push(name);
+            if !lbs.contains(&stack.id_of(&lp["LoadBalancerArn"])) {
+                continue;
+            }
+            for a in lp["DefaultActions"].as_array().unwrap() {
+                let Some(tg) = a.get("TargetGroupArn").map(|t| stack.id_of(t)) else {
+                    continue;
+                };
+                let Some(port) = tgs.get(&tg) else { continue };
+                assert_eq!(
+                    lp["Port"].as_u64(),
+                    Some(*port),
+                    "{}: listener {lid} port vs container port of {tg}",
+                    stack.name
+                );
+                let lb = stack.id_of(&lp["LoadBalancerArn"]);
+                let lbp = stack.resolve(&stack.resource(&lb)["Properties"], &lb);
+                let tgp = stack.resolve(&stack.resource(&tg)["Properties"], &tg);
+                let preserve = tgp["TargetGroupAttributes"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .find(|a| a["Key"] == "preserve_client_ip.enabled")
+                    .map(|a| a["Value"] == "true")
+                    // AWS default for IP targets over TCP/TLS: off (the target sees the load
+                    // balancer's private address); on for instance targets and UDP.
+                    .unwrap_or(!(tgp["TargetType"] == "ip" && tgp["Protocol"] == "TCP"));
+                names.push(Public {
+                    name: name.clone(),
+                    port: *port,
+                    lb_sgs: lbp["SecurityGroups"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .map(|g| sg_id(stack, g))
+                        .collect(),
+                    preserve_client_ip: preserve,
+                });
+            }
         }
     }
     names
+}
+
+/// A public name of a task: a Route 53 record reaching it through a load balancer.
+#[derive(Clone, Debug)]
+struct Public {
+    name: String,
+    port: u64,
+    /// Security groups of the load balancer (none: an NLB without security groups).
+    lb_sgs: Vec<String>,
+    /// Whether the task sees the client's address (else the load balancer's, in its VPC).
+    preserve_client_ip: bool,
+}
+
+/// The logical ID of a security group from a resolved `Ref` or `Fn::GetAtt .GroupId`.
+fn sg_id(stack: &Stack, v: &Value) -> String {
+    let id = stack.id_of(v);
+    let id = id.strip_suffix(".GroupId").unwrap_or(&id).to_string();
+    assert_eq!(
+        stack.kind(&id),
+        "AWS::EC2::SecurityGroup",
+        "{}: {id}",
+        stack.name
+    );
+    id
+}
+
+/// Where a security-group rule admits traffic from (ingress) or to (egress).
+#[derive(Clone, Debug, PartialEq)]
+enum Peer {
+    Cidr(u32, u32),
+    Sg(String),
+}
+
+#[derive(Clone, Debug)]
+struct Rule {
+    from: u64,
+    to: u64,
+    peer: Peer,
+}
+
+fn cidr(s: &str) -> Peer {
+    let (a, n) = s.split_once('/').unwrap_or_else(|| panic!("CIDR {s}"));
+    let a: Ipv4Addr = a.parse().unwrap();
+    Peer::Cidr(u32::from(a), n.parse().unwrap())
+}
+
+/// True when CIDR (a, n) holds all of CIDR (b, m).
+fn holds(a: u32, n: u32, b: u32, m: u32) -> bool {
+    let mask = if n == 0 { 0 } else { u32::MAX << (32 - n) };
+    n <= m && (a & mask) == (b & mask)
+}
+
+/// One region's security groups: the rules of each group, as EC2 evaluates them.
+struct Firewall {
+    region: String,
+    vpc: Peer,
+    ingress: BTreeMap<String, Vec<Rule>>,
+    /// `None`: no egress rule written, EC2's default (all traffic out).
+    egress: BTreeMap<String, Option<Vec<Rule>>>,
+}
+
+impl Firewall {
+    fn of(stack: &Stack) -> Firewall {
+        let rule = |r: &Value, at: &str, peer_key: &str| -> Option<Rule> {
+            let proto = r["IpProtocol"]
+                .as_str()
+                .map(str::to_string)
+                .unwrap_or_else(|| r["IpProtocol"].to_string());
+            let (from, to) = match proto.as_str() {
+                "-1" => (0, 65535),
+                "tcp" | "6" => (
+                    r["FromPort"].as_u64().unwrap(),
+                    r["ToPort"].as_u64().unwrap(),
+                ),
+                // Not TCP: never admits a p2p connection.
+                _ => return None,
+            };
+            let peer = if let Some(c) = r["CidrIp"].as_str() {
+                cidr(c)
+            } else if let Some(g) = r.get(peer_key) {
+                Peer::Sg(sg_id(stack, g))
+            } else if r.get("CidrIpv6").is_some() {
+                // IPv6 only: admits no IPv4 connection.
+                return None;
+            } else {
+                panic!(
+                    "{}: rule {at} without a peer this harness understands: {r}",
+                    stack.name
+                )
+            };
+            Some(Rule { from, to, peer })
+        };
+        let mut ingress: BTreeMap<String, Vec<Rule>> = BTreeMap::new();
+        let mut egress: BTreeMap<String, Option<Vec<Rule>>> = BTreeMap::new();
+        let mut vpc = None;
+        for (id, r) in stack.resources() {
+            if !stack.exists(r) {
+                continue;
+            }
+            let p = || stack.resolve(&r["Properties"], id);
+            match r["Type"].as_str().unwrap() {
+                "AWS::EC2::VPC" => vpc = Some(cidr(p()["CidrBlock"].as_str().unwrap())),
+                "AWS::EC2::SecurityGroup" => {
+                    let p = p();
+                    let ins = ingress.entry(id.clone()).or_default();
+                    for x in p["SecurityGroupIngress"].as_array().into_iter().flatten() {
+                        ins.extend(rule(x, id, "SourceSecurityGroupId"));
+                    }
+                    let eg = p["SecurityGroupEgress"].as_array().map(|a| {
+                        a.iter()
+                            .filter_map(|x| rule(x, id, "DestinationSecurityGroupId"))
+                            .collect::<Vec<_>>()
+                    });
+                    let e = egress.entry(id.clone()).or_insert(None);
+                    if let Some(eg) = eg {
+                        e.get_or_insert_with(Vec::new).extend(eg);
+                    }
+                }
+                "AWS::EC2::SecurityGroupIngress" => {
+                    let p = p();
+                    let g = sg_id(stack, &p["GroupId"]);
+                    ingress
+                        .entry(g)
+                        .or_default()
+                        .extend(rule(&p, id, "SourceSecurityGroupId"));
+                }
+                "AWS::EC2::SecurityGroupEgress" => {
+                    let p = p();
+                    let g = sg_id(stack, &p["GroupId"]);
+                    let e = egress.entry(g).or_insert(None);
+                    e.get_or_insert_with(Vec::new).extend(rule(
+                        &p,
+                        id,
+                        "DestinationSecurityGroupId",
+                    ));
+                }
+                _ => {}
+            }
+        }
+        Firewall {
+            region: stack.region.clone(),
+            vpc: vpc.unwrap_or_else(|| panic!("{}: no VPC", stack.name)),
+            ingress,
+            egress,
+        }
+    }
+
+    /// Whether a rule of `rules` admits `peer` (one of `peers`, any of which suffices) on
+    /// `port`.
+    fn admits(rules: &[Rule], peers: &[Peer], port: u64) -> bool {
+        rules.iter().any(|r| {
+            r.from <= port
+                && port <= r.to
+                && peers.iter().any(|p| match (&r.peer, p) {
+                    (Peer::Cidr(a, n), Peer::Cidr(b, m)) => holds(*a, *n, *b, *m),
+                    (Peer::Sg(a), Peer::Sg(b)) => a == b,
+                    _ => false,
+                })
+        })
+    }
+
+    /// Whether groups `sgs` let a connection out to `to` on `port`.
+    fn out(&self, sgs: &[String], to: &[Peer], port: u64) -> bool {
+        sgs.iter().any(|g| match &self.egress[g] {
+            None => true,
+            Some(rules) => Firewall::admits(rules, to, port),
+        })
+    }
+
+    /// Whether groups `sgs` let a connection in from `from` on `port`.
+    fn into(&self, sgs: &[String], from: &[Peer], port: u64) -> bool {
+        sgs.iter()
+            .any(|g| Firewall::admits(&self.ingress[g], from, port))
+    }
 }
 
 // --- the test ------------------------------------------------------------------------------
@@ -1088,6 +1362,7 @@ fn ecs_task_definitions_run_a_network_across_two_regions() {
     let network_tpl = load_template(&cfn.join("network.yaml"));
     let mut secret_names: BTreeMap<String, (String, String)> = BTreeMap::new();
     let mut tasks: Vec<Task> = Vec::new();
+    let mut firewalls: BTreeMap<String, Firewall> = BTreeMap::new();
     let efs_root = tmp.path().join("efs");
     let regions: Vec<String> = {
         let mut r: Vec<String> = network.nodes.iter().map(|n| n.region.clone()).collect();
@@ -1130,6 +1405,7 @@ fn ecs_task_definitions_run_a_network_across_two_regions() {
             &[("Image", &image)],
         );
         stack.exports = exports;
+        firewalls.insert(region.clone(), Firewall::of(&stack));
         let services: Vec<String> = stack
             .resources()
             .iter()
@@ -1183,11 +1459,8 @@ fn ecs_task_definitions_run_a_network_across_two_regions() {
         let t = tasks.iter().find(|t| t.service == node).unwrap();
         h.ip(&t.container, &region_net[&t.region])
     };
-    let all_alive = || {
-        for t in &tasks {
-            h.alive(&t.container);
-        }
-    };
+    let containers: Vec<&str> = tasks.iter().map(|t| t.container.as_str()).collect();
+    let all_alive = || h.states(&containers);
 
     let validators: Vec<String> = network.validators().map(|n| n.name.clone()).collect();
     let observer = network
@@ -1252,6 +1525,118 @@ fn ecs_task_definitions_run_a_network_across_two_regions() {
     assert_eq!(signed, want, "every validator signs (heights ..={hnow})");
     eprintln!("ecs: all {} validators sign", want.len());
 
+    // Every p2p connection the network made is one the security groups admit: Docker's
+    // networks do not filter, so each connection seen in /net_info is checked against the
+    // region stacks' rules (egress of the dialling task, ingress of the dialled one, through
+    // the load balancer when dialled by its public name).
+    let t = Instant::now();
+    let mut by_ip: BTreeMap<Ipv4Addr, (&Task, bool)> = BTreeMap::new();
+    let mut private_ip = BTreeMap::new();
+    for t in &tasks {
+        let ips = h.ips(&t.container);
+        by_ip.insert(ips[&region_net[&t.region]], (t, false));
+        by_ip.insert(ips[&internet], (t, true));
+        private_ip.insert(t.service.clone(), ips[&region_net[&t.region]]);
+    }
+    let mut checked = 0;
+    for a in &tasks {
+        let info = rpc(private_ip[&a.service], "/net_info")
+            .unwrap_or_else(|| panic!("{}: /net_info", a.service));
+        for peer in info["peers"].as_array().unwrap() {
+            if peer["is_outbound"] != true {
+                continue;
+            }
+            let ip: Ipv4Addr = peer["remote_ip"].as_str().unwrap().parse().unwrap();
+            let (b, public) = by_ip
+                .get(&ip)
+                .copied()
+                .unwrap_or_else(|| panic!("{} dialled {ip}, no task of this test", a.service));
+            let port: u64 = peer["node_info"]["listen_addr"]
+                .as_str()
+                .unwrap()
+                .rsplit(':')
+                .next()
+                .unwrap()
+                .parse()
+                .unwrap();
+            let fa = &firewalls[&a.region];
+            let fb = &firewalls[&b.region];
+            let what = format!("{} -> {} port {port}", a.service, b.service);
+            if public {
+                // The dialler leaves through its NAT gateway: some public address (here
+                // one of the documentation range).
+                let p = b.public.iter().find(|p| p.port == port).unwrap_or_else(|| {
+                    panic!("{what}: dialled publicly, but no load balancer forwards {port}")
+                });
+                let internet = [cidr("203.0.113.7/32")];
+                assert!(
+                    fa.out(&a.sgs, &internet, port),
+                    "{what}: {} egress refuses the internet",
+                    a.service
+                );
+                if !p.lb_sgs.is_empty() {
+                    assert!(
+                        fb.into(&p.lb_sgs, &internet, port),
+                        "{what}: the load balancer's groups refuse it"
+                    );
+                }
+                let mut from: Vec<Peer> = Vec::new();
+                if p.preserve_client_ip {
+                    from.push(internet[0].clone());
+                } else {
+                    from.push(fb.vpc.clone());
+                    from.extend(p.lb_sgs.iter().cloned().map(Peer::Sg));
+                }
+                assert!(
+                    fb.into(&b.sgs, &from, port),
+                    "{what}: {}'s groups {:?} refuse the load balancer's traffic ({from:?}) in {}",
+                    b.service,
+                    b.sgs,
+                    fb.region
+                );
+            } else {
+                assert_eq!(
+                    a.region, b.region,
+                    "{what}: a private address across regions"
+                );
+                let to: Vec<Peer> = b
+                    .sgs
+                    .iter()
+                    .cloned()
+                    .map(Peer::Sg)
+                    .chain([fb.vpc.clone()])
+                    .collect();
+                let from: Vec<Peer> = a
+                    .sgs
+                    .iter()
+                    .cloned()
+                    .map(Peer::Sg)
+                    .chain([fa.vpc.clone()])
+                    .collect();
+                assert!(
+                    fa.out(&a.sgs, &to, port),
+                    "{what}: {}'s egress refuses it",
+                    a.service
+                );
+                assert!(
+                    fb.into(&b.sgs, &from, port),
+                    "{what}: {}'s groups {:?} refuse it",
+                    b.service,
+                    b.sgs
+                );
+            }
+            checked += 1;
+        }
+    }
+    assert!(
+        checked >= tasks.len(),
+        "only {checked} outbound connections seen"
+    );
+    eprintln!(
+        "ecs: {checked} p2p connections, each admitted by the security groups ({:.1} s)",
+        secs(t)
+    );
+
     // The metrics sidecar's targets answer, inside the task's network namespace, with the
     // metrics its CloudWatch configuration selects.
     for t in &tasks {
@@ -1308,6 +1693,7 @@ fn ecs_task_definitions_run_a_network_across_two_regions() {
             );
         }
     }
+    let mut key_paths = BTreeSet::new();
     for v in &validators {
         let task = tasks.iter().find(|t| &t.service == v).unwrap();
         // The key the node reads resolves to a tmpfs of the validator's own, not a volume.
@@ -1319,6 +1705,8 @@ fn ecs_task_definitions_run_a_network_across_two_regions() {
         assert!(ok, "{v}: its key path: {real}");
         let mut lines = real.lines();
         let path = lines.next().unwrap().to_string();
+        key_paths.insert(format!("{home}/config/priv_validator_key.json"));
+        key_paths.insert(path.clone());
         let fstype = lines.next().unwrap_or("").to_string();
         assert_eq!(fstype, "tmpfs", "{v}: key at {path} is on {fstype}");
         for (_, cpath) in &task.mounts {
@@ -1348,29 +1736,52 @@ fn ecs_task_definitions_run_a_network_across_two_regions() {
         .collect();
     assert!(!sentries.is_empty());
     std::thread::scope(|s| {
+        // The search finds a key where it is: in its validator's own keys folder.
+        s.spawn(|| {
+            let v0 = &key_values[0].0;
+            let (found, text) = h.exec(
+                &tasks.iter().find(|t| &t.service == v0).unwrap().container,
+                &grep_keys(&key_values[..1]),
+            );
+            assert!(
+                found && text.contains("/dev/shm/"),
+                "{v0}: the key search misses its own key: {text}"
+            );
+        });
         for st in &sentries {
             let h = &h;
             let key_values = &key_values;
-            let home = network.chain.home.clone();
+            let key_paths = &key_paths;
             s.spawn(move || {
-                // The validator key paths do not exist in a sentry.
-                let (ok, text) = h.exec(
-                    &st.container,
-                    &format!(
-                        "cat {home}/config/priv_validator_key.json /dev/shm/chainfleet-keys/priv_validator_key"
-                    ),
+                // What a sentry reads at a validator's key paths is no validator's key (the
+                // home's priv_validator_key.json exists: `start` generates one for any node
+                // without, a key in no validator set; the keys folder's file does not exist).
+                for p in key_paths {
+                    let (_, text) = h.exec(&st.container, &format!("cat {} 2>&1", sh_quote(p)));
+                    for (v, k) in key_values {
+                        assert!(
+                            !text.contains(k.as_str()),
+                            "{}: {v}'s key is readable at {p}",
+                            st.service
+                        );
+                    }
+                }
+                // Its keys folder holds its own node key only.
+                let keys_dir = st
+                    .args
+                    .iter()
+                    .find_map(|a| a.strip_prefix("CHAINFLEET_KEYS_DIR="))
+                    .expect("CHAINFLEET_KEYS_DIR");
+                let (ok, text) = h.exec(&st.container, &format!("ls -A {}", sh_quote(keys_dir)));
+                assert!(ok, "{}: ls {keys_dir}: {text}", st.service);
+                assert_eq!(
+                    text.split_whitespace().collect::<Vec<_>>(),
+                    ["node_key"],
+                    "{}: {keys_dir} holds its node key only",
+                    st.service
                 );
-                assert!(!ok, "{}: a validator key path is readable: {text}", st.service);
                 // No file of its whole file system holds any validator's key.
-                let patterns: Vec<String> =
-                    key_values.iter().map(|(_, k)| format!("-e {}", sh_quote(k))).collect();
-                let (found, text) = h.exec(
-                    &st.container,
-                    &format!(
-                        "grep -rlsF --exclude-dir=proc --exclude-dir=sys {} /",
-                        patterns.join(" ")
-                    ),
-                );
+                let (found, text) = h.exec(&st.container, &grep_keys(key_values));
                 assert!(
                     !found && text.trim().is_empty(),
                     "{}: a validator key is readable in the sentry at: {text}",
@@ -1393,20 +1804,17 @@ fn ecs_task_definitions_run_a_network_across_two_regions() {
         TIMEOUT,
         Duration::from_millis(500),
         || {
-            all_alive();
-            let mut all = true;
+            let states = all_alive();
             for t in &tasks {
-                let s = h.inspect(&t.container, "{{.State.Health.Status}}");
                 assert_ne!(
-                    s.as_deref(),
-                    Some("unhealthy"),
+                    states[&t.container],
+                    "unhealthy",
                     "{} is unhealthy: {:?}",
                     t.service,
                     h.inspect(&t.container, "{{json .State.Health.Log}}")
                 );
-                all &= s.as_deref() == Some("healthy");
             }
-            all.then_some(())
+            states.values().all(|s| s == "healthy").then_some(())
         },
     );
     eprintln!(
@@ -1427,6 +1835,22 @@ fn ecs_task_definitions_run_a_network_across_two_regions() {
     let t_kill = Instant::now();
     h.ok(&["kill", &vt.container]);
     h.ok(&["rm", "-f", &vt.container]);
+    // What the next task finds on its EFS access point: the signing state the killed one left
+    // (so it cannot double-sign a height it signed), and its chain data.
+    let (efs, _) = vt
+        .mounts
+        .iter()
+        .find(|(_, p)| *p == network.chain.home)
+        .expect("the validator's home is on EFS");
+    let state: Value = serde_json::from_str(
+        &std::fs::read_to_string(efs.join("data/priv_validator_state.json")).unwrap(),
+    )
+    .unwrap();
+    let signed_height: u64 = state["height"].as_str().unwrap().parse().unwrap();
+    assert!(
+        signed_height >= 5 && efs.join("data/blockstore.db").is_dir(),
+        "{victim}: EFS keeps its signing state (height {signed_height}) and chain data"
+    );
     let h0 = height(observer_ip).unwrap();
     wait_for(
         &format!("3 blocks without {victim}"),
