@@ -447,6 +447,46 @@ fn deploy_secret_files(deploy: &str, secrets: &Path) -> BTreeMap<(String, String
     out
 }
 
+/// The order in which deploy.sh deploys the region stacks (first pass): waves of stacks
+/// deployed at once (backgrounded with `&`); `cloudformation deploy` returns only once a
+/// stack's ECS services are stable, so a wave starts after the previous one is up.
+fn deploy_waves(deploy: &str, net: &str, regions: &[String]) -> BTreeMap<String, usize> {
+    let lines: Vec<&str> = deploy.lines().collect();
+    let mut waves = BTreeMap::new();
+    let mut wave = 0;
+    let mut in_background = false;
+    let mut i = 0;
+    while i < lines.len() {
+        let l = lines[i];
+        let region = regions.iter().find(|r| {
+            l.contains("cloudformation deploy") && l.contains(&format!("--stack-name {net}-{r} "))
+        });
+        // The command's last line.
+        let mut end = i;
+        while lines[end].trim_end().ends_with('\\') {
+            end += 1;
+        }
+        if let Some(r) = region {
+            let background = lines[end].trim_end().ends_with('&');
+            if !(background && in_background) {
+                wave += 1;
+            }
+            in_background = background;
+            waves.entry(r.clone()).or_insert(wave);
+        } else if l.trim_start().starts_with("if ! wait") || l.trim_start().starts_with("wait") {
+            in_background = false;
+        }
+        i = end + 1;
+    }
+    for r in regions {
+        assert!(
+            waves.contains_key(r),
+            "deploy.sh never deploys the {r} stack"
+        );
+    }
+    waves
+}
+
 // --- Docker -------------------------------------------------------------------------------
 
 /// What one ECS task's essential container becomes.
@@ -1434,6 +1474,38 @@ fn ecs_task_definitions_run_a_network_across_two_regions() {
     for t in &tasks {
         let node = network.node(&t.service).unwrap();
         assert_eq!(node.region, t.region, "{} runs in its region", t.service);
+    }
+
+    // deploy.sh's order: a task can wait only for names that stacks of its own or earlier
+    // waves create (else its stack never turns stable and the deploy rolls back).
+    let waves = deploy_waves(&deploy, &network.name, &regions);
+    eprintln!("ecs: deploy.sh deploys the region stacks in waves {waves:?}");
+    for t in &tasks {
+        let hosts = t
+            .args
+            .iter()
+            .find_map(|a| a.strip_prefix("CHAINFLEET_WAIT_HOSTS="))
+            .unwrap_or("");
+        for name in hosts.split_whitespace() {
+            let creator = tasks
+                .iter()
+                .find(|o| {
+                    (o.region == t.region && o.region_aliases.iter().any(|a| a == name))
+                        || o.internet_aliases.iter().any(|a| a == name)
+                })
+                .unwrap_or_else(|| {
+                    panic!("{} waits for {name}, which no stack creates", t.service)
+                });
+            assert!(
+                waves[&creator.region] <= waves[&t.region],
+                "{} ({}) waits at start for {name}, created by the {} stack, which deploy.sh \
+                 deploys only after the {} stack is stable: the first deploy never completes",
+                t.service,
+                t.region,
+                creator.region,
+                t.region
+            );
+        }
     }
 
     // Networks: one per region (its VPC), one for the internet.
