@@ -937,6 +937,9 @@ fn task_of(
                     args.push(v.as_str().unwrap().into());
                 }
                 "StopTimeout" => {
+                    // ECS refuses a task definition outside these (Fargate: at most 120 s).
+                    let t = v.as_u64().unwrap();
+                    assert!((2..=120).contains(&t), "{cat}: StopTimeout {t}");
                     args.push("--stop-timeout".into());
                     args.push(v.to_string());
                 }
@@ -952,16 +955,22 @@ fn task_of(
                         "CMD-SHELL" => cmd[1].clone(),
                         other => panic!("{cat}: health check form {other}"),
                     };
-                    let n = |key: &str, default: u64| {
-                        v.get(key).map_or(default, |x| x.as_u64().unwrap())
+                    // ECS's ranges (a definition outside them is refused by RegisterTaskDefinition).
+                    let n = |key: &str, default: u64, lo: u64, hi: u64| {
+                        let x = v.get(key).map_or(default, |x| x.as_u64().unwrap());
+                        assert!(
+                            (lo..=hi).contains(&x),
+                            "{cat}: HealthCheck.{key} {x} not in {lo}..={hi}"
+                        );
+                        x
                     };
                     args.extend([
                         "--health-cmd".into(),
                         line,
-                        format!("--health-interval={}s", n("Interval", 30)),
-                        format!("--health-timeout={}s", n("Timeout", 5)),
-                        format!("--health-retries={}", n("Retries", 3)),
-                        format!("--health-start-period={}s", n("StartPeriod", 0)),
+                        format!("--health-interval={}s", n("Interval", 30, 5, 300)),
+                        format!("--health-timeout={}s", n("Timeout", 5, 2, 120)),
+                        format!("--health-retries={}", n("Retries", 3, 1, 10)),
+                        format!("--health-start-period={}s", n("StartPeriod", 0, 0, 300)),
                     ]);
                 }
                 "MountPoints" => {
