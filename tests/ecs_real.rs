@@ -23,26 +23,32 @@
 //!   with one path share a tree as on EFS;
 //! - networking: each region's VPC is one Docker network, on which a task answers to its
 //!   Cloud Map name (`<service>.<namespace>` of its service registry); one more network stands
-//!   for the internet, on which a task behind an Elastic-IP load balancer answers to the
-//!   Route 53 record names that point at that Elastic IP (record -> EIP -> NLB subnet mapping ->
-//!   listener -> target group -> ECS service). Every task joins that network too (tasks in
-//!   private subnets reach the internet through the NAT gateway), so cross-region names
-//!   resolve exactly as the Route 53 records make them.
+//!   for the internet: a task behind a network load balancer holds that load balancer's
+//!   Elastic IP there and answers to the Route 53 names of it (record -> Elastic IP -> NLB
+//!   subnet mapping -> listener -> target group -> ECS service). Every task joins that network
+//!   too (tasks in private subnets reach the internet through the NAT gateway). Without a
+//!   Route 53 zone, the `PeerHost<Node>` parameters get what deploy.sh's second pass gives
+//!   them: the other regions' exports of those Elastic IPs;
+//! - the region stacks start at once when deploy.sh deploys them at once (waves read from the
+//!   script), and a task that would wait for a name only a later wave creates fails the test.
 //!
-//! Checked: height 5 with every genesis validator signing; every container healthy by its own
-//! health check; the metrics sidecar's scrape target answers with the metrics its CloudWatch
-//! configuration selects; no validator key byte is on any EFS tree and each validator's home
-//! folder is mounted by that validator only; a sentry cannot read any validator's key (the
-//! paths do not exist in it, and no file of its whole file system holds a validator key);
-//! a validator task killed with `docker kill` and started again from the same definition
-//! (a new container, as ECS replaces a task) catches up and signs again.
+//! Checked: height 5 with every genesis validator signing; every p2p connection seen in
+//! `/net_info` is one the security groups admit (Docker's networks do not filter: each is
+//! checked against the dialler's egress and the dialled task's ingress rules, through the
+//! load balancer's private address when dialled by public name); the metrics sidecar's scrape
+//! target answers with the metrics its CloudWatch configuration selects. With every drill
+//! (the Route 53 test): no validator key byte is on any EFS tree, each validator's key
+//! resolves to a tmpfs and its home folder is mounted by that validator only; a sentry reads
+//! no validator key at any validator key path and no file of its whole file system holds one
+//! (the same search in a validator finds its own); every container turns healthy by its own
+//! health check; a validator task killed with `docker kill` leaves its signing state on EFS,
+//! and a new task from the same definition (as ECS replaces a task) catches up and signs again.
 //!
-//! Not modelled (Docker has no equivalent; the template assertions of `tests/cfn_semantics.rs`
-//! cover them): security groups, IAM (execution/task roles, the EFS file-system policy), the
-//! CloudWatch agent sidecar itself (its image cannot be pulled offline: its scrape target is
-//! checked instead), awslogs (logs stay with Docker), load balancer health checks, and ECS
-//! service ordering (services start in parallel; CloudFormation's validator waves matter for
-//! updates, not for this first start).
+//! Not modelled (the template assertions of `tests/cfn_semantics.rs` cover them): IAM
+//! (execution/task roles, the EFS file-system policy), the CloudWatch agent sidecar itself
+//! (its image cannot be pulled offline: its scrape target is checked instead), awslogs (logs
+//! stay with Docker), load balancer health checks, and the order of services inside a stack
+//! (they start in parallel; CloudFormation's validator waves matter for updates).
 
 mod common;
 
@@ -124,10 +130,28 @@ struct Stack {
     params: BTreeMap<String, String>,
     /// The region's CloudFormation exports (what `Fn::ImportValue` sees).
     exports: BTreeMap<String, Value>,
+    /// Elastic IP resource -> its address on the internet network.
+    eips: BTreeMap<String, Ipv4Addr>,
 }
 
 impl Stack {
-    fn new(name: &str, region: &str, tpl: Value, overrides: &[(&str, &str)]) -> Stack {
+    /// `first_eip`: the address of this stack's first Elastic IP on the internet network
+    /// (the others follow in logical-ID order).
+    fn new(
+        name: &str,
+        region: &str,
+        tpl: Value,
+        overrides: &[(String, String)],
+        first_eip: Ipv4Addr,
+    ) -> Stack {
+        let eips = tpl["Resources"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .filter(|(_, r)| r["Type"] == "AWS::EC2::EIP")
+            .enumerate()
+            .map(|(k, (id, _))| (id.clone(), Ipv4Addr::from(u32::from(first_eip) + k as u32)))
+            .collect();
         let mut params = BTreeMap::new();
         for (p, decl) in tpl["Parameters"].as_object().into_iter().flatten() {
             let v = overrides
@@ -149,7 +173,21 @@ impl Stack {
             tpl,
             params,
             exports: BTreeMap::new(),
+            eips,
         }
+    }
+
+    /// The Elastic IP resource holding address `ip`.
+    fn eip_of(&self, ip: &Value) -> String {
+        let ip: Ipv4Addr = ip
+            .as_str()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_else(|| panic!("{}: {ip} is not an Elastic IP address", self.name));
+        self.eips
+            .iter()
+            .find(|(_, a)| **a == ip)
+            .map(|(id, _)| id.clone())
+            .unwrap_or_else(|| panic!("{}: {ip} is no Elastic IP of this stack", self.name))
     }
 
     fn resources(&self) -> &serde_json::Map<String, Value> {
@@ -210,6 +248,7 @@ impl Stack {
                 ))
             }
             "AWS::Logs::LogGroup" => self.resolve(&p["LogGroupName"], id),
+            "AWS::EC2::EIP" => json!(self.eips[id].to_string()),
             _ => json!(format!("cfn:{}:{}:{id}", self.region, self.name)),
         }
     }
@@ -506,6 +545,8 @@ struct Task {
     internet_aliases: Vec<String>,
     /// How the internet reaches the task (Route 53 name, port, load balancer).
     public: Vec<Public>,
+    /// Its Elastic IP: its address on the internet network.
+    eip: Option<Ipv4Addr>,
     /// The task's security groups (logical IDs in its region stack).
     sgs: Vec<String>,
     /// (host folder, container path) of each EFS mount.
@@ -565,6 +606,10 @@ impl Harness {
         let mut connect = vec!["network", "connect"];
         for a in &t.internet_aliases {
             connect.extend(["--alias", a]);
+        }
+        let ip = t.eip.map(|i| i.to_string());
+        if let Some(ip) = &ip {
+            connect.extend(["--ip", ip]);
         }
         connect.extend([internet, &t.container]);
         self.ok(&connect);
@@ -724,6 +769,10 @@ fn grep_keys(keys: &[(String, String)]) -> String {
     )
 }
 
+fn docker_cmd(docker: &Path) -> Command {
+    Command::new(docker)
+}
+
 /// POSIX shell quoting.
 fn sh_quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', r"'\''"))
@@ -802,8 +851,19 @@ fn task_of(
             ns["Name"].as_str().unwrap()
         ));
     }
-    let public = route53_names(stack, &svc);
-    let internet_aliases: Vec<String> = public.iter().map(|p| p.name.clone()).collect();
+    let public = public_of(stack, &svc);
+    let mut internet_aliases: Vec<String> = public
+        .iter()
+        .flat_map(|p| p.names.iter().cloned())
+        .collect();
+    internet_aliases.sort();
+    internet_aliases.dedup();
+    // The task holds its Elastic IP on the internet network (an NLB forwards it 1:1 here).
+    let mut eip: Vec<Ipv4Addr> = public.iter().flat_map(|p| p.eips.iter().copied()).collect();
+    eip.sort();
+    eip.dedup();
+    assert!(eip.len() <= 1, "{at}: more than one Elastic IP: {eip:?}");
+    let eip = eip.first().copied();
     let sgs: Vec<String> = svc["NetworkConfiguration"]["AwsvpcConfiguration"]["SecurityGroups"]
         .as_array()
         .unwrap_or_else(|| panic!("{at}: no security groups"))
@@ -1037,6 +1097,7 @@ fn task_of(
             region_aliases: region_aliases.clone(),
             internet_aliases: internet_aliases.clone(),
             public: public.clone(),
+            eip,
             sgs: sgs.clone(),
             mounts,
             scrape: Vec::new(),
@@ -1083,9 +1144,11 @@ fn env(def: &Value, name: &str) -> Option<String> {
         .map(|e| e["Value"].as_str().unwrap().to_string())
 }
 
-/// Route 53 names that reach ECS service `svc` from the internet: A records whose value is
-/// an Elastic IP of a network load balancer forwarding to one of the service's target groups.
-fn route53_names(stack: &Stack, svc: &Value) -> Vec<Public> {
+/// How the internet reaches ECS service `svc`: each listener of a load balancer forwarding
+/// to one of the service's target groups, with the load balancer's Elastic IPs and the
+/// Route 53 names pointing at it (A records holding one of those Elastic IPs, or alias
+/// records of the load balancer).
+fn public_of(stack: &Stack, svc: &Value) -> Vec<Public> {
     // Target group -> the container port the service registers in it.
     let tgs: BTreeMap<String, u64> = svc["LoadBalancers"]
         .as_array()
@@ -1098,7 +1161,8 @@ fn route53_names(stack: &Stack, svc: &Value) -> Vec<Public> {
             )
         })
         .collect();
-    let mut names = Vec::new();
+    // Route 53 records: (name, Elastic IPs, aliased load balancer).
+    let mut records = Vec::new();
     for (id, r) in stack.resources() {
         if r["Type"] != "AWS::Route53::RecordSet" || !stack.exists(r) {
             continue;
@@ -1109,99 +1173,96 @@ fn route53_names(stack: &Stack, svc: &Value) -> Vec<Public> {
             .unwrap()
             .trim_end_matches('.')
             .to_string();
-        let lbs: Vec<String> = if let Some(records) = p["ResourceRecords"].as_array() {
-            // Value: an Elastic IP; which load balancers carry it.
-            let eips: BTreeSet<String> = records.iter().map(|x| stack.id_of(x)).collect();
-            stack
-                .resources()
-                .iter()
-                .filter(|(_, lb)| lb["Type"] == "AWS::ElasticLoadBalancingV2::LoadBalancer")
-                .filter(|(lid, lb)| {
-                    let lp = stack.resolve(&lb["Properties"], lid);
-                    lp["SubnetMappings"]
-                        .as_array()
-                        .into_iter()
-                        .flatten()
-                        .any(|m| {
-                            m["AllocationId"].as_str().is_some_and(|a| {
-                                eips.iter().any(|e| {
-                                    a == format!(
-                                        "cfn:{}:{}:{e}.AllocationId",
-                                        stack.region, stack.name
-                                    )
-                                })
-                            })
-                        })
-                })
-                .map(|(lid, _)| lid.clone())
-                .collect()
+        if let Some(values) = p["ResourceRecords"].as_array() {
+            let eips: Vec<String> = values.iter().map(|x| stack.eip_of(x)).collect();
+            records.push((name, eips, None));
         } else if let Some(dns) = p["AliasTarget"]["DNSName"].as_str() {
             let lb = dns
                 .strip_prefix(&format!("cfn:{}:{}:", stack.region, stack.name))
                 .and_then(|s| s.strip_suffix(".DNSName"))
                 .unwrap_or_else(|| panic!("{id}: alias target {dns}"));
-            vec![lb.to_string()]
+            records.push((name, Vec::new(), Some(lb.to_string())));
         } else {
             panic!(
-                "{}: record {id} has neither records nor an alias target",
+                "{}: record {id} has neither values nor an alias target",
                 stack.name
             )
-        };
-        // Listeners of those load balancers forwarding to the service's target groups. A
-        // Docker alias reaches the container on the port dialled, so the listener's port
-        // must be the container port the service registers (as it is for p2p peers).
-        for (lid, l) in stack.resources() {
-            if l["Type"] != "AWS::ElasticLoadBalancingV2::Listener" {
+        }
+    }
+    let mut out = Vec::new();
+    for (lid, l) in stack.resources() {
+        if l["Type"] != "AWS::ElasticLoadBalancingV2::Listener" || !stack.exists(l) {
+            continue;
+        }
+        let lp = stack.resolve(&l["Properties"], lid);
+        let lb = stack.id_of(&lp["LoadBalancerArn"]);
+        for a in lp["DefaultActions"].as_array().unwrap() {
+            let Some(tg) = a.get("TargetGroupArn").map(|t| stack.id_of(t)) else {
                 continue;
-            }
-            let lp = stack.resolve(&l["Properties"], lid);
-            if !lbs.contains(&stack.id_of(&lp["LoadBalancerArn"])) {
-                continue;
-            }
-            for a in lp["DefaultActions"].as_array().unwrap() {
-                let Some(tg) = a.get("TargetGroupArn").map(|t| stack.id_of(t)) else {
-                    continue;
-                };
-                let Some(port) = tgs.get(&tg) else { continue };
-                assert_eq!(
-                    lp["Port"].as_u64(),
-                    Some(*port),
-                    "{}: listener {lid} port vs container port of {tg}",
-                    stack.name
-                );
-                let lb = stack.id_of(&lp["LoadBalancerArn"]);
-                let lbp = stack.resolve(&stack.resource(&lb)["Properties"], &lb);
-                let tgp = stack.resolve(&stack.resource(&tg)["Properties"], &tg);
-                let preserve = tgp["TargetGroupAttributes"]
+            };
+            let Some(port) = tgs.get(&tg) else { continue };
+            // A Docker alias reaches the container on the port dialled, so the listener's
+            // port must be the container port the service registers (as it is for p2p).
+            assert_eq!(
+                lp["Port"].as_u64(),
+                Some(*port),
+                "{}: listener {lid} port vs container port of {tg}",
+                stack.name
+            );
+            let lbp = stack.resolve(&stack.resource(&lb)["Properties"], &lb);
+            let eips: Vec<String> = lbp["SubnetMappings"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|m| m["AllocationId"].as_str())
+                .map(|a| {
+                    a.strip_prefix(&format!("cfn:{}:{}:", stack.region, stack.name))
+                        .and_then(|s| s.strip_suffix(".AllocationId"))
+                        .unwrap_or_else(|| panic!("{lb}: allocation {a}"))
+                        .to_string()
+                })
+                .collect();
+            let names = records
+                .iter()
+                .filter(|(_, e, alias)| {
+                    alias.as_deref() == Some(lb.as_str()) || e.iter().any(|x| eips.contains(x))
+                })
+                .map(|(n, _, _)| n.clone())
+                .collect();
+            let tgp = stack.resolve(&stack.resource(&tg)["Properties"], &tg);
+            let preserve = tgp["TargetGroupAttributes"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .find(|a| a["Key"] == "preserve_client_ip.enabled")
+                .map(|a| a["Value"] == "true")
+                // AWS default for IP targets over TCP/TLS: off (the target sees the load
+                // balancer's private address); on for instance targets and UDP.
+                .unwrap_or(!(tgp["TargetType"] == "ip" && tgp["Protocol"] == "TCP"));
+            out.push(Public {
+                names,
+                eips: eips.iter().map(|e| stack.eips[e]).collect(),
+                port: *port,
+                lb_sgs: lbp["SecurityGroups"]
                     .as_array()
                     .into_iter()
                     .flatten()
-                    .find(|a| a["Key"] == "preserve_client_ip.enabled")
-                    .map(|a| a["Value"] == "true")
-                    // AWS default for IP targets over TCP/TLS: off (the target sees the load
-                    // balancer's private address); on for instance targets and UDP.
-                    .unwrap_or(!(tgp["TargetType"] == "ip" && tgp["Protocol"] == "TCP"));
-                names.push(Public {
-                    name: name.clone(),
-                    port: *port,
-                    lb_sgs: lbp["SecurityGroups"]
-                        .as_array()
-                        .into_iter()
-                        .flatten()
-                        .map(|g| sg_id(stack, g))
-                        .collect(),
-                    preserve_client_ip: preserve,
-                });
-            }
+                    .map(|g| sg_id(stack, g))
+                    .collect(),
+                preserve_client_ip: preserve,
+            });
         }
     }
-    names
+    out
 }
 
-/// A public name of a task: a Route 53 record reaching it through a load balancer.
+/// A way in from the internet: a load balancer listener forwarding to the task.
 #[derive(Clone, Debug)]
 struct Public {
-    name: String,
+    /// Route 53 names of the load balancer.
+    names: Vec<String>,
+    /// Its Elastic IPs (an ALB has none: reached by its alias record).
+    eips: Vec<Ipv4Addr>,
     port: u64,
     /// Security groups of the load balancer (none: an NLB without security groups).
     lb_sgs: Vec<String>,
@@ -1374,20 +1435,89 @@ impl Firewall {
 
 // --- the test ------------------------------------------------------------------------------
 
+/// One network at a time: a 2-core machine runs one 7-task network at a time well.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// The Duality-style example, Route 53 names across regions, with every drill.
 #[test]
 fn ecs_task_definitions_run_a_network_across_two_regions() {
+    run_network("duality-ecs.yaml", &test_spec(), true);
+}
+
+/// Without `dns_zone`, cross-region peers are the `PeerHost<Node>` parameters deploy.sh's
+/// second pass fills with the peers' Elastic IPs (the stack exports): run the tasks as they
+/// are after that pass. The validators sit 3 in us-east-1 and 1 in eu-west-1 (`validate`
+/// refuses a split where no region keeps more than 2/3 of the power); the eu-west-1 validator
+/// can sign only if its sentry reaches the other region by those addresses. Only addressing
+/// differs from the test above, so its drills (keys, health, kill) are not repeated.
+#[test]
+fn ecs_second_pass_peers_by_elastic_ip_without_route53() {
+    let mut text = test_spec();
+    let mut edit = |from: &str, to: &str| {
+        assert_eq!(text.matches(from).count(), 1, "test spec changed: `{from}`");
+        text = text.replace(from, to);
+    };
+    edit(
+        "    dns_zone: { name: testnet.example.com, hosted_zone_id: Z0123456789ABCDEFGHIJ }\n",
+        "",
+    );
+    edit(
+        "    count: 4\n    stake: 100000000stake\n    regions: [us-east-1, eu-west-1]\n",
+        "    count: 3\n    stake: 100000000stake\n    regions: [us-east-1]\n",
+    );
+    edit(
+        "  - name: sentry\n",
+        "  - name: euval\n    role: validator\n    count: 1\n    stake: 100000000stake\n    \
+         regions: [eu-west-1]\n    behind: sentry\n    resources: { cpu: 2, memory: 8Gi, storage: 200Gi }\n  - name: sentry\n",
+    );
+    run_network("duality-ecs-eip.yaml", &text, false);
+}
+
+/// deploy.sh's second pass: per region, stack parameter -> (export region, export name).
+fn second_pass(deploy: &str, net: &str) -> BTreeMap<String, Vec<(String, String, String)>> {
+    let mut out: BTreeMap<String, Vec<(String, String, String)>> = BTreeMap::new();
+    let Some(at) = deploy.find("# --- second pass") else {
+        return out;
+    };
+    let mut region = String::new();
+    for l in deploy[at..].lines() {
+        if let Some(rest) = l.split(&format!("--stack-name {net}-")).nth(1) {
+            region = rest.split_whitespace().next().unwrap().to_string();
+        }
+        let t = l.trim().trim_end_matches('\\').trim().trim_matches('"');
+        if let Some((param, call)) = t.split_once("=$(export_value ") {
+            let mut w = call.trim_end_matches(')').split_whitespace();
+            let (r, e) = (w.next().unwrap(), w.next().unwrap());
+            out.entry(region.clone()).or_default().push((
+                param.to_string(),
+                r.to_string(),
+                e.to_string(),
+            ));
+        }
+    }
+    out
+}
+
+/// Generate `spec`, run its ECS tasks and check them (`full`: also keys, health, the kill
+/// drill).
+fn run_network(spec_name: &str, spec: &str, full: bool) {
     let Some(docker) = docker() else { return };
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let t_all = Instant::now();
 
-    let spec = test_spec();
     let t = Instant::now();
-    let (tmp, out, secrets) = generate_text("duality-ecs.yaml", &spec);
-    let network = chainfleet::validate("duality-ecs.yaml", spec.as_bytes(), &out)
+    let (tmp, out, secrets) = generate_text(spec_name, spec);
+    let network = chainfleet::validate(spec_name, spec.as_bytes(), &out)
         .unwrap_or_else(|d| panic!("the test spec is invalid: {d:?}"))
         .network;
     eprintln!("ecs: generated in {:.1} s", secs(t));
 
-    let label = format!("cfecs{}", std::process::id());
+    // Unique per test and process: container, network and image names carry it.
+    let label = format!(
+        "cfecs{}{}",
+        std::process::id(),
+        if full { "a" } else { "b" }
+    );
     let image = format!("chainfleet-ecs-real/{}:{label}", network.name);
     let h = Harness {
         docker: docker.clone(),
@@ -1404,6 +1534,35 @@ fn ecs_task_definitions_run_a_network_across_two_regions() {
     assert_ok(&o, "docker build -f docker/Dockerfile");
     eprintln!("ecs: image built in {:.1} s", secs(t));
 
+    // The internet: a network whose addresses stand for public ones (Elastic IPs), in a
+    // subnet of this run's own.
+    let mut internet = String::new();
+    let mut subnet_base = Ipv4Addr::UNSPECIFIED;
+    for k in 0..40u32 {
+        let x = (std::process::id() + k) % 200 + 20;
+        let name = format!("{label}-internet");
+        let subnet = format!("10.213.{x}.0/24");
+        let o = run(docker_cmd(&docker).args([
+            "network",
+            "create",
+            "--label",
+            &h.label_kv(),
+            "--subnet",
+            &subnet,
+            &name,
+        ]));
+        if o.status.success() {
+            internet = name;
+            subnet_base = Ipv4Addr::new(10, 213, x as u8, 0);
+            break;
+        }
+    }
+    assert!(
+        !internet.is_empty(),
+        "no free subnet for the internet network"
+    );
+    let first_eip = |k: usize| Ipv4Addr::from(u32::from(subnet_base) + 10 + 50 * k as u32);
+
     // Stacks: the network stack per region (secrets, exports), then each region's stack.
     let cfn = out.join("cloudformation");
     let deploy = std::fs::read_to_string(cfn.join("deploy.sh")).unwrap();
@@ -1412,6 +1571,7 @@ fn ecs_task_definitions_run_a_network_across_two_regions() {
     let mut secret_names: BTreeMap<String, (String, String)> = BTreeMap::new();
     let mut tasks: Vec<Task> = Vec::new();
     let mut firewalls: BTreeMap<String, Firewall> = BTreeMap::new();
+    let mut net_exports: BTreeMap<String, BTreeMap<String, Value>> = BTreeMap::new();
     let efs_root = tmp.path().join("efs");
     let regions: Vec<String> = {
         let mut r: Vec<String> = network.nodes.iter().map(|n| n.region.clone()).collect();
@@ -1430,6 +1590,7 @@ fn ecs_task_definitions_run_a_network_across_two_regions() {
             region,
             network_tpl.clone(),
             &[],
+            Ipv4Addr::UNSPECIFIED,
         );
         assert!(
             net_stack
@@ -1445,15 +1606,45 @@ fn ecs_task_definitions_run_a_network_across_two_regions() {
                 secret_names.insert(arn, (region.clone(), name.as_str().unwrap().to_string()));
             }
         }
-        let exports = net_stack.outputs_exported();
+        net_exports.insert(region.clone(), net_stack.outputs_exported());
+    }
+    // First pass: every region stack with the image; its exports (Elastic IPs) join the
+    // network stack's.
+    let image_param = vec![("Image".to_string(), image.clone())];
+    let mut exports = net_exports.clone();
+    for (k, region) in regions.iter().enumerate() {
         let tpl = load_template(&cfn.join(format!("{region}.yaml")));
         let mut stack = Stack::new(
             &format!("{}-{region}", network.name),
             region,
             tpl,
-            &[("Image", &image)],
+            &image_param,
+            first_eip(k),
         );
-        stack.exports = exports;
+        stack.exports = net_exports[region].clone();
+        let own = stack.outputs_exported();
+        exports.get_mut(region).unwrap().extend(own);
+    }
+    // Second pass (when deploy.sh has one): parameters from other regions' exports.
+    let passes = second_pass(&deploy, &network.name);
+    eprintln!("ecs: deploy.sh's second pass sets {passes:?}");
+    for (k, region) in regions.iter().enumerate() {
+        let mut params = image_param.clone();
+        for (param, r, e) in passes.get(region).into_iter().flatten() {
+            let v = exports[r]
+                .get(e)
+                .unwrap_or_else(|| panic!("second pass: no export {e} in {r}"));
+            params.push((param.clone(), v.as_str().unwrap().to_string()));
+        }
+        let tpl = load_template(&cfn.join(format!("{region}.yaml")));
+        let mut stack = Stack::new(
+            &format!("{}-{region}", network.name),
+            region,
+            tpl,
+            &params,
+            first_eip(k),
+        );
+        stack.exports = net_exports[region].clone();
         firewalls.insert(region.clone(), Firewall::of(&stack));
         let services: Vec<String> = stack
             .resources()
@@ -1496,6 +1687,9 @@ fn ecs_task_definitions_run_a_network_across_two_regions() {
             .find_map(|a| a.strip_prefix("CHAINFLEET_WAIT_HOSTS="))
             .unwrap_or("");
         for name in hosts.split_whitespace() {
+            if name.parse::<Ipv4Addr>().is_ok() {
+                continue;
+            }
             let creator = tasks
                 .iter()
                 .find(|o| {
@@ -1517,8 +1711,7 @@ fn ecs_task_definitions_run_a_network_across_two_regions() {
         }
     }
 
-    // Networks: one per region (its VPC), one for the internet.
-    let internet = h.network("internet");
+    // Networks: one per region (its VPC); the internet's was made above.
     let region_net: BTreeMap<String, String> =
         regions.iter().map(|r| (r.clone(), h.network(r))).collect();
 
@@ -1740,6 +1933,12 @@ fn ecs_task_definitions_run_a_network_across_two_regions() {
                 );
             }
         }
+    }
+
+    if !full {
+        drop(h);
+        eprintln!("ecs: {spec_name}: real ECS run took {:.1} s", secs(t_all));
+        return;
     }
 
     // Keys: only their own node can read them.
@@ -1980,5 +2179,5 @@ fn ecs_task_definitions_run_a_network_across_two_regions() {
     );
 
     drop(h);
-    eprintln!("ecs: real ECS run took {:.1} s", secs(t_all));
+    eprintln!("ecs: {spec_name}: real ECS run took {:.1} s", secs(t_all));
 }
