@@ -24,6 +24,10 @@
 //!   `PeerHost<Node>` which `deploy.sh` fills from the peers' exported Elastic IPs in a second
 //!   pass (the IPs do not exist before the first deploy). Peers in another region without
 //!   public p2p are unreachable on AWS and left out of the node's peer list.
+//! - `deploy.sh` deploys the region stacks at once: a node waits at start until its peers'
+//!   names resolve, and a cross-region peer's Route 53 record comes with that region's stack,
+//!   so region after region the first stack's tasks would never turn healthy (its deploy would
+//!   roll back). tests/ecs_real.rs runs the task definitions and checks that order.
 //! - moto (the test suite's AWS) cannot take NLB listeners, `SubnetMappings`, secrets, Cloud
 //!   Map or alarms; tests/cfn_target.rs lists what it takes out before deploying there.
 //!
