@@ -12,8 +12,10 @@
 #    pushes every secret value from the secrets tree with `aws secretsmanager put-secret-value`, then
 #    packages and deploys `<region>.yaml` as stack `mina-qanet-<region>`. Without a Route 53 zone, nodes that
 #    peer across regions get each other's Elastic IPs in a second pass (stack parameters `PeerHost<Node>`).
-# 4. Alarms (memory, CPU, consensus errors) go to the SNS topic `mina-qanet alerts`; confirm the e-mail
-#    subscriptions. Dashboards: CloudWatch → Dashboards → `mina-qanet-<region>`.
+# 4. Alarms (CloudWatch, `mina-qanet-<node>-<Alert>`) go to each region's SNS topic `mina-qanet alerts`,
+#    which reaches e-mail (o1-ops@example.com).
+#    Confirm the e-mail subscriptions.
+#    Dashboards: CloudWatch → Dashboards → `mina-qanet-<region>`.
 #
 # Launch type `ec2`: each node has its own container instance (ECS-optimised Amazon Linux 2023,
 # host networking) on its own network interface; a public node's Elastic IP is associated with that

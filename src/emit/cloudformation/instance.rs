@@ -99,7 +99,7 @@ pub(super) fn container_instance(
         "AWS::CloudWatch::Alarm",
         json!({
             "AlarmName": format!("{}-{}-HostRecovery", net.name, node.name),
-            "AlarmDescription": format!("The container instance of {} failed its system status check: recover it onto healthy hardware (same interface, Elastic IP and volume)", node.name),
+            "AlarmDescription": format!("HostRecovery (critical): the container instance of {} failed its system status check: recover it onto healthy hardware (same interface, Elastic IP and volume)", node.name),
             "Namespace": "AWS/EC2",
             "MetricName": "StatusCheckFailed_System",
             "Dimensions": [{ "Name": "InstanceId", "Value": r(&instance) }],
