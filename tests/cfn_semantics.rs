@@ -315,11 +315,12 @@ fn https_urls_name_a_record_the_certificate_can_match() {
 /// account-wide), ECS actions only on this cluster.
 #[test]
 fn ec2_nodes_get_nothing_from_the_instance_role() {
-    let mut instances = 0;
+    let (mut instances, mut roles) = (0, 0);
     for (path, t) in templates_of(&example("mina-testnet.yaml")) {
         for (id, r) in resources(&t) {
             match r["Type"].as_str().unwrap() {
-                "AWS::IAM::Role" if id == "InstanceRole" => {
+                "AWS::IAM::Role" if id.ends_with("InstanceRole") => {
+                    roles += 1;
                     let p = &r["Properties"];
                     assert!(
                         p.get("ManagedPolicyArns").is_none(),
@@ -357,6 +358,7 @@ fn ec2_nodes_get_nothing_from_the_instance_role() {
         }
     }
     assert!(instances > 0, "no EC2 instance in the EC2 example");
+    assert_eq!(roles, instances, "an instance role per instance");
 }
 
 /// Issue 13 item 4: the AMI of EC2 container instances is an explicit ID that changes only
@@ -969,4 +971,294 @@ fn alerts_are_delivered_by_a_lambda() {
     ] {
         assert!(err.contains(&want), "no `{want}` in\n{err}");
     }
+}
+
+/// The UserData of an EC2 instance as the shell script it is, each `Ref` replaced by a
+/// sample value (`eni-…` for the node's interface, the region for `AWS::Region`).
+fn user_data_script(instance: &Value) -> String {
+    instance["Properties"]["UserData"]["Fn::Base64"]["Fn::Join"][1]
+        .as_array()
+        .expect("UserData is a Fn::Join")
+        .iter()
+        .map(|part| match part {
+            Value::String(s) => s.clone(),
+            other => match other.get("Ref").and_then(Value::as_str) {
+                Some("AWS::Region") => "us-east-1".to_string(),
+                Some(id) if id.ends_with("Eni") => "eni-0123456789abcdef0".to_string(),
+                Some(_) => "sample-value".to_string(),
+                None => panic!("unexpected UserData part {other}"),
+            },
+        })
+        .collect()
+}
+
+/// Issue 13 item 4: an EC2 node's instance can be replaced (a new AMI) while the old one
+/// still runs. No instance takes a pre-made interface as its primary one (CloudFormation
+/// creates the replacement first, and the old instance would hold it: InvalidNetworkInterface.
+/// InUse, rollback); each has a primary interface of its own in the node's AZ, and a unit of
+/// its UserData, ordered before the ECS agent, attaches the node's own interface (the Cloud
+/// Map address, the Elastic IP) as device 1, detaching it from a previous instance first. The
+/// instance's role is the node's own and may attach and detach only that interface, on
+/// instances with the node's tag. The UserData and the attach program pass ShellCheck.
+#[test]
+fn ec2_interfaces_are_handed_over_to_a_replacement() {
+    let spec =
+        example("cosmos-testnet-aws.yaml").replace("launch_type: fargate", "launch_type: ec2");
+    let mut instances = 0;
+    let mut scripts = Vec::new();
+    for text in [example("mina-testnet.yaml"), spec] {
+        for (path, t) in templates_of(&text) {
+            let res = resources(&t);
+            for (id, r) in res {
+                if r["Type"] != "AWS::EC2::Instance" {
+                    continue;
+                }
+                instances += 1;
+                let p = &r["Properties"];
+                let nics = p["NetworkInterfaces"].as_array().unwrap();
+                assert_eq!(nics.len(), 1, "{path}: {id}");
+                assert_eq!(nics[0]["DeviceIndex"], "0");
+                assert!(
+                    nics[0].get("NetworkInterfaceId").is_none(),
+                    "{path}: {id} takes a pre-made interface as its primary one"
+                );
+                assert_eq!(nics[0]["AssociatePublicIpAddress"], false, "{path}: {id}");
+                let node = p["Tags"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .find(|t| t["Key"] == "chainfleet:node")
+                    .unwrap_or_else(|| panic!("{path}: {id} has no node tag"))["Value"]
+                    .as_str()
+                    .unwrap()
+                    .to_string();
+                let eni = format!("{}Eni", chainfleet::emit::cloudformation::lid(&node));
+                let e = &res[&eni]["Properties"];
+                assert!(
+                    e["Tags"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .any(|t| t["Key"] == "chainfleet:node" && t["Value"] == node.as_str()),
+                    "{path}: {eni} has no node tag"
+                );
+                // Same AZ: the node's interface can only be attached there.
+                let az = |s: &Value| s.to_string().replace("Public", "").replace("Private", "");
+                assert_eq!(
+                    az(&nics[0]["SubnetId"]),
+                    az(&e["SubnetId"]),
+                    "{path}: {id} in another AZ than {eni}"
+                );
+                // The hand-over, before the ECS agent, for this node's interface.
+                let parts = p["UserData"]["Fn::Base64"]["Fn::Join"][1]
+                    .as_array()
+                    .unwrap();
+                assert!(
+                    parts.contains(&serde_json::json!({ "Ref": eni })),
+                    "{path}: {id} attaches another interface"
+                );
+                let script = user_data_script(r);
+                for needle in [
+                    "Before=ecs.service",
+                    "RequiredBy=ecs.service",
+                    "ExecStart=/usr/local/sbin/chainfleet-attach-eni eni-0123456789abcdef0 us-east-1",
+                    "systemctl enable chainfleet-eni.service",
+                    "--device-index 1",
+                    "detach-network-interface --attachment-id",
+                    "(--force)",
+                ] {
+                    assert!(script.contains(needle), "{path}: {id}: no `{needle}` in its UserData");
+                }
+                // Its role: its own, attach/detach only the node's interface and instances.
+                let profile = &res[&target(&p["IamInstanceProfile"])]["Properties"];
+                let role = &res[&target(&profile["Roles"][0])]["Properties"];
+                let mut handover = 0;
+                for st in role["Policies"][0]["PolicyDocument"]["Statement"]
+                    .as_array()
+                    .unwrap()
+                {
+                    let actions = st["Action"].to_string();
+                    if !actions.contains("ec2:") {
+                        continue;
+                    }
+                    if actions.contains("Describe") {
+                        assert_eq!(st["Action"], "ec2:DescribeNetworkInterfaces", "{path}");
+                        continue;
+                    }
+                    handover += 1;
+                    assert_eq!(
+                        st["Action"],
+                        serde_json::json!([
+                            "ec2:AttachNetworkInterface",
+                            "ec2:DetachNetworkInterface"
+                        ])
+                    );
+                    let resources = st["Resource"].as_array().unwrap();
+                    let interfaces: Vec<&Value> = resources
+                        .iter()
+                        .filter(|r| r.to_string().contains("network-interface"))
+                        .collect();
+                    assert_eq!(
+                        interfaces,
+                        [
+                            &serde_json::json!({ "Fn::Sub": format!("arn:${{AWS::Partition}}:ec2:${{AWS::Region}}:${{AWS::AccountId}}:network-interface/${{{eni}}}") })
+                        ],
+                        "{path}: {id}'s role reaches other interfaces"
+                    );
+                    assert_eq!(
+                        st["Condition"],
+                        serde_json::json!({ "StringEquals": { "aws:ResourceTag/chainfleet:node": node } }),
+                        "{path}: {id}'s role is not limited to its node's instances"
+                    );
+                }
+                assert_eq!(
+                    handover, 1,
+                    "{path}: {id}'s role cannot attach its interface"
+                );
+                scripts.push(script);
+            }
+            // One role per instance: no instance may take another node's interface.
+            let profiles: BTreeSet<String> = res
+                .values()
+                .filter(|r| r["Type"] == "AWS::EC2::Instance")
+                .map(|r| target(&r["Properties"]["IamInstanceProfile"]))
+                .collect();
+            let count = res
+                .values()
+                .filter(|r| r["Type"] == "AWS::EC2::Instance")
+                .count();
+            assert_eq!(profiles.len(), count, "{path}: instances share a role");
+        }
+    }
+    assert!(instances > 0, "no EC2 instance");
+    let Some(shellcheck) = common::tool("SHELLCHECK") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let script = &scripts[0];
+    let program =
+        &script[script.find("<<'SCRIPT'\n").unwrap() + 11..script.find("\nSCRIPT\n").unwrap() + 1];
+    assert!(program.starts_with("#!/bin/bash\n"));
+    for (name, text) in [
+        ("user-data.sh", script.as_str()),
+        ("chainfleet-attach-eni", program),
+    ] {
+        let f = dir.path().join(name);
+        std::fs::write(&f, text).unwrap();
+        let o = common::run(
+            std::process::Command::new(&shellcheck)
+                .args(["-s", "bash"])
+                .arg(&f),
+        );
+        common::assert_ok(&o, &format!("shellcheck {name}"));
+    }
+}
+
+/// Issue 13 item 4: the attach program of an EC2 node's UserData, run for real (bash) with
+/// stand-ins for `aws`, `curl` (the metadata service), `ip` and `sleep` that model the
+/// interface: held by an old instance as device 1, it is detached there and attached here,
+/// and the program returns once the address is configured; held as an old instance's primary
+/// interface (the layout before this change, which cannot be detached), it keeps trying,
+/// forces the detach after two minutes, and attaches once the old instance is gone.
+#[test]
+fn ec2_attach_program_takes_the_interface_from_an_old_instance() {
+    let spec =
+        example("cosmos-testnet-aws.yaml").replace("launch_type: fargate", "launch_type: ec2");
+    let all = templates_of(&spec);
+    let instance = resources(&all["us-east-1.yaml"])
+        .values()
+        .find(|r| r["Type"] == "AWS::EC2::Instance")
+        .expect("an instance")
+        .clone();
+    let script = user_data_script(&instance);
+    let program = script
+        [script.find("<<'SCRIPT'\n").unwrap() + 11..script.find("\nSCRIPT\n").unwrap() + 1]
+        .to_string();
+    let run = |initial: &str, detach_frees_after: u32| {
+        let dir = tempfile::tempdir().unwrap();
+        let bin = dir.path().join("bin");
+        std::fs::create_dir(&bin).unwrap();
+        let state = dir.path().join("state");
+        let calls = dir.path().join("calls");
+        std::fs::write(&state, initial).unwrap();
+        let stubs = [
+            ("sleep", "#!/bin/sh\nexit 0\n".to_string()),
+            ("curl", "#!/bin/sh\ncase \"$*\" in *api/token*) echo tok ;; *instance-id*) echo i-new ;; *) exit 22 ;; esac\n".to_string()),
+            ("ip", format!("#!/bin/sh\nset -- $(cat {s})\n[ \"$2\" = i-new ] && echo \"3: ens6    inet $4/24 brd 10.42.3.255 scope global ens6\"\nexit 0\n", s = state.display())),
+            ("aws", format!(
+                "#!/bin/sh\necho \"$*\" >> {c}\nop=$4\ncase \"$op\" in\n  describe-network-interfaces) tr ' ' '\\t' < {s} ;;\n  detach-network-interface)\n    n=$(grep -c detach-network-interface {c})\n    if [ \"$n\" -ge {free} ]; then echo 'available None None 10.42.3.7' > {s}; else echo 'An error occurred (OperationNotPermitted)' >&2; exit 254; fi ;;\n  attach-network-interface) echo 'in-use i-new eni-attach-new 10.42.3.7' > {s} ;;\nesac\n",
+                c = calls.display(), s = state.display(), free = detach_frees_after
+            )),
+        ];
+        use std::os::unix::fs::PermissionsExt;
+        for (name, text) in stubs {
+            let f = bin.join(name);
+            std::fs::write(&f, text).unwrap();
+            std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o755)).unwrap();
+        }
+        let prog = dir.path().join("chainfleet-attach-eni");
+        std::fs::write(&prog, &program).unwrap();
+        let o = common::run(
+            std::process::Command::new("timeout")
+                .arg("60")
+                .arg("bash")
+                .arg(&prog)
+                .args(["eni-0123456789abcdef0", "us-east-1"])
+                .env("PATH", format!("{}:/usr/bin:/bin", bin.display())),
+        );
+        common::assert_ok(&o, "the attach program");
+        let out = String::from_utf8_lossy(&o.stdout).to_string();
+        let calls = std::fs::read_to_string(&calls).unwrap();
+        (out, calls.lines().map(String::from).collect::<Vec<_>>())
+    };
+    // A replaced instance of the new layout: device 1 of i-old, detached at the first try.
+    let (out, calls) = run("in-use i-old eni-attach-old 10.42.3.7", 1);
+    assert!(
+        out.contains("chainfleet: eni-0123456789abcdef0 (10.42.3.7) is attached to i-new"),
+        "{out}"
+    );
+    // `--region us-east-1 ec2 <operation> …`
+    let ops: Vec<&str> = calls
+        .iter()
+        .map(|c| c.split_whitespace().nth(3).unwrap())
+        .collect();
+    assert_eq!(
+        ops,
+        [
+            "describe-network-interfaces",
+            "detach-network-interface",
+            "describe-network-interfaces",
+            "attach-network-interface",
+            "describe-network-interfaces"
+        ],
+        "{calls:#?}"
+    );
+    assert!(
+        calls[1].contains("--attachment-id eni-attach-old") && !calls[1].contains("--force"),
+        "{calls:#?}"
+    );
+    assert!(
+        calls[3].contains("--instance-id i-new --device-index 1"),
+        "{calls:#?}"
+    );
+    // The old layout: the interface is i-old's primary one and cannot be detached until that
+    // instance is gone (here: the 20th attempt); the program keeps trying, forcing after 12.
+    let (out, calls) = run("in-use i-old eni-attach-old 10.42.3.7", 20);
+    assert!(out.contains("is attached to i-new"), "{out}");
+    let detaches: Vec<&String> = calls
+        .iter()
+        .filter(|c| c.contains("detach-network-interface"))
+        .collect();
+    assert_eq!(detaches.len(), 20);
+    assert!(
+        detaches[..12].iter().all(|c| !c.contains("--force")),
+        "{detaches:#?}"
+    );
+    assert!(
+        detaches[12..].iter().all(|c| c.contains("--force")),
+        "{detaches:#?}"
+    );
+    // First boot: the interface is free.
+    let (_, calls) = run("available None None 10.42.3.7", 1);
+    assert!(calls.iter().all(|c| !c.contains("detach")), "{calls:#?}");
 }
