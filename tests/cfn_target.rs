@@ -1157,10 +1157,15 @@ fn ec2_nodes_run_on_their_own_instance_and_interface() {
                 );
                 let host = &hosts[0]["Properties"];
                 assert_eq!(host["MetadataOptions"]["HttpTokens"], "required");
-                let eni = host["NetworkInterfaces"][0]["NetworkInterfaceId"]["Ref"]
-                    .as_str()
+                // The node's own interface, which the instance attaches at boot (UserData).
+                let eni = host["UserData"]["Fn::Base64"]["Fn::Join"][1]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .filter_map(|p| p["Ref"].as_str())
+                    .find(|r| r.ends_with("Eni"))
                     .unwrap_or_else(|| {
-                        panic!("{label} {node}: the instance boots on no interface of ours")
+                        panic!("{label} {node}: the instance attaches no interface of ours")
                     });
                 assert_eq!(res[eni]["Type"], "AWS::EC2::NetworkInterface");
                 let registered = of_type("AWS::ServiceDiscovery::Instance")

@@ -13,8 +13,13 @@
 #    packages and deploys `<region>.yaml` as stack `duality-testnet-<region>`, every region at once (a node
 #    waits for its peers' names, which other regions' stacks create). Without a Route 53 zone, nodes that
 #    peer across regions get each other's Elastic IPs in a second pass (stack parameters `PeerHost<Node>`).
-# 4. Alarms (memory, CPU, consensus errors) go to the SNS topic `duality-testnet alerts`; confirm the e-mail
-#    subscriptions. Dashboards: CloudWatch → Dashboards → `duality-testnet-<region>`.
+# 4. Alarms (CloudWatch, `duality-testnet-<node>-<Alert>`) go to each region's SNS topic `duality-testnet alerts`,
+#    which reaches e-mail (ops@example.com), 1 webhook(s), Slack `#chain-ops`, Telegram chat -1001234567890, PagerDuty (an incident per alarm, resolved when it clears).
+#    Confirm the e-mail subscriptions.
+#    First put the receivers' credentials in the secrets tree: `alerts/slack-webhook-url`, `alerts/telegram-bot-token`, `alerts/pagerduty-routing-key`; `deploy.sh`
+#    refuses to start without them, stores them in Secrets Manager, and only each region's alert
+#    delivery function may read them.
+#    Dashboards: CloudWatch → Dashboards → `duality-testnet-<region>`.
 #
 # Launch type `fargate`: public p2p reaches each public node through its own Network Load
 # Balancer on its Elastic IP.
@@ -27,6 +32,13 @@ set -euo pipefail
 : "${CHAINFLEET_ARTIFACT_BUCKET_PREFIX:?set CHAINFLEET_ARTIFACT_BUCKET_PREFIX; buckets are <prefix>-<region>}"
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 secrets="${CHAINFLEET_SECRETS_DIR:-$(cd "$here"/../../../.chainfleet/secrets/duality-testnet && pwd)}"
+# The alert receivers' credentials are yours to put in the secrets tree (never in the spec).
+for f in alerts/slack-webhook-url alerts/telegram-bot-token alerts/pagerduty-routing-key; do
+  if [ ! -s "$secrets/$f" ]; then
+    echo "put the credential $f in the secrets tree ($secrets/$f) first" >&2
+    exit 1
+  fi
+done
 aws="${AWS_CLI:-aws}"
 packaged="$(mktemp -d)"
 trap 'rm -rf "$packaged"' EXIT
@@ -66,6 +78,12 @@ export_value() {
   --secret-string "file://$secrets/nodes/sentry-0/config/node_key.json" >/dev/null
 "$aws" secretsmanager put-secret-value --region us-east-1 --secret-id duality-testnet/rpc-0/node_key \
   --secret-string "file://$secrets/nodes/rpc-0/config/node_key.json" >/dev/null
+"$aws" secretsmanager put-secret-value --region us-east-1 --secret-id duality-testnet/alerts/slack-webhook-url \
+  --secret-string "file://$secrets/alerts/slack-webhook-url" >/dev/null
+"$aws" secretsmanager put-secret-value --region us-east-1 --secret-id duality-testnet/alerts/telegram-bot-token \
+  --secret-string "file://$secrets/alerts/telegram-bot-token" >/dev/null
+"$aws" secretsmanager put-secret-value --region us-east-1 --secret-id duality-testnet/alerts/pagerduty-routing-key \
+  --secret-string "file://$secrets/alerts/pagerduty-routing-key" >/dev/null
 
 # --- eu-west-1: secrets stack, then secret values
 "$aws" cloudformation deploy --region eu-west-1 --stack-name duality-testnet-network \
@@ -80,6 +98,12 @@ export_value() {
   --secret-string "file://$secrets/nodes/sentry-1/config/node_key.json" >/dev/null
 "$aws" secretsmanager put-secret-value --region eu-west-1 --secret-id duality-testnet/rpc-1/node_key \
   --secret-string "file://$secrets/nodes/rpc-1/config/node_key.json" >/dev/null
+"$aws" secretsmanager put-secret-value --region eu-west-1 --secret-id duality-testnet/alerts/slack-webhook-url \
+  --secret-string "file://$secrets/alerts/slack-webhook-url" >/dev/null
+"$aws" secretsmanager put-secret-value --region eu-west-1 --secret-id duality-testnet/alerts/telegram-bot-token \
+  --secret-string "file://$secrets/alerts/telegram-bot-token" >/dev/null
+"$aws" secretsmanager put-secret-value --region eu-west-1 --secret-id duality-testnet/alerts/pagerduty-routing-key \
+  --secret-string "file://$secrets/alerts/pagerduty-routing-key" >/dev/null
 
 # --- ap-southeast-1: secrets stack, then secret values
 "$aws" cloudformation deploy --region ap-southeast-1 --stack-name duality-testnet-network \
@@ -92,6 +116,12 @@ export_value() {
   --secret-string "file://$secrets/nodes/validator-2/config/priv_validator_key.json" >/dev/null
 "$aws" secretsmanager put-secret-value --region ap-southeast-1 --secret-id duality-testnet/sentry-2/node_key \
   --secret-string "file://$secrets/nodes/sentry-2/config/node_key.json" >/dev/null
+"$aws" secretsmanager put-secret-value --region ap-southeast-1 --secret-id duality-testnet/alerts/slack-webhook-url \
+  --secret-string "file://$secrets/alerts/slack-webhook-url" >/dev/null
+"$aws" secretsmanager put-secret-value --region ap-southeast-1 --secret-id duality-testnet/alerts/telegram-bot-token \
+  --secret-string "file://$secrets/alerts/telegram-bot-token" >/dev/null
+"$aws" secretsmanager put-secret-value --region ap-southeast-1 --secret-id duality-testnet/alerts/pagerduty-routing-key \
+  --secret-string "file://$secrets/alerts/pagerduty-routing-key" >/dev/null
 
 # --- nodes: every region's stack at once. A node waits at start until its peers' names
 # resolve, and a peer in another region is named by a record that region's stack creates;

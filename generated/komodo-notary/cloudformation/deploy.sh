@@ -12,8 +12,8 @@
 #    pushes every secret value from the secrets tree with `aws secretsmanager put-secret-value`, then
 #    packages and deploys `<region>.yaml` as stack `komodo-notary-<region>`. Without a Route 53 zone, nodes that
 #    peer across regions get each other's Elastic IPs in a second pass (stack parameters `PeerHost<Node>`).
-# 4. Alarms (memory, CPU, consensus errors) go to the SNS topic `komodo-notary alerts`; confirm the e-mail
-#    subscriptions. Dashboards: CloudWatch → Dashboards → `komodo-notary-<region>`.
+# 4. Alarms (CloudWatch, `komodo-notary-<node>-<Alert>`) go to each region's SNS topic `komodo-notary alerts`.
+#    Dashboards: CloudWatch → Dashboards → `komodo-notary-<region>`.
 #
 # Launch type `fargate`: public p2p reaches each public node through its own Network Load
 # Balancer on its Elastic IP.

@@ -13,21 +13,23 @@
 #    packages and deploys `<region>.yaml` as stack `mina-qanet-<region>`, every region at once (a node
 #    waits for its peers' names, which other regions' stacks create). Without a Route 53 zone, nodes that
 #    peer across regions get each other's Elastic IPs in a second pass (stack parameters `PeerHost<Node>`).
-# 4. Alarms (memory, CPU, consensus errors) go to the SNS topic `mina-qanet alerts`; confirm the e-mail
-#    subscriptions. Dashboards: CloudWatch → Dashboards → `mina-qanet-<region>`.
+# 4. Alarms (CloudWatch, `mina-qanet-<node>-<Alert>`) go to each region's SNS topic `mina-qanet alerts`,
+#    which reaches e-mail (o1-ops@example.com).
+#    Confirm the e-mail subscriptions.
+#    Dashboards: CloudWatch → Dashboards → `mina-qanet-<region>`.
 #
 # Launch type `ec2`: each node has its own container instance (ECS-optimised Amazon Linux 2023,
-# host networking) on its own network interface; a public node's Elastic IP is associated with that
-# interface, so it survives instance recovery and replacement. Change an instance type with the
+# host networking) and its own network interface, which the instance attaches at boot as its second
+# interface; a public node's Elastic IP is associated with that interface, so it survives instance
+# recovery and replacement. Change an instance type with the
 # stack parameter `<Group>InstanceType`; reach a host with Session Manager (no SSH, no key pair).
 # A host that fails its system status check is recovered by its alarm `<network>-<node>-HostRecovery`.
 # The AMI is pinned at the first deploy (stack parameter `EcsAmi`, from the public SSM parameter
 # of the recommended ECS-optimised AMI) and kept by every later deploy. A new AMI is your
-# explicit change, and it replaces the instances: CloudFormation starts a replacement before it
-# terminates the old instance, which still holds the node's interface, so terminate the region's
-# old container instances first (`aws ec2 terminate-instances`; interfaces, Elastic IPs and EFS
-# data stay), then run `CHAINFLEET_ECS_AMI_<REGION>=ami-… deploy.sh`. The region's nodes are
-# down in between: bump one region at a time.
+# explicit change (`CHAINFLEET_ECS_AMI_<REGION>=ami-… deploy.sh`), and it replaces the instances:
+# each replacement takes the node's interface over from the old instance at boot, and the node's
+# one task moves to it when CloudFormation terminates the old instance at the end of the update
+# (the node is down in between; bump one region at a time).
 #
 # Secrets are encrypted with the AWS managed key. Each node runs as one ECS service of at most
 # one task: a node owns one data directory and one identity.

@@ -8,7 +8,7 @@ use serde::Serialize;
 use super::addressing::placeholder_peers;
 use super::instance::ami_parameter;
 use super::names::{ip_export, peer_host_param, secret_name};
-use super::secrets::secrets_of;
+use super::secrets::{alert_secrets, secrets_of};
 use super::shared::existing_vpc;
 use crate::chain::Artifacts;
 use crate::emit::templates;
@@ -19,6 +19,11 @@ struct ReadmeView<'a> {
     name: &'a str,
     regions: Vec<String>,
     ec2: bool,
+    /// Where alarms arrive besides the topic (e-mail, webhooks, Slack, …).
+    receivers: Vec<String>,
+    email: bool,
+    /// Secrets tree paths of the receivers' credentials.
+    alert_secrets: Vec<String>,
 }
 
 /// A secret value `deploy.sh` pushes.
@@ -46,6 +51,7 @@ struct RegionView {
     name: String,
     /// The region as an environment variable suffix (`US_EAST_1`).
     var: String,
+    /// The node secrets of this region, then the alert receivers' credentials.
     secrets: Vec<SecretView>,
     peers: Vec<PeerView>,
 }
@@ -56,6 +62,8 @@ struct DeployView<'a> {
     /// The README section, one comment line each.
     readme_lines: Vec<String>,
     has_secrets: bool,
+    /// Alert receivers' credentials (secrets tree paths), checked before anything deploys.
+    alert_secrets: Vec<&'static str>,
     /// The secrets tree, relative to the output folder unless absolute.
     secrets_rel: &'a str,
     secrets_absolute: bool,
@@ -77,10 +85,36 @@ fn deploy_regions(net: &Network) -> Vec<String> {
 
 /// The README section for the AWS target, also at the top of `deploy.sh`.
 pub fn readme_section(net: &Network) -> String {
+    let m = &net.monitoring;
+    let mut receivers = Vec::new();
+    if !m.email.is_empty() {
+        receivers.push(format!("e-mail ({})", m.email.join(", ")));
+    }
+    if !m.webhooks.is_empty() {
+        receivers.push(format!("{} webhook(s)", m.webhooks.len()));
+    }
+    if let Some(s) = &m.slack {
+        receivers.push(format!("Slack `{}`", s.channel));
+    }
+    if let Some(t) = &m.telegram {
+        receivers.push(format!("Telegram chat {}", t.chat_id));
+    }
+    if m.pagerduty {
+        receivers.push("PagerDuty (an incident per alarm, resolved when it clears)".into());
+    }
+    if !m.sns_topics.is_empty() {
+        receivers.push(format!("{} more SNS topic(s)", m.sns_topics.len()));
+    }
     let view = ReadmeView {
         name: &net.name,
         regions: deploy_regions(net),
         ec2: net.targets.aws.as_ref().map(|a| a.launch_type) == Some(LaunchType::Ec2),
+        receivers,
+        email: !m.email.is_empty(),
+        alert_secrets: alert_secrets(net)
+            .iter()
+            .map(|a| format!("`{}`", a.source))
+            .collect(),
     };
     templates::render("cloudformation/README-section.md.j2", view)
         .expect("the embedded README section renders")
@@ -95,6 +129,10 @@ fn region_view(net: &Network, artifacts: &Artifacts, region: &str) -> RegionView
             name: secret_name(net, &s.node, &s.key),
             source: s.source,
         })
+        .chain(alert_secrets(net).into_iter().map(|a| SecretView {
+            name: a.name,
+            source: a.source.to_string(),
+        }))
         .collect();
     let peer_names: BTreeSet<String> = net
         .nodes_in(region)
@@ -130,7 +168,8 @@ pub(super) fn deploy_script(
     let view = DeployView {
         name: &net.name,
         readme_lines: readme_section(net).lines().map(String::from).collect(),
-        has_secrets: !secrets_of(net, artifacts).is_empty(),
+        has_secrets: !secrets_of(net, artifacts).is_empty() || !alert_secrets(net).is_empty(),
+        alert_secrets: alert_secrets(net).iter().map(|a| a.source).collect(),
         secrets_rel,
         secrets_absolute: secrets_rel.starts_with('/'),
         existing_vpc: existing_vpc(net),

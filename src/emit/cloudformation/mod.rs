@@ -16,9 +16,9 @@
 //!   (or its Route 53 name) and stable across restarts. On Fargate it fronts a Network Load
 //!   Balancer of the node; on the EC2 launch type it is associated with the node's own network
 //!   interface, which its container instance (host networking, one per node, placed by a
-//!   `memberOf` attribute constraint) attaches as its primary interface. The interface, not the
-//!   instance, owns the private address registered in Cloud Map, so an instance recovered or
-//!   replaced keeps both addresses.
+//!   `memberOf` attribute constraint) attaches at boot as its second interface, taking it from
+//!   the instance it replaces. The interface, not the instance, owns the private address
+//!   registered in Cloud Map, so an instance recovered or replaced keeps both addresses.
 //! - Peers in one region are Cloud Map names `<node>.<network>.internal`; peers in another
 //!   region are Route 53 names when the spec names a zone, else stack parameters
 //!   `PeerHost<Node>` which `deploy.sh` fills from the peers' exported Elastic IPs in a second

@@ -1,6 +1,7 @@
 //! The network stack `network.yaml` (deployed once per region): the Secrets Manager secrets
 //! of that region's nodes, split into nested `network/secrets-<region>-N.yaml` stacks when
-//! there are many, and the Route 53 zone references.
+//! there are many, the alert receivers' credentials (in every region: each region's delivery
+//! function reads its own copy), and the Route 53 zone references.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -39,6 +40,37 @@ pub(super) fn secrets_of(net: &Network, artifacts: &Artifacts) -> Vec<SecretRef>
         }
     }
     v
+}
+
+/// One credential of an alert receiver (Slack webhook URL, Telegram bot token, PagerDuty
+/// routing key), stored in Secrets Manager in every region with nodes.
+pub(super) struct AlertSecret {
+    /// Logical ID of the secret in `network.yaml`.
+    pub(super) id: String,
+    /// Secrets Manager name, `<network>/alerts/<file>`.
+    pub(super) name: String,
+    /// Export name of its ARN, which the region stack imports.
+    pub(super) export: String,
+    /// Path in the secrets tree (`alerts/<file>`), where the operator puts the value.
+    pub(super) source: &'static str,
+    /// File name (`slack-webhook-url`, `telegram-bot-token`, `pagerduty-routing-key`).
+    pub(super) file: &'static str,
+}
+
+/// The credentials of the spec's Slack, Telegram and PagerDuty receivers (the same files of
+/// the secrets tree Alertmanager reads; SMTP's password is not one: SNS sends the e-mail).
+pub(super) fn alert_secrets(net: &Network) -> Vec<AlertSecret> {
+    crate::emit::monitoring::alert_secret_files(net)
+        .into_iter()
+        .filter(|(file, _)| *file != "smtp-password")
+        .map(|(file, source)| AlertSecret {
+            id: format!("AlertSecret{}", lid(file)),
+            name: secret_name(net, "alerts", file),
+            export: secret_export(net, "alerts", file),
+            source,
+            file,
+        })
+        .collect()
 }
 
 const SECRET_SKIPS: &[(&str, &str)] = &[
@@ -136,6 +168,38 @@ pub(super) fn network_templates(
         for s in &secrets {
             add_secret(net, &mut tpl, s, Some(&region_condition(&s.region)));
         }
+    }
+    // The alert receivers' credentials: in every region the stack is deployed to (each
+    // region's delivery function reads its own region's copy).
+    for a in alert_secrets(net) {
+        let res = tpl.res(
+            &a.id,
+            "AWS::SecretsManager::Secret",
+            json!({
+                "Name": a.name,
+                "Description": format!("Alert receiver credential {} of {}; value pushed by deploy.sh from the secrets tree ({}), read only by the region's alert delivery function", a.file, net.name, a.source),
+                "Tags": tags(net, &a.name),
+            }),
+        );
+        res.insert(
+            "Metadata".into(),
+            skip(&[
+                (
+                    "CKV_AWS_149",
+                    "Encrypted with the account's aws/secretsmanager key; who may read the value is limited by IAM: only the region's alert delivery function's role names this ARN.",
+                ),
+                (
+                    "CKV2_AWS_57",
+                    "A third party issues this credential (Slack, Telegram, PagerDuty); rotate it there and push the new value with deploy.sh.",
+                ),
+            ]),
+        );
+        tpl.output(
+            &format!("{}Arn", a.id),
+            &format!("ARN of secret {}", a.name),
+            r(&a.id),
+            Some(a.export.clone()),
+        );
     }
     if let Some((zone, zone_id)) = &net.targets.aws.as_ref().and_then(|a| a.dns_zone.clone()) {
         tpl.output(

@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 
 use super::addressing::{nlb_ports, placeholder_peers};
 use super::builder::{ga, r, tags, Tpl};
-use super::instance::{container_instance, NODE_ATTRIBUTE};
+use super::instance::{container_instance, NODE_ATTRIBUTE, NODE_TAG};
 use super::names::{full_param, group_sg, lid, peer_host_param};
 use super::shared::Shared;
 use crate::chain::Artifacts;
@@ -101,7 +101,7 @@ pub(super) fn node_resources(
     let task = task::task_definition(&cx, tpl, shared, &access_point, containers, volumes);
     service(&cx, tpl, shared, &task, &discovery, ingress);
     if cx.ec2 {
-        container_instance(net, node, &cx.eni(), !cx.nlb.is_empty(), tpl, shared);
+        container_instance(net, node, &cx.eni(), tpl, shared);
     }
     alarms::alarms(&cx, tpl, shared);
     for peer in placeholder_peers(net, node) {
@@ -150,7 +150,8 @@ fn discovery(cx: &NodeCx<'_>, tpl: &mut Tpl, shared: &mut Shared) -> String {
 }
 
 /// EC2: the node's own network interface, so its private address (the Cloud Map record)
-/// and its Elastic IP outlive any instance; the instance attaches it as its primary one.
+/// and its Elastic IP outlive any instance; each instance of the node attaches it at boot as
+/// its second interface (`instance::ATTACH_ENI`), taking it from a replaced instance.
 fn network_interface(cx: &NodeCx<'_>, tpl: &mut Tpl, shared: &mut Shared, discovery: &str) {
     let (net, node) = (cx.net, cx.node);
     let eni = cx.eni();
@@ -159,14 +160,19 @@ fn network_interface(cx: &NodeCx<'_>, tpl: &mut Tpl, shared: &mut Shared, discov
     } else {
         "Public"
     };
+    let mut eni_tags = tags(net, &cx.tag_name());
+    if let Value::Array(a) = &mut eni_tags {
+        // The instance role may attach and detach only the interface with its node's tag.
+        a.push(json!({ "Key": NODE_TAG, "Value": node.name }));
+    }
     tpl.res(
         &eni,
         "AWS::EC2::NetworkInterface",
         json!({
-            "Description": format!("{} of {}: primary interface of its container instance", node.name, net.name),
+            "Description": format!("{} of {}: the node's own addresses, attached by its container instance at boot", node.name, net.name),
             "SubnetId": shared.subnet(net, kind, net.zone_slot(node, 2)),
             "GroupSet": [shared.r(&group_sg(&node.group))],
-            "Tags": tags(net, &cx.tag_name()),
+            "Tags": eni_tags,
         }),
     );
     tpl.res(

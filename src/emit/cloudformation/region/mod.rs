@@ -15,7 +15,7 @@ use serde_json::{json, Value};
 
 use super::addressing::{alb_served, placeholder_peers};
 use super::builder::{ga, keep_on_delete, r, skip, tags, Tpl};
-use super::instance::{ec2_parameters, instance_role};
+use super::instance::ec2_parameters;
 use super::names::{alb_record, full_param, group_sg, ip_export, lid, peer_host_param};
 use super::node::metrics_agent::{has_agent, metrics_log_group, AGENT_IMAGE};
 use super::node::scalable;
@@ -115,9 +115,6 @@ pub(super) fn region_templates(
     }
     let mut shared = Shared::region();
     cluster_and_logs(&cx, &mut tpl);
-    if cx.ec2 {
-        instance_role(net, &mut tpl);
-    }
     security::security_groups(&cx, &mut tpl, &mut shared);
     file_system(&cx, &mut tpl, &mut shared);
     // Cloud Map namespace for peers in this region.
