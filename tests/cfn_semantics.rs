@@ -1262,3 +1262,73 @@ fn ec2_attach_program_takes_the_interface_from_an_old_instance() {
     let (_, calls) = run("available None None 10.42.3.7", 1);
     assert!(calls.iter().all(|c| !c.contains("detach")), "{calls:#?}");
 }
+
+/// Issue 13 items 5 and 12: deploy.sh puts up every region's node stack at once on a first
+/// deploy (a node waits for peers' names that other regions' stacks create), and on an
+/// update (every region's stack exists) deploys region after region, so that with each
+/// stack's validator waves at most one validator restarts at a time in the whole network.
+/// Run against a fake AWS CLI that records when each region stack's deploy starts and ends.
+#[test]
+fn deploy_sh_updates_region_after_region_and_first_deploys_at_once() {
+    use std::os::unix::fs::PermissionsExt;
+    let (dir, out, secrets) = common::generate_example("cosmos-testnet-aws.yaml");
+    for (file, _) in ALERT_SECRETS {
+        let path = secrets.join(file);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, "credential").unwrap();
+    }
+    let regions = ["us-east-1", "eu-west-1", "ap-southeast-1"];
+    for (exists, sequential) in [(true, true), (false, false)] {
+        let calls = dir.path().join(format!("calls-{exists}"));
+        let fake = dir.path().join("fake-aws");
+        // Region stacks' deploys take a while; describe-stacks answers as told.
+        std::fs::write(
+            &fake,
+            format!(
+                "#!/bin/sh\nlog={calls}\ncase \"$*\" in\n  \
+                 *'cloudformation describe-stacks'*) {answer} ;;\n  \
+                 *'cloudformation deploy'*' --stack-name duality-testnet-network '*) ;;\n  \
+                 *'cloudformation deploy'*)\n    \
+                 s=$(printf '%s\\n' \"$@\" | sed -n 's/^duality-testnet-//p' | head -n 1)\n    \
+                 echo \"start $s\" >>\"$log\"; sleep 0.4; echo \"end $s\" >>\"$log\" ;;\n\
+                 esac\nexit 0\n",
+                calls = calls.display(),
+                answer = if exists { "exit 0" } else { "exit 254" },
+            ),
+        )
+        .unwrap();
+        std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let o = common::run(
+            std::process::Command::new("bash")
+                .arg(out.join("cloudformation/deploy.sh"))
+                .env("AWS_CLI", &fake)
+                .env("CHAINFLEET_SECRETS_DIR", &secrets)
+                .env("CHAINFLEET_IMAGE", "example.org/node:1")
+                .env("CHAINFLEET_ARTIFACT_BUCKET_PREFIX", "p"),
+        );
+        common::assert_ok(&o, "deploy.sh with a fake AWS CLI");
+        let log = std::fs::read_to_string(&calls).unwrap();
+        let events: Vec<&str> = log.lines().collect();
+        // The first pass: one start and one end per region stack.
+        let first: Vec<&str> = events[..2 * regions.len()].to_vec();
+        for r in regions {
+            assert!(first.contains(&format!("start {r}").as_str()), "{log}");
+        }
+        let starts_before_first_end = first.iter().take_while(|e| e.starts_with("start")).count();
+        if sequential {
+            assert_eq!(
+                starts_before_first_end, 1,
+                "an update deploys one region at a time:\n{log}"
+            );
+            for pair in first.chunks(2) {
+                assert_eq!(pair[0].replace("start", "end"), pair[1], "{log}");
+            }
+        } else {
+            assert_eq!(
+                starts_before_first_end,
+                regions.len(),
+                "a first deploy puts up every region at once:\n{log}"
+            );
+        }
+    }
+}

@@ -486,9 +486,11 @@ fn deploy_secret_files(deploy: &str, secrets: &Path) -> BTreeMap<(String, String
     out
 }
 
-/// The order in which deploy.sh deploys the region stacks (first pass): waves of stacks
-/// deployed at once (backgrounded with `&`); `cloudformation deploy` returns only once a
-/// stack's ECS services are stable, so a wave starts after the previous one is up.
+/// The order in which deploy.sh deploys the region stacks on a first deploy (first pass):
+/// waves of stacks deployed at once (backgrounded with `&`); `cloudformation deploy` returns
+/// only once a stack's ECS services are stable, so a wave starts after the previous one is
+/// up. The branch taken when every region's stack exists already (an update, region after
+/// region: every name exists by then) is not a first deploy and is skipped.
 fn deploy_waves(deploy: &str, net: &str, regions: &[String]) -> BTreeMap<String, usize> {
     let lines: Vec<&str> = deploy.lines().collect();
     let mut waves = BTreeMap::new();
@@ -497,6 +499,13 @@ fn deploy_waves(deploy: &str, net: &str, regions: &[String]) -> BTreeMap<String,
     let mut i = 0;
     while i < lines.len() {
         let l = lines[i];
+        if l.trim() == r#"if [ "$update" = 1 ]; then"# {
+            while lines[i].trim() != "else" {
+                i += 1;
+            }
+            i += 1;
+            continue;
+        }
         let region = regions.iter().find(|r| {
             l.contains("cloudformation deploy") && l.contains(&format!("--stack-name {net}-{r} "))
         });

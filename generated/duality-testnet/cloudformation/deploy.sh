@@ -10,8 +10,9 @@
 # 3. With credentials for the target account, run `cloudformation/deploy.sh`. Per region (us-east-1, eu-west-1, ap-southeast-1) it
 #    packages and deploys `network.yaml` as stack `duality-testnet-network` (Secrets Manager secrets, without values),
 #    pushes every secret value from the secrets tree with `aws secretsmanager put-secret-value`, then
-#    packages and deploys `<region>.yaml` as stack `duality-testnet-<region>`, every region at once (a node
-#    waits for its peers' names, which other regions' stacks create). Without a Route 53 zone, nodes that
+#    packages and deploys `<region>.yaml` as stack `duality-testnet-<region>`, every region at once on a first
+#    deploy (a node waits for its peers' names, which other regions' stacks create), region after region on
+#    an update (at most one validator wave restarts at a time). Without a Route 53 zone, nodes that
 #    peer across regions get each other's Elastic IPs in a second pass (stack parameters `PeerHost<Node>`).
 # 4. Alarms (CloudWatch, `duality-testnet-<node>-<Alert>`) go to each region's SNS topic `duality-testnet alerts`,
 #    which reaches e-mail (ops@example.com), 1 webhook(s), Slack `#chain-ops`, Telegram chat -1001234567890, PagerDuty (an incident per alarm, resolved when it clears).
@@ -123,46 +124,76 @@ export_value() {
 "$aws" secretsmanager put-secret-value --region ap-southeast-1 --secret-id duality-testnet/alerts/pagerduty-routing-key \
   --secret-string "file://$secrets/alerts/pagerduty-routing-key" >/dev/null
 
-# --- nodes: every region's stack at once. A node waits at start until its peers' names
-# resolve, and a peer in another region is named by a record that region's stack creates;
-# deployed one after another, the first region's tasks would wait for names no stack has
-# created yet, never turn healthy, and its deploy would roll back.
-"$aws" cloudformation deploy --region us-east-1 --stack-name duality-testnet-us-east-1 \
-  --template-file "$(package us-east-1 us-east-1.yaml)" \
-  --s3-bucket "${CHAINFLEET_ARTIFACT_BUCKET_PREFIX}-us-east-1" --no-fail-on-empty-changeset \
-  --capabilities CAPABILITY_IAM --tags chainfleet:network=duality-testnet \
-  --parameter-overrides "Image=$CHAINFLEET_IMAGE" \
-  >"$packaged/us-east-1.log" 2>&1 &
-pid_US_EAST_1=$!
-"$aws" cloudformation deploy --region eu-west-1 --stack-name duality-testnet-eu-west-1 \
-  --template-file "$(package eu-west-1 eu-west-1.yaml)" \
-  --s3-bucket "${CHAINFLEET_ARTIFACT_BUCKET_PREFIX}-eu-west-1" --no-fail-on-empty-changeset \
-  --capabilities CAPABILITY_IAM --tags chainfleet:network=duality-testnet \
-  --parameter-overrides "Image=$CHAINFLEET_IMAGE" \
-  >"$packaged/eu-west-1.log" 2>&1 &
-pid_EU_WEST_1=$!
-"$aws" cloudformation deploy --region ap-southeast-1 --stack-name duality-testnet-ap-southeast-1 \
-  --template-file "$(package ap-southeast-1 ap-southeast-1.yaml)" \
-  --s3-bucket "${CHAINFLEET_ARTIFACT_BUCKET_PREFIX}-ap-southeast-1" --no-fail-on-empty-changeset \
-  --capabilities CAPABILITY_IAM --tags chainfleet:network=duality-testnet \
-  --parameter-overrides "Image=$CHAINFLEET_IMAGE" \
-  >"$packaged/ap-southeast-1.log" 2>&1 &
-pid_AP_SOUTHEAST_1=$!
-failed=""
-if ! wait "$pid_US_EAST_1"; then
-  failed="$failed us-east-1"
+# --- nodes. An update (every region's node stack exists) goes region after region: each
+# stack rolls its validators one at a time, so at most one validator restarts at once in
+# the whole network. A first deploy puts up every region's stack at once: a node waits at
+# start until its peers' names resolve, and a peer in another region is named by a record
+# that region's stack creates; one after another, the first region's tasks would wait for
+# names no stack has created yet, never turn healthy, and its deploy would roll back.
+update=1
+"$aws" cloudformation describe-stacks --region us-east-1 --stack-name duality-testnet-us-east-1 \
+  >/dev/null 2>&1 || update=0
+"$aws" cloudformation describe-stacks --region eu-west-1 --stack-name duality-testnet-eu-west-1 \
+  >/dev/null 2>&1 || update=0
+"$aws" cloudformation describe-stacks --region ap-southeast-1 --stack-name duality-testnet-ap-southeast-1 \
+  >/dev/null 2>&1 || update=0
+if [ "$update" = 1 ]; then
+  # --- us-east-1: nodes
+  "$aws" cloudformation deploy --region us-east-1 --stack-name duality-testnet-us-east-1 \
+    --template-file "$(package us-east-1 us-east-1.yaml)" \
+    --s3-bucket "${CHAINFLEET_ARTIFACT_BUCKET_PREFIX}-us-east-1" --no-fail-on-empty-changeset \
+    --capabilities CAPABILITY_IAM --tags chainfleet:network=duality-testnet \
+    --parameter-overrides "Image=$CHAINFLEET_IMAGE"
+  # --- eu-west-1: nodes
+  "$aws" cloudformation deploy --region eu-west-1 --stack-name duality-testnet-eu-west-1 \
+    --template-file "$(package eu-west-1 eu-west-1.yaml)" \
+    --s3-bucket "${CHAINFLEET_ARTIFACT_BUCKET_PREFIX}-eu-west-1" --no-fail-on-empty-changeset \
+    --capabilities CAPABILITY_IAM --tags chainfleet:network=duality-testnet \
+    --parameter-overrides "Image=$CHAINFLEET_IMAGE"
+  # --- ap-southeast-1: nodes
+  "$aws" cloudformation deploy --region ap-southeast-1 --stack-name duality-testnet-ap-southeast-1 \
+    --template-file "$(package ap-southeast-1 ap-southeast-1.yaml)" \
+    --s3-bucket "${CHAINFLEET_ARTIFACT_BUCKET_PREFIX}-ap-southeast-1" --no-fail-on-empty-changeset \
+    --capabilities CAPABILITY_IAM --tags chainfleet:network=duality-testnet \
+    --parameter-overrides "Image=$CHAINFLEET_IMAGE"
+else
+  "$aws" cloudformation deploy --region us-east-1 --stack-name duality-testnet-us-east-1 \
+    --template-file "$(package us-east-1 us-east-1.yaml)" \
+    --s3-bucket "${CHAINFLEET_ARTIFACT_BUCKET_PREFIX}-us-east-1" --no-fail-on-empty-changeset \
+    --capabilities CAPABILITY_IAM --tags chainfleet:network=duality-testnet \
+    --parameter-overrides "Image=$CHAINFLEET_IMAGE" \
+    >"$packaged/us-east-1.log" 2>&1 &
+  pid_US_EAST_1=$!
+  "$aws" cloudformation deploy --region eu-west-1 --stack-name duality-testnet-eu-west-1 \
+    --template-file "$(package eu-west-1 eu-west-1.yaml)" \
+    --s3-bucket "${CHAINFLEET_ARTIFACT_BUCKET_PREFIX}-eu-west-1" --no-fail-on-empty-changeset \
+    --capabilities CAPABILITY_IAM --tags chainfleet:network=duality-testnet \
+    --parameter-overrides "Image=$CHAINFLEET_IMAGE" \
+    >"$packaged/eu-west-1.log" 2>&1 &
+  pid_EU_WEST_1=$!
+  "$aws" cloudformation deploy --region ap-southeast-1 --stack-name duality-testnet-ap-southeast-1 \
+    --template-file "$(package ap-southeast-1 ap-southeast-1.yaml)" \
+    --s3-bucket "${CHAINFLEET_ARTIFACT_BUCKET_PREFIX}-ap-southeast-1" --no-fail-on-empty-changeset \
+    --capabilities CAPABILITY_IAM --tags chainfleet:network=duality-testnet \
+    --parameter-overrides "Image=$CHAINFLEET_IMAGE" \
+    >"$packaged/ap-southeast-1.log" 2>&1 &
+  pid_AP_SOUTHEAST_1=$!
+  failed=""
+  if ! wait "$pid_US_EAST_1"; then
+    failed="$failed us-east-1"
+  fi
+  cat "$packaged/us-east-1.log" >&2
+  if ! wait "$pid_EU_WEST_1"; then
+    failed="$failed eu-west-1"
+  fi
+  cat "$packaged/eu-west-1.log" >&2
+  if ! wait "$pid_AP_SOUTHEAST_1"; then
+    failed="$failed ap-southeast-1"
+  fi
+  cat "$packaged/ap-southeast-1.log" >&2
+  [ -z "$failed" ] || {
+    echo "deploy failed in:$failed" >&2
+    exit 1
+  }
 fi
-cat "$packaged/us-east-1.log" >&2
-if ! wait "$pid_EU_WEST_1"; then
-  failed="$failed eu-west-1"
-fi
-cat "$packaged/eu-west-1.log" >&2
-if ! wait "$pid_AP_SOUTHEAST_1"; then
-  failed="$failed ap-southeast-1"
-fi
-cat "$packaged/ap-southeast-1.log" >&2
-[ -z "$failed" ] || {
-  echo "deploy failed in:$failed" >&2
-  exit 1
-}
 echo "deployed duality-testnet"

@@ -10,8 +10,9 @@
 # 3. With credentials for the target account, run `cloudformation/deploy.sh`. Per region (us-west-2, us-east-1, eu-central-1) it
 #    packages and deploys `network.yaml` as stack `mina-qanet-network` (Secrets Manager secrets, without values),
 #    pushes every secret value from the secrets tree with `aws secretsmanager put-secret-value`, then
-#    packages and deploys `<region>.yaml` as stack `mina-qanet-<region>`, every region at once (a node
-#    waits for its peers' names, which other regions' stacks create). Without a Route 53 zone, nodes that
+#    packages and deploys `<region>.yaml` as stack `mina-qanet-<region>`, every region at once on a first
+#    deploy (a node waits for its peers' names, which other regions' stacks create), region after region on
+#    an update (at most one validator wave restarts at a time). Without a Route 53 zone, nodes that
 #    peer across regions get each other's Elastic IPs in a second pass (stack parameters `PeerHost<Node>`).
 # 4. Alarms (CloudWatch, `mina-qanet-<node>-<Alert>`) go to each region's SNS topic `mina-qanet alerts`,
 #    which reaches e-mail (o1-ops@example.com).
@@ -130,51 +131,84 @@ export_value() {
 "$aws" secretsmanager put-secret-value --region eu-central-1 --secret-id mina-qanet/snark-coordinator-eu-0/libp2p_key \
   --secret-string "file://$secrets/nodes/snark-coordinator-eu-0/keys/libp2p-key" >/dev/null
 
-# --- nodes: every region's stack at once. A node waits at start until its peers' names
-# resolve, and a peer in another region is named by a record that region's stack creates;
-# deployed one after another, the first region's tasks would wait for names no stack has
-# created yet, never turn healthy, and its deploy would roll back.
-"$aws" cloudformation deploy --region us-west-2 --stack-name mina-qanet-us-west-2 \
-  --template-file "$(package us-west-2 us-west-2.yaml)" \
-  --s3-bucket "${CHAINFLEET_ARTIFACT_BUCKET_PREFIX}-us-west-2" --no-fail-on-empty-changeset \
-  --capabilities CAPABILITY_IAM --tags chainfleet:network=mina-qanet \
-  --parameter-overrides "Image=$CHAINFLEET_IMAGE" \
-    "EcsAmi=$(ecs_ami us-west-2 mina-qanet-us-west-2 "${CHAINFLEET_ECS_AMI_US_WEST_2:-}")" \
-  >"$packaged/us-west-2.log" 2>&1 &
-pid_US_WEST_2=$!
-"$aws" cloudformation deploy --region us-east-1 --stack-name mina-qanet-us-east-1 \
-  --template-file "$(package us-east-1 us-east-1.yaml)" \
-  --s3-bucket "${CHAINFLEET_ARTIFACT_BUCKET_PREFIX}-us-east-1" --no-fail-on-empty-changeset \
-  --capabilities CAPABILITY_IAM --tags chainfleet:network=mina-qanet \
-  --parameter-overrides "Image=$CHAINFLEET_IMAGE" \
-    "EcsAmi=$(ecs_ami us-east-1 mina-qanet-us-east-1 "${CHAINFLEET_ECS_AMI_US_EAST_1:-}")" \
-  >"$packaged/us-east-1.log" 2>&1 &
-pid_US_EAST_1=$!
-"$aws" cloudformation deploy --region eu-central-1 --stack-name mina-qanet-eu-central-1 \
-  --template-file "$(package eu-central-1 eu-central-1.yaml)" \
-  --s3-bucket "${CHAINFLEET_ARTIFACT_BUCKET_PREFIX}-eu-central-1" --no-fail-on-empty-changeset \
-  --capabilities CAPABILITY_IAM --tags chainfleet:network=mina-qanet \
-  --parameter-overrides "Image=$CHAINFLEET_IMAGE" \
-    "EcsAmi=$(ecs_ami eu-central-1 mina-qanet-eu-central-1 "${CHAINFLEET_ECS_AMI_EU_CENTRAL_1:-}")" \
-  >"$packaged/eu-central-1.log" 2>&1 &
-pid_EU_CENTRAL_1=$!
-failed=""
-if ! wait "$pid_US_WEST_2"; then
-  failed="$failed us-west-2"
+# --- nodes. An update (every region's node stack exists) goes region after region: each
+# stack rolls its validators one at a time, so at most one validator restarts at once in
+# the whole network. A first deploy puts up every region's stack at once: a node waits at
+# start until its peers' names resolve, and a peer in another region is named by a record
+# that region's stack creates; one after another, the first region's tasks would wait for
+# names no stack has created yet, never turn healthy, and its deploy would roll back.
+update=1
+"$aws" cloudformation describe-stacks --region us-west-2 --stack-name mina-qanet-us-west-2 \
+  >/dev/null 2>&1 || update=0
+"$aws" cloudformation describe-stacks --region us-east-1 --stack-name mina-qanet-us-east-1 \
+  >/dev/null 2>&1 || update=0
+"$aws" cloudformation describe-stacks --region eu-central-1 --stack-name mina-qanet-eu-central-1 \
+  >/dev/null 2>&1 || update=0
+if [ "$update" = 1 ]; then
+  # --- us-west-2: nodes
+  "$aws" cloudformation deploy --region us-west-2 --stack-name mina-qanet-us-west-2 \
+    --template-file "$(package us-west-2 us-west-2.yaml)" \
+    --s3-bucket "${CHAINFLEET_ARTIFACT_BUCKET_PREFIX}-us-west-2" --no-fail-on-empty-changeset \
+    --capabilities CAPABILITY_IAM --tags chainfleet:network=mina-qanet \
+    --parameter-overrides "Image=$CHAINFLEET_IMAGE" \
+      "EcsAmi=$(ecs_ami us-west-2 mina-qanet-us-west-2 "${CHAINFLEET_ECS_AMI_US_WEST_2:-}")"
+  # --- us-east-1: nodes
+  "$aws" cloudformation deploy --region us-east-1 --stack-name mina-qanet-us-east-1 \
+    --template-file "$(package us-east-1 us-east-1.yaml)" \
+    --s3-bucket "${CHAINFLEET_ARTIFACT_BUCKET_PREFIX}-us-east-1" --no-fail-on-empty-changeset \
+    --capabilities CAPABILITY_IAM --tags chainfleet:network=mina-qanet \
+    --parameter-overrides "Image=$CHAINFLEET_IMAGE" \
+      "EcsAmi=$(ecs_ami us-east-1 mina-qanet-us-east-1 "${CHAINFLEET_ECS_AMI_US_EAST_1:-}")"
+  # --- eu-central-1: nodes
+  "$aws" cloudformation deploy --region eu-central-1 --stack-name mina-qanet-eu-central-1 \
+    --template-file "$(package eu-central-1 eu-central-1.yaml)" \
+    --s3-bucket "${CHAINFLEET_ARTIFACT_BUCKET_PREFIX}-eu-central-1" --no-fail-on-empty-changeset \
+    --capabilities CAPABILITY_IAM --tags chainfleet:network=mina-qanet \
+    --parameter-overrides "Image=$CHAINFLEET_IMAGE" \
+      "EcsAmi=$(ecs_ami eu-central-1 mina-qanet-eu-central-1 "${CHAINFLEET_ECS_AMI_EU_CENTRAL_1:-}")"
+else
+  "$aws" cloudformation deploy --region us-west-2 --stack-name mina-qanet-us-west-2 \
+    --template-file "$(package us-west-2 us-west-2.yaml)" \
+    --s3-bucket "${CHAINFLEET_ARTIFACT_BUCKET_PREFIX}-us-west-2" --no-fail-on-empty-changeset \
+    --capabilities CAPABILITY_IAM --tags chainfleet:network=mina-qanet \
+    --parameter-overrides "Image=$CHAINFLEET_IMAGE" \
+      "EcsAmi=$(ecs_ami us-west-2 mina-qanet-us-west-2 "${CHAINFLEET_ECS_AMI_US_WEST_2:-}")" \
+    >"$packaged/us-west-2.log" 2>&1 &
+  pid_US_WEST_2=$!
+  "$aws" cloudformation deploy --region us-east-1 --stack-name mina-qanet-us-east-1 \
+    --template-file "$(package us-east-1 us-east-1.yaml)" \
+    --s3-bucket "${CHAINFLEET_ARTIFACT_BUCKET_PREFIX}-us-east-1" --no-fail-on-empty-changeset \
+    --capabilities CAPABILITY_IAM --tags chainfleet:network=mina-qanet \
+    --parameter-overrides "Image=$CHAINFLEET_IMAGE" \
+      "EcsAmi=$(ecs_ami us-east-1 mina-qanet-us-east-1 "${CHAINFLEET_ECS_AMI_US_EAST_1:-}")" \
+    >"$packaged/us-east-1.log" 2>&1 &
+  pid_US_EAST_1=$!
+  "$aws" cloudformation deploy --region eu-central-1 --stack-name mina-qanet-eu-central-1 \
+    --template-file "$(package eu-central-1 eu-central-1.yaml)" \
+    --s3-bucket "${CHAINFLEET_ARTIFACT_BUCKET_PREFIX}-eu-central-1" --no-fail-on-empty-changeset \
+    --capabilities CAPABILITY_IAM --tags chainfleet:network=mina-qanet \
+    --parameter-overrides "Image=$CHAINFLEET_IMAGE" \
+      "EcsAmi=$(ecs_ami eu-central-1 mina-qanet-eu-central-1 "${CHAINFLEET_ECS_AMI_EU_CENTRAL_1:-}")" \
+    >"$packaged/eu-central-1.log" 2>&1 &
+  pid_EU_CENTRAL_1=$!
+  failed=""
+  if ! wait "$pid_US_WEST_2"; then
+    failed="$failed us-west-2"
+  fi
+  cat "$packaged/us-west-2.log" >&2
+  if ! wait "$pid_US_EAST_1"; then
+    failed="$failed us-east-1"
+  fi
+  cat "$packaged/us-east-1.log" >&2
+  if ! wait "$pid_EU_CENTRAL_1"; then
+    failed="$failed eu-central-1"
+  fi
+  cat "$packaged/eu-central-1.log" >&2
+  [ -z "$failed" ] || {
+    echo "deploy failed in:$failed" >&2
+    exit 1
+  }
 fi
-cat "$packaged/us-west-2.log" >&2
-if ! wait "$pid_US_EAST_1"; then
-  failed="$failed us-east-1"
-fi
-cat "$packaged/us-east-1.log" >&2
-if ! wait "$pid_EU_CENTRAL_1"; then
-  failed="$failed eu-central-1"
-fi
-cat "$packaged/eu-central-1.log" >&2
-[ -z "$failed" ] || {
-  echo "deploy failed in:$failed" >&2
-  exit 1
-}
 
 # --- second pass: cross-region peers learn each other's Elastic IPs
 "$aws" cloudformation deploy --region us-west-2 --stack-name mina-qanet-us-west-2 \
