@@ -58,28 +58,21 @@ fn encode(s: &str) -> String {
         .collect()
 }
 
-/// A running compose project; `down -v` on drop, also when the test failed.
+/// A running compose project of a resolved network (`down -v` on drop, by `ComposeProject`).
 struct Project {
-    docker: PathBuf,
-    dir: PathBuf,
+    compose: ComposeProject,
     network: chainfleet::model::Network,
     secrets: PathBuf,
 }
 
+impl std::ops::Deref for Project {
+    type Target = ComposeProject;
+    fn deref(&self) -> &ComposeProject {
+        &self.compose
+    }
+}
+
 impl Project {
-    fn compose(&self) -> Command {
-        let mut c = Command::new(&self.docker);
-        c.current_dir(&self.dir)
-            .args(["compose", "-f", "compose/docker-compose.yaml"]);
-        c
-    }
-
-    fn compose_ok(&self, args: &[&str]) -> String {
-        let o = run(self.compose().args(args));
-        assert_ok(&o, &format!("docker compose {}", args.join(" ")));
-        String::from_utf8_lossy(&o.stdout).into_owned()
-    }
-
     /// GET `path` from `ip:port` (a container's address on the project network, which the
     /// host reaches directly); the body as JSON, or `None` when it does not answer.
     fn get(&self, ip: Ipv4Addr, port: u16, path: &str) -> Option<Value> {
@@ -134,26 +127,6 @@ impl Project {
                 (key["address"].as_str().unwrap().to_uppercase(), v)
             })
             .collect()
-    }
-}
-
-impl Drop for Project {
-    fn drop(&mut self) {
-        let t = Instant::now();
-        let o = self
-            .compose()
-            .args(["down", "-v", "--remove-orphans", "-t", "10"])
-            .output();
-        match o {
-            Ok(o) if o.status.success() => {
-                eprintln!("compose down -v: {:.1} s", t.elapsed().as_secs_f64())
-            }
-            Ok(o) => eprintln!(
-                "compose down -v failed: {}",
-                String::from_utf8_lossy(&o.stderr)
-            ),
-            Err(e) => eprintln!("compose down -v could not run: {e}"),
-        }
     }
 }
 
@@ -279,8 +252,10 @@ fn run_network(example: &str, gateway: Ipv4Addr) {
         .network;
     let name = network.name.clone();
     let project = Project {
-        docker: docker.clone(),
-        dir: out.clone(),
+        compose: ComposeProject {
+            docker: docker.clone(),
+            dir: out.clone(),
+        },
         network,
         secrets,
     };

@@ -18,7 +18,6 @@
 mod common;
 
 use std::net::TcpStream;
-use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -30,35 +29,17 @@ const EXAMPLE: &str = "komodo-notary.yaml";
 const HOME: &str = "/home/komodo/.komodo";
 const TIMEOUT: Duration = Duration::from_secs(240);
 
-struct Project {
-    docker: PathBuf,
-    dir: PathBuf,
+/// The running project (`down -v` on drop, by `ComposeProject`).
+struct Project(ComposeProject);
+
+impl std::ops::Deref for Project {
+    type Target = ComposeProject;
+    fn deref(&self) -> &ComposeProject {
+        &self.0
+    }
 }
 
 impl Project {
-    fn compose(&self) -> Command {
-        let mut c = Command::new(&self.docker);
-        c.current_dir(&self.dir)
-            .args(["compose", "-f", "compose/docker-compose.yaml"]);
-        c
-    }
-
-    fn compose_ok(&self, args: &[&str]) -> String {
-        let o = run(self.compose().args(args));
-        assert_ok(&o, &format!("docker compose {}", args.join(" ")));
-        String::from_utf8_lossy(&o.stdout).into_owned()
-    }
-
-    /// `sh -c script` in `service`; stdout when it succeeded.
-    fn exec(&self, service: &str, script: &str) -> Option<String> {
-        let o = run(self
-            .compose()
-            .args(["exec", "-T", service, "sh", "-c", script]));
-        o.status
-            .success()
-            .then(|| String::from_utf8_lossy(&o.stdout).into_owned())
-    }
-
     fn health(&self, service: &str) -> String {
         let id = self.compose_ok(&["ps", "-q", service]).trim().to_string();
         let o = run(Command::new(&self.docker).args([
@@ -73,26 +54,6 @@ impl Project {
     fn logs(&self) -> String {
         let o = run(self.compose().args(["logs", "--no-color", "--tail", "60"]));
         String::from_utf8_lossy(&o.stdout).into_owned()
-    }
-}
-
-impl Drop for Project {
-    fn drop(&mut self) {
-        let t = Instant::now();
-        match self
-            .compose()
-            .args(["down", "-v", "--remove-orphans", "-t", "10"])
-            .output()
-        {
-            Ok(o) if o.status.success() => {
-                eprintln!("compose down -v: {:.1} s", t.elapsed().as_secs_f64())
-            }
-            Ok(o) => eprintln!(
-                "compose down -v failed: {}",
-                String::from_utf8_lossy(&o.stderr)
-            ),
-            Err(e) => eprintln!("compose down -v could not run: {e}"),
-        }
     }
 }
 
@@ -136,10 +97,10 @@ fn komodo_notary_compose_project_starts_and_notarises_with_stand_ins() {
     let net = chainfleet::validate(EXAMPLE, spec.as_bytes(), &out)
         .unwrap_or_else(|d| panic!("test spec is invalid: {d:?}"))
         .network;
-    let project = Project {
+    let project = Project(ComposeProject {
         docker: docker.clone(),
         dir: out.clone(),
-    };
+    });
 
     let t = Instant::now();
     project.compose_ok(&["up", "-d", "--build"]);

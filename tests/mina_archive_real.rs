@@ -15,8 +15,6 @@
 
 mod common;
 
-use std::path::PathBuf;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::*;
@@ -46,58 +44,20 @@ targets:
   compose: { subnet: 172.30.7.0/24, host_ip: 127.0.0.1, base_port: 27900 }
 "#;
 
-struct Project {
-    docker: PathBuf,
-    dir: PathBuf,
+/// The running project (`down -v` on drop, by `ComposeProject`).
+struct Project(ComposeProject);
+
+impl std::ops::Deref for Project {
+    type Target = ComposeProject;
+    fn deref(&self) -> &ComposeProject {
+        &self.0
+    }
 }
 
 impl Project {
-    fn compose(&self) -> Command {
-        let mut c = Command::new(&self.docker);
-        c.current_dir(&self.dir)
-            .args(["compose", "-f", "compose/docker-compose.yaml"]);
-        c
-    }
-
-    fn compose_ok(&self, args: &[&str]) -> String {
-        let o = run(self.compose().args(args));
-        assert_ok(&o, &format!("docker compose {}", args.join(" ")));
-        String::from_utf8_lossy(&o.stdout).into_owned()
-    }
-
     fn logs(&self, service: &str) -> String {
         let o = run(self.compose().args(["logs", "--no-color", service]));
         String::from_utf8_lossy(&o.stdout).into_owned()
-    }
-
-    /// `sh -c script` in `service`; stdout when it succeeded.
-    fn exec(&self, service: &str, script: &str) -> Option<String> {
-        let o = run(self
-            .compose()
-            .args(["exec", "-T", service, "sh", "-c", script]));
-        o.status
-            .success()
-            .then(|| String::from_utf8_lossy(&o.stdout).into_owned())
-    }
-}
-
-impl Drop for Project {
-    fn drop(&mut self) {
-        let t = Instant::now();
-        match self
-            .compose()
-            .args(["down", "-v", "--remove-orphans", "-t", "10"])
-            .output()
-        {
-            Ok(o) if o.status.success() => {
-                eprintln!("compose down -v: {:.1} s", t.elapsed().as_secs_f64())
-            }
-            Ok(o) => eprintln!(
-                "compose down -v failed: {}",
-                String::from_utf8_lossy(&o.stderr)
-            ),
-            Err(e) => eprintln!("compose down -v could not run: {e}"),
-        }
     }
 }
 
@@ -113,10 +73,10 @@ fn archive_node_runs_postgres_the_schema_and_the_archive_process() {
         !compose_file.contains(password.trim()),
         "the password is not in the compose file"
     );
-    let project = Project {
+    let project = Project(ComposeProject {
         docker: docker.clone(),
         dir: out.clone(),
-    };
+    });
 
     let t = Instant::now();
     project.compose_ok(&["up", "-d", "--build"]);

@@ -212,3 +212,57 @@ pub fn files_under(dir: &Path) -> Vec<PathBuf> {
     out.sort();
     out
 }
+
+/// A generated network's compose project (`compose/docker-compose.yaml` below `dir`), driven
+/// with the engine's CLI; `down -v` on drop, also when the test failed.
+pub struct ComposeProject {
+    pub docker: PathBuf,
+    pub dir: PathBuf,
+}
+
+impl ComposeProject {
+    /// `docker compose -f compose/docker-compose.yaml`, in the network's folder.
+    pub fn compose(&self) -> Command {
+        let mut c = Command::new(&self.docker);
+        c.current_dir(&self.dir)
+            .args(["compose", "-f", "compose/docker-compose.yaml"]);
+        c
+    }
+
+    /// `docker compose ARGS`, which must succeed; its stdout.
+    pub fn compose_ok(&self, args: &[&str]) -> String {
+        let o = run(self.compose().args(args));
+        assert_ok(&o, &format!("docker compose {}", args.join(" ")));
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    }
+
+    /// `sh -c script` in `service`; stdout when it succeeded.
+    pub fn exec(&self, service: &str, script: &str) -> Option<String> {
+        let o = run(self
+            .compose()
+            .args(["exec", "-T", service, "sh", "-c", script]));
+        o.status
+            .success()
+            .then(|| String::from_utf8_lossy(&o.stdout).into_owned())
+    }
+}
+
+impl Drop for ComposeProject {
+    fn drop(&mut self) {
+        let t = Instant::now();
+        match self
+            .compose()
+            .args(["down", "-v", "--remove-orphans", "-t", "10"])
+            .output()
+        {
+            Ok(o) if o.status.success() => {
+                eprintln!("compose down -v: {:.1} s", t.elapsed().as_secs_f64())
+            }
+            Ok(o) => eprintln!(
+                "compose down -v failed: {}",
+                String::from_utf8_lossy(&o.stderr)
+            ),
+            Err(e) => eprintln!("compose down -v could not run: {e}"),
+        }
+    }
+}
