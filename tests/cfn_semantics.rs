@@ -549,15 +549,7 @@ fn alert_receivers_read_their_credentials_from_secrets_manager_only() {
         format!("#!/bin/sh\necho \"$@\" >> {}\n", calls.display()),
     )
     .unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
-    let o = common::run(
-        std::process::Command::new("bash")
-            .arg(out.join("cloudformation/deploy.sh"))
-            .env("AWS_CLI", &fake)
-            .env("CHAINFLEET_IMAGE", "example.org/node:1")
-            .env("CHAINFLEET_ARTIFACT_BUCKET_PREFIX", "p"),
-    );
+    let o = run_deploy_sh(&out, &fake, |_| {});
     assert!(!o.status.success());
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(
@@ -1270,7 +1262,6 @@ fn ec2_attach_program_takes_the_interface_from_an_old_instance() {
 /// Run against a fake AWS CLI that records when each region stack's deploy starts and ends.
 #[test]
 fn deploy_sh_updates_region_after_region_and_first_deploys_at_once() {
-    use std::os::unix::fs::PermissionsExt;
     let (dir, out, secrets) = common::generate_example("cosmos-testnet-aws.yaml");
     for (file, _) in ALERT_SECRETS {
         let path = secrets.join(file);
@@ -1297,15 +1288,9 @@ fn deploy_sh_updates_region_after_region_and_first_deploys_at_once() {
             ),
         )
         .unwrap();
-        std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
-        let o = common::run(
-            std::process::Command::new("bash")
-                .arg(out.join("cloudformation/deploy.sh"))
-                .env("AWS_CLI", &fake)
-                .env("CHAINFLEET_SECRETS_DIR", &secrets)
-                .env("CHAINFLEET_IMAGE", "example.org/node:1")
-                .env("CHAINFLEET_ARTIFACT_BUCKET_PREFIX", "p"),
-        );
+        let o = run_deploy_sh(&out, &fake, |c| {
+            c.env("CHAINFLEET_SECRETS_DIR", &secrets);
+        });
         common::assert_ok(&o, "deploy.sh with a fake AWS CLI");
         let log = std::fs::read_to_string(&calls).unwrap();
         let events: Vec<&str> = log.lines().collect();
@@ -1331,4 +1316,22 @@ fn deploy_sh_updates_region_after_region_and_first_deploys_at_once() {
             );
         }
     }
+}
+
+/// `bash cloudformation/deploy.sh` of the network in `out` with the fake AWS CLI `fake` (a
+/// script, made executable here), an image and a bucket prefix; `more` adds to the command.
+fn run_deploy_sh(
+    out: &std::path::Path,
+    fake: &std::path::Path,
+    more: impl FnOnce(&mut std::process::Command),
+) -> std::process::Output {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(fake, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let mut c = std::process::Command::new("bash");
+    c.arg(out.join("cloudformation/deploy.sh"))
+        .env("AWS_CLI", fake)
+        .env("CHAINFLEET_IMAGE", "example.org/node:1")
+        .env("CHAINFLEET_ARTIFACT_BUCKET_PREFIX", "p");
+    more(&mut c);
+    common::run(&mut c)
 }
