@@ -18,7 +18,6 @@
 mod common;
 
 use std::net::TcpStream;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -28,34 +27,6 @@ use common::*;
 const EXAMPLE: &str = "komodo-notary.yaml";
 const HOME: &str = "/home/komodo/.komodo";
 const TIMEOUT: Duration = Duration::from_secs(240);
-
-/// The running project (`down -v` on drop, by `ComposeProject`).
-struct Project(ComposeProject);
-
-impl std::ops::Deref for Project {
-    type Target = ComposeProject;
-    fn deref(&self) -> &ComposeProject {
-        &self.0
-    }
-}
-
-impl Project {
-    fn health(&self, service: &str) -> String {
-        let id = self.compose_ok(&["ps", "-q", service]).trim().to_string();
-        let o = run(Command::new(&self.docker).args([
-            "inspect",
-            "-f",
-            "{{if .State.Health}}{{.State.Health.Status}}{{else}}none{{end}}",
-            &id,
-        ]));
-        String::from_utf8_lossy(&o.stdout).trim().to_string()
-    }
-
-    fn logs(&self) -> String {
-        let o = run(self.compose().args(["logs", "--no-color", "--tail", "60"]));
-        String::from_utf8_lossy(&o.stdout).into_owned()
-    }
-}
 
 /// The example with its published ports bound to 127.0.0.1.
 fn test_spec() -> String {
@@ -97,10 +68,10 @@ fn komodo_notary_compose_project_starts_and_notarises_with_stand_ins() {
     let net = chainfleet::validate(EXAMPLE, spec.as_bytes(), &out)
         .unwrap_or_else(|d| panic!("test spec is invalid: {d:?}"))
         .network;
-    let project = Project(ComposeProject {
+    let project = ComposeProject {
         docker: docker.clone(),
         dir: out.clone(),
-    });
+    };
 
     let t = Instant::now();
     project.compose_ok(&["up", "-d", "--build"]);
@@ -117,7 +88,10 @@ fn komodo_notary_compose_project_starts_and_notarises_with_stand_ins() {
                 break;
             }
             if waited.elapsed() > TIMEOUT {
-                panic!("{s} is {h} after {TIMEOUT:?}; logs:\n{}", project.logs());
+                panic!(
+                    "{s} is {h} after {TIMEOUT:?}; logs:\n{}",
+                    project.logs(&["--tail", "60"])
+                );
             }
             std::thread::sleep(Duration::from_millis(500));
         }

@@ -44,23 +44,6 @@ targets:
   compose: { subnet: 172.30.7.0/24, host_ip: 127.0.0.1, base_port: 27900 }
 "#;
 
-/// The running project (`down -v` on drop, by `ComposeProject`).
-struct Project(ComposeProject);
-
-impl std::ops::Deref for Project {
-    type Target = ComposeProject;
-    fn deref(&self) -> &ComposeProject {
-        &self.0
-    }
-}
-
-impl Project {
-    fn logs(&self, service: &str) -> String {
-        let o = run(self.compose().args(["logs", "--no-color", service]));
-        String::from_utf8_lossy(&o.stdout).into_owned()
-    }
-}
-
 #[test]
 fn archive_node_runs_postgres_the_schema_and_the_archive_process() {
     let Some(docker) = docker() else { return };
@@ -73,10 +56,10 @@ fn archive_node_runs_postgres_the_schema_and_the_archive_process() {
         !compose_file.contains(password.trim()),
         "the password is not in the compose file"
     );
-    let project = Project(ComposeProject {
+    let project = ComposeProject {
         docker: docker.clone(),
         dir: out.clone(),
-    });
+    };
 
     let t = Instant::now();
     project.compose_ok(&["up", "-d", "--build"]);
@@ -91,7 +74,7 @@ fn archive_node_runs_postgres_the_schema_and_the_archive_process() {
         Duration::from_millis(500),
         || {
             project
-                .logs("archive-0-archive")
+                .logs(&["archive-0-archive"])
                 .contains(listening)
                 .then_some(())
         },
@@ -100,7 +83,7 @@ fn archive_node_runs_postgres_the_schema_and_the_archive_process() {
         "archive process up: {:.1} s after up",
         t.elapsed().as_secs_f64()
     );
-    let logs = project.logs("archive-0-archive");
+    let logs = project.logs(&["archive-0-archive"]);
     assert_eq!(
         logs.matches("creating the archive schema").count(),
         1,
@@ -113,7 +96,7 @@ fn archive_node_runs_postgres_the_schema_and_the_archive_process() {
         "{logs}"
     );
     assert!(logs.contains(r#"tables ["blocks"]"#), "{logs}");
-    let pg_logs = project.logs("archive-0-postgres");
+    let pg_logs = project.logs(&["archive-0-postgres"]);
     assert!(
         pg_logs.contains(
             "initialised /var/lib/postgresql/data/pgdata (user archive, database archive)"
@@ -143,7 +126,7 @@ fn archive_node_runs_postgres_the_schema_and_the_archive_process() {
     );
 
     // The daemon is pointed at the archive process, which answers in its namespace.
-    let daemon = project.logs("archive-0");
+    let daemon = project.logs(&["archive-0"]);
     let argv: Vec<&str> = daemon
         .lines()
         .filter_map(|l| l.split_once("|  ").map(|(_, a)| a.trim()))
@@ -160,7 +143,7 @@ fn archive_node_runs_postgres_the_schema_and_the_archive_process() {
         )
         .expect("the daemon reaches the archive process at 127.0.0.1:3086");
     // Only archive nodes get one.
-    assert!(!project.logs("producer-0").contains("--archive-address"));
+    assert!(!project.logs(&["producer-0"]).contains("--archive-address"));
 
     // The test service: its own image, the producer's GraphQL URL, answered.
     let net = chainfleet::validate("mina-arch.yaml", SPEC.as_bytes(), &out)
@@ -175,7 +158,7 @@ fn archive_node_runs_postgres_the_schema_and_the_archive_process() {
         TIMEOUT,
         Duration::from_millis(500),
         || {
-            let l = project.logs("qa-0");
+            let l = project.logs(&["qa-0"]);
             l.contains(r#"{"data": {"syncStatus": "STAND_IN"}}"#)
                 .then_some(l)
         },
@@ -190,10 +173,17 @@ fn archive_node_runs_postgres_the_schema_and_the_archive_process() {
         "the archive process to listen again",
         TIMEOUT,
         Duration::from_millis(500),
-        || (project.logs("archive-0-archive").matches(listening).count() == 2).then_some(()),
+        || {
+            (project
+                .logs(&["archive-0-archive"])
+                .matches(listening)
+                .count()
+                == 2)
+                .then_some(())
+        },
     );
     eprintln!("archive restart: {:.1} s", t.elapsed().as_secs_f64());
-    let logs = project.logs("archive-0-archive");
+    let logs = project.logs(&["archive-0-archive"]);
     assert_eq!(
         logs.matches("creating the archive schema").count(),
         1,

@@ -236,6 +236,24 @@ impl ComposeProject {
         String::from_utf8_lossy(&o.stdout).into_owned()
     }
 
+    /// `docker compose logs --no-color ARGS` (services, `--tail N`); stdout, whatever the status.
+    pub fn logs(&self, args: &[&str]) -> String {
+        let o = run(self.compose().args(["logs", "--no-color"]).args(args));
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    }
+
+    /// Docker's health status of `service`'s container (`none` without a health check).
+    pub fn health(&self, service: &str) -> String {
+        let id = self.compose_ok(&["ps", "-q", service]).trim().to_string();
+        let o = run(Command::new(&self.docker).args([
+            "inspect",
+            "-f",
+            "{{if .State.Health}}{{.State.Health.Status}}{{else}}none{{end}}",
+            &id,
+        ]));
+        String::from_utf8_lossy(&o.stdout).trim().to_string()
+    }
+
     /// `sh -c script` in `service`; stdout when it succeeded.
     pub fn exec(&self, service: &str, script: &str) -> Option<String> {
         let o = run(self
